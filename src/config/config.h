@@ -1,0 +1,99 @@
+// LiteLLM-compatible gateway configuration: the structs a config.yaml loads into, and the loader.
+// Loading resolves `os.environ/NAME` references, validates every field, and reports errors that name the file,
+// line, column and field path. Unknown keys are kept as warnings, never errors.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+namespace sy::config {
+
+// Looks up an environment variable; injected so tests are deterministic.
+using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
+EnvLookup process_env();
+
+struct LitellmParams {
+  std::string model;           // "<provider>/<provider model id>", e.g. "openai/gpt-4o-mini"
+  std::string provider;        // the part before the first '/': openai, mock, anthropic, bedrock, azure, ...
+  std::string provider_model;  // the part after the first '/'
+  std::string api_base;        // empty: the provider's default
+  std::string api_key;         // secret: never logged
+  std::string api_version;
+  std::optional<double> timeout_seconds;         // whole request, non-streaming
+  std::optional<double> stream_timeout_seconds;  // connect and each wait for bytes, streaming
+  std::optional<int> max_retries;
+  std::optional<std::string> mock_response;      // when set, answered by the mock provider without network
+  std::optional<double> rpm;
+  std::optional<double> tpm;
+  std::optional<double> weight;
+  boost::json::object extra;  // every other key, env references resolved (provider extras for later issues)
+};
+
+struct ModelInfo {
+  std::string id;  // unique deployment id; generated from the entry's position when absent
+  std::optional<double> input_cost_per_token;
+  std::optional<double> output_cost_per_token;
+  std::optional<std::int64_t> max_tokens;
+  std::optional<std::int64_t> max_input_tokens;
+  std::optional<std::int64_t> max_output_tokens;
+  boost::json::object extra;
+};
+
+struct Deployment {
+  std::string model_name;  // public name; entries sharing one form a model group
+  LitellmParams params;
+  ModelInfo info;
+};
+
+// HTTP server limits. Every limit is a named setting with a safe default.
+struct ServerSettings {
+  std::size_t max_request_body_bytes = 32u * 1024 * 1024;  // larger bodies: 413
+  std::size_t max_header_bytes = 16u * 1024;               // larger request heads: 431
+  std::chrono::milliseconds header_timeout{10'000};        // time to receive a whole request head
+  std::chrono::milliseconds body_timeout{60'000};          // time to receive a whole request body
+  std::chrono::milliseconds idle_timeout{60'000};          // keep-alive connection idle between requests
+  std::chrono::milliseconds drain_timeout{30'000};         // on SIGTERM, time given to in-flight requests
+  std::size_t max_connections = 10'000;                    // beyond: 503 and close
+  unsigned workers = 0;                                    // 0: one per core
+};
+
+struct GeneralSettings {
+  std::string master_key;  // secret; empty: no authentication
+  boost::json::object extra;
+};
+
+struct Config {
+  std::string source;  // file name the config came from
+  std::vector<Deployment> model_list;
+  GeneralSettings general_settings;
+  ServerSettings server_settings;
+  boost::json::object litellm_settings;  // kept for later issues
+  boost::json::object router_settings;   // kept for later issues
+};
+
+struct Diagnostic {
+  std::string file;
+  int line = 0;    // 1-based; 0 when unknown
+  int column = 0;  // 1-based; 0 when unknown
+  std::string field;  // path such as "model_list[0].litellm_params.model"
+  std::string message;
+  std::string to_string() const;  // "file:line:column: field: message"
+};
+
+struct LoadResult {
+  std::optional<Config> config;  // set when there are no errors
+  std::vector<Diagnostic> errors;
+  std::vector<Diagnostic> warnings;
+};
+
+LoadResult load_file(const std::string& path, const EnvLookup& env = process_env());
+LoadResult load_string(std::string_view yaml, std::string_view source_name, const EnvLookup& env = process_env());
+
+}  // namespace sy::config
