@@ -1,0 +1,45 @@
+# Switchyard: the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+BUILD_DIR      ?= build
+ASAN_BUILD_DIR ?= build-asan
+CONFIG         ?= config/quickstart.yaml
+PORT           ?= 4000
+JOBS           ?= $(shell nproc)
+# CI builds treat warnings as errors.
+WERROR         := $(if $(filter true 1,$(CI)),ON,OFF)
+
+export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
+export CCACHE_DIR ?= $(CURDIR)/.ccache
+
+.PHONY: all deps build build-asan run test test-unit test-integration test-e2e test-asan bench format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWITCHYARD_WERROR=$(WERROR)
+
+$(ASAN_BUILD_DIR)/build.ninja:
+	cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSWITCHYARD_SANITIZE=ON \
+	  -DSWITCHYARD_WERROR=$(WERROR)
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+build-asan: deps $(ASAN_BUILD_DIR)/build.ninja
+	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
+
+run: build
+	$(BUILD_DIR)/switchyard serve --config $(CONFIG) --port $(PORT)
+
+# Every suite, then the same suites against the sanitizer build.
+test: build build-asan
+	@scripts/run-tests.sh $(BUILD_DIR) $(ASAN_BUILD_DIR)
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR)

@@ -1,0 +1,144 @@
+#include "api/api.h"
+
+#include <chrono>
+
+#include <boost/asio.hpp>
+
+#include "api/inference.h"
+#include "api/models.h"
+#include "api/respond.h"
+#include "util/log.h"
+#include "util/random.h"
+
+namespace sy::api {
+namespace {
+
+namespace asio = boost::asio;
+using providers::Endpoint;
+
+constexpr std::string_view kModelsPrefix = "/v1/models/";
+constexpr std::string_view kModelsPrefixShort = "/models/";
+
+// Records the status a handler answered with, for the access log.
+class StatusRecorder final : public http::ResponseWriter {
+ public:
+  explicit StatusRecorder(http::ResponseWriter& inner) : inner_(inner) {}
+  asio::awaitable<void> send(int status, std::string_view ct, std::string body,
+                             std::span<const http::Header> h) override {
+    status_ = status;
+    co_await inner_.send(status, ct, std::move(body), h);
+  }
+  asio::awaitable<bool> start_stream(int status, std::string_view ct, std::span<const http::Header> h) override {
+    status_ = status;
+    const bool ok = co_await inner_.start_stream(status, ct, h);
+    co_return ok;
+  }
+  asio::awaitable<bool> write(std::string_view data) override {
+    const bool ok = co_await inner_.write(data);
+    co_return ok;
+  }
+  asio::awaitable<void> finish() override { co_await inner_.finish(); }
+  bool started() const noexcept override { return inner_.started(); }
+  int status() const noexcept { return status_; }
+
+ private:
+  http::ResponseWriter& inner_;
+  int status_ = 0;
+};
+
+std::optional<Endpoint> inference_endpoint(std::string_view path) {
+  if (path == "/v1/chat/completions" || path == "/chat/completions") return Endpoint::chat_completions;
+  if (path == "/v1/completions" || path == "/completions") return Endpoint::completions;
+  if (path == "/v1/embeddings" || path == "/embeddings") return Endpoint::embeddings;
+  return std::nullopt;
+}
+
+bool is_liveness(std::string_view p) { return p == "/health/liveliness" || p == "/_health/live"; }
+bool is_readiness(std::string_view p) { return p == "/health/readiness" || p == "/_health/ready"; }
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A client-supplied request id is kept when it is short and printable; otherwise a fresh one is made.
+std::string request_id_for(const http::Request& request) {
+  std::string_view given = request.header("x-request-id");
+  if (!given.empty() && given.size() <= 128 &&
+      std::all_of(given.begin(), given.end(), [](char c) { return c > 32 && c < 127 && c != '"'; })) {
+    return std::string(given);
+  }
+  return random_hex_id();
+}
+
+Error method_not_allowed(std::string_view method) {
+  return Error{405, "invalid_request_error", "Method " + std::string(method) + " is not allowed here.",
+               "method_not_allowed", {}, {}};
+}
+
+}  // namespace
+
+Api::Api(std::shared_ptr<const config::Config> config)
+    : config_(std::move(config)),
+      auth_(config_->general_settings.master_key),
+      router_(config_->model_list) {}
+
+asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& raw_writer) {
+  const auto start = std::chrono::steady_clock::now();
+  StatusRecorder writer(raw_writer);
+  RequestContext ctx;
+  ctx.request_id = request_id_for(request);
+  ctx.response_headers.push_back({"x-request-id", ctx.request_id});
+  const std::string_view path = request.path;
+  const bool get = request.method == "GET" || request.method == "HEAD";
+  const bool post = request.method == "POST";
+
+  if (is_liveness(path) || is_readiness(path)) {
+    if (!get) {
+      co_await send_error(writer, ctx, method_not_allowed(request.method));
+    } else if (is_liveness(path)) {
+      co_await send_json(writer, ctx, 200, R"({"status":"alive"})");
+    } else {
+      co_await send_json(writer, ctx, 200,
+                         std::string(R"({"status":"healthy","version":")") + SWITCHYARD_VERSION + "\"}");
+    }
+  } else {
+    const auto endpoint = inference_endpoint(path);
+    const bool models = path == "/v1/models" || path == "/models" || path.starts_with(kModelsPrefix) ||
+                        path.starts_with(kModelsPrefixShort);
+    if (!endpoint && !models) {
+      co_await send_error(writer, ctx, not_found("Unknown path " + std::string(path) + "."));
+    } else if ((endpoint && !post) || (models && !get)) {
+      co_await send_error(writer, ctx, method_not_allowed(request.method));
+    } else if (!auth_.allows(request)) {
+      co_await send_error(writer, ctx,
+                          Error{401, "authentication_error",
+                                "Invalid or missing API key. Pass it as 'Authorization: Bearer <key>'.",
+                                "invalid_api_key", {}, {}});
+    } else if (endpoint) {
+      co_await handle_inference(*endpoint, router_, request, writer, ctx);
+    } else if (path == "/v1/models" || path == "/models") {
+      co_await send_json(writer, ctx, 200, models_list_json(router_, unix_now()));
+    } else {
+      std::string_view id = path.substr(path.starts_with(kModelsPrefix) ? kModelsPrefix.size()
+                                                                         : kModelsPrefixShort.size());
+      auto model = model_json(router_, id, unix_now());
+      if (model) {
+        co_await send_json(writer, ctx, 200, std::move(model.value()));
+      } else {
+        co_await send_error(writer, ctx, model.error());
+      }
+    }
+  }
+
+  if (log::enabled(log::Level::debug)) {
+    const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    log::debug("request", {{"request_id", ctx.request_id},
+                           {"method", request.method},
+                           {"path", path},
+                           {"status", writer.status()},
+                           {"duration_ms", ms}});
+  }
+}
+
+}  // namespace sy::api

@@ -1,0 +1,29 @@
+// The gateway's HTTP API: routes each request to its endpoint handler after authentication, answers errors in
+// OpenAI's shape, and writes one access-log line per request (at debug level).
+#pragma once
+
+#include <memory>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "auth/authenticator.h"
+#include "config/config.h"
+#include "http/message.h"
+#include "http/response_writer.h"
+#include "router/router.h"
+
+namespace sy::api {
+
+class Api {
+ public:
+  explicit Api(std::shared_ptr<const config::Config> config);
+
+  boost::asio::awaitable<void> handle(http::Request& request, http::ResponseWriter& writer);
+
+ private:
+  std::shared_ptr<const config::Config> config_;
+  auth::Authenticator auth_;
+  router::Router router_;
+};
+
+}  // namespace sy::api

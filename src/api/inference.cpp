@@ -1,0 +1,190 @@
+#include "api/inference.h"
+
+#include <boost/asio.hpp>
+#include <boost/json.hpp>
+
+#include "http/sse.h"
+#include "util/log.h"
+#include "util/random.h"
+
+namespace sy::api {
+namespace {
+
+namespace asio = boost::asio;
+namespace bj = boost::json;
+using providers::Endpoint;
+
+Error missing(std::string field) {
+  return invalid_request("Missing required parameter: '" + field + "'.", field, "missing_required_parameter");
+}
+Error wrong_type(std::string field, std::string_view expected) {
+  return invalid_request("Invalid type for '" + field + "': expected " + std::string(expected) + ".", field,
+                         "invalid_type");
+}
+
+std::optional<Error> validate_messages(const bj::value& messages) {
+  if (!messages.is_array()) return wrong_type("messages", "an array of message objects");
+  const auto& arr = messages.get_array();
+  if (arr.empty()) return invalid_request("'messages' must contain at least one message.", "messages", "invalid_value");
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    const std::string path = "messages[" + std::to_string(i) + "]";
+    const auto* m = arr[i].if_object();
+    if (!m) return wrong_type(path, "an object");
+    const auto* role = m->if_contains("role");
+    if (!role) return missing(path + ".role");
+    if (!role->is_string()) return wrong_type(path + ".role", "a string");
+  }
+  return std::nullopt;
+}
+
+// Writes each chunk as one SSE event, starting the response on the first.
+class SseChunkSink final : public providers::ChunkSink {
+ public:
+  SseChunkSink(http::ResponseWriter& w, RequestContext& ctx) : w_(w), ctx_(ctx) {}
+
+  asio::awaitable<bool> on_chunk(std::string_view json) override {
+    const bool started = co_await start();
+    if (!started) co_return false;
+    frame_.clear();
+    http::append_sse_data(frame_, json);
+    const bool written = co_await w_.write(frame_);
+    co_return written;
+  }
+
+  asio::awaitable<bool> start() {
+    if (w_.started()) co_return true;
+    const bool ok = co_await w_.start_stream(200, "text/event-stream", ctx_.response_headers);
+    co_return ok;
+  }
+
+  asio::awaitable<void> end_with(std::string_view payload) {
+    frame_.clear();
+    http::append_sse_data(frame_, payload);
+    const bool written = co_await w_.write(frame_);
+    if (written) co_await w_.finish();
+  }
+
+ private:
+  http::ResponseWriter& w_;
+  RequestContext& ctx_;
+  std::string frame_;
+};
+
+}  // namespace
+
+std::optional<Error> validate_request(Endpoint endpoint, const bj::object& body) {
+  const auto* model = body.if_contains("model");
+  if (!model) return missing("model");
+  if (!model->is_string() || model->get_string().empty()) return wrong_type("model", "a non-empty string");
+  if (const auto* stream = body.if_contains("stream"); stream && !stream->is_bool() && !stream->is_null()) {
+    return wrong_type("stream", "a boolean");
+  }
+  switch (endpoint) {
+    case Endpoint::chat_completions: {
+      const auto* messages = body.if_contains("messages");
+      if (!messages) return missing("messages");
+      return validate_messages(*messages);
+    }
+    case Endpoint::completions: {
+      const auto* prompt = body.if_contains("prompt");
+      if (!prompt) return missing("prompt");
+      if (!prompt->is_string() && !prompt->is_array()) return wrong_type("prompt", "a string or an array");
+      return std::nullopt;
+    }
+    case Endpoint::embeddings: {
+      const auto* input = body.if_contains("input");
+      if (!input) return missing("input");
+      if (!input->is_string() && !input->is_array()) return wrong_type("input", "a string or an array");
+      if (input->is_array() && input->get_array().empty()) {
+        return invalid_request("'input' must not be empty.", "input", "invalid_value");
+      }
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& router, http::Request& request,
+                                       http::ResponseWriter& writer, RequestContext& ctx) {
+  // One arena per request for the parsed body: freed at once when the request ends.
+  bj::monotonic_resource arena(std::max<std::size_t>(1024, request.body.size() * 2));
+  boost::system::error_code ec;
+  bj::value parsed = bj::parse(request.body, ec, &arena);
+  if (ec) {
+    co_await send_error(writer, ctx,
+                        invalid_request("We could not parse the JSON body of your request: " + ec.message() + ".",
+                                        {}, "invalid_json"));
+    co_return;
+  }
+  if (!parsed.is_object()) {
+    co_await send_error(writer, ctx, invalid_request("The request body must be a JSON object.", {}, "invalid_json"));
+    co_return;
+  }
+  bj::object& body = parsed.as_object();
+  if (auto error = validate_request(endpoint, body)) {
+    co_await send_error(writer, ctx, *error);
+    co_return;
+  }
+
+  const std::string public_model(body.at("model").get_string());
+  const router::ModelGroup* group = router.group(public_model);
+  if (!group) {
+    co_await send_error(writer, ctx,
+                        invalid_request("Invalid model name passed in model=" + public_model +
+                                            ". Call `/v1/models` to view available models.",
+                                        "model", "model_not_found"));
+    co_return;
+  }
+  const config::Deployment* deployment = router::Router::pick(*group, FastRandom::thread_instance().uniform());
+  providers::Provider* provider = providers::provider_for(*deployment);
+  if (!provider) {
+    co_await send_error(writer, ctx,
+                        Error{501, "api_error",
+                              "Provider '" + deployment->params.provider + "' is not supported by this gateway yet.",
+                              "provider_not_supported", {}, {}});
+    co_return;
+  }
+
+  providers::Call call;
+  call.endpoint = endpoint;
+  call.deployment = deployment;
+  call.body = &body;
+  call.public_model = public_model;
+  call.request_id = ctx.request_id;
+  if (const auto* s = body.if_contains("stream"); s && s->is_bool()) call.stream = s->get_bool();
+  if (const auto* so = body.if_contains("stream_options"); so && so->is_object()) {
+    if (const auto* iu = so->as_object().if_contains("include_usage"); iu && iu->is_bool()) {
+      call.include_usage = iu->get_bool();
+    }
+  }
+  if (endpoint == Endpoint::embeddings) call.stream = false;
+  ctx.response_headers.push_back({"x-litellm-model-id", deployment->info.id});
+
+  if (!call.stream) {
+    auto result = co_await provider->complete(call);
+    if (!result) {
+      co_await send_error(writer, ctx, result.error());
+    } else {
+      co_await send_json(writer, ctx, result->status, std::move(result->body));
+    }
+    co_return;
+  }
+
+  SseChunkSink sink(writer, ctx);
+  auto result = co_await provider->stream(call, sink);
+  if (!result) {
+    if (!writer.started()) {
+      co_await send_error(writer, ctx, result.error());
+    } else {
+      // Bytes already reached the client: the stream ends with an error event in OpenAI's shape.
+      log::warn("stream failed mid-way", {{"request_id", ctx.request_id}, {"error", result.error().message}});
+      co_await sink.end_with(result.error().to_json());
+    }
+    co_return;
+  }
+  if (!result.value()) co_return;  // the client went away
+  const bool started = co_await sink.start();
+  if (started) co_await sink.end_with("[DONE]");
+}
+
+}  // namespace sy::api

@@ -1,0 +1,25 @@
+// The inference endpoints (chat completions, completions, embeddings): parse and validate the body once, pick a
+// deployment of the requested model group, and answer through its provider adapter, whole or as SSE.
+#pragma once
+
+#include <optional>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+
+#include "api/respond.h"
+#include "http/message.h"
+#include "http/response_writer.h"
+#include "providers/provider.h"
+#include "router/router.h"
+
+namespace sy::api {
+
+// Checks the fields the gateway relies on; the error names the offending field.
+std::optional<Error> validate_request(providers::Endpoint endpoint, const boost::json::object& body);
+
+boost::asio::awaitable<void> handle_inference(providers::Endpoint endpoint, const router::Router& router,
+                                              http::Request& request, http::ResponseWriter& writer,
+                                              RequestContext& ctx);
+
+}  // namespace sy::api

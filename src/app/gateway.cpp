@@ -1,0 +1,88 @@
+#include "app/gateway.h"
+
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <thread>
+
+#include "api/api.h"
+#include "config/config.h"
+#include "http/server.h"
+#include "util/log.h"
+
+namespace sy::app {
+namespace {
+
+http::ServerLimits limits_from(const config::ServerSettings& s) {
+  http::ServerLimits l;
+  l.max_request_body_bytes = s.max_request_body_bytes;
+  l.max_header_bytes = s.max_header_bytes;
+  l.header_timeout = s.header_timeout;
+  l.body_timeout = s.body_timeout;
+  l.idle_timeout = s.idle_timeout;
+  l.drain_timeout = s.drain_timeout;
+  l.max_connections = s.max_connections;
+  return l;
+}
+
+std::optional<config::Config> load_or_report(const std::string& path) {
+  auto result = config::load_file(path);
+  for (const auto& w : result.warnings) log::warn("config", {{"diagnostic", w.to_string()}});
+  for (const auto& e : result.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+  return std::move(result.config);
+}
+
+}  // namespace
+
+int check_config(const std::string& path) {
+  auto result = config::load_file(path);
+  for (const auto& w : result.warnings) std::fprintf(stderr, "warning: %s\n", w.to_string().c_str());
+  for (const auto& e : result.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+  if (!result.config) {
+    std::fprintf(stderr, "%s: %zu error(s)\n", path.c_str(), result.errors.size());
+    return 1;
+  }
+  std::printf("%s: ok (%zu deployments)\n", path.c_str(), result.config->model_list.size());
+  return 0;
+}
+
+int serve(const ServeOptions& options) {
+  auto loaded = load_or_report(options.config_path);
+  if (!loaded) {
+    log::error("config failed to load", {{"file", options.config_path}});
+    return 1;
+  }
+  auto cfg = std::make_shared<const config::Config>(std::move(*loaded));
+  if (cfg->general_settings.master_key.empty()) {
+    log::warn("no general_settings.master_key: every request is accepted without authentication");
+  }
+
+  http::ServerOptions server_options;
+  server_options.host = options.host;
+  server_options.port = options.port;
+  server_options.workers = options.workers.value_or(cfg->server_settings.workers);
+  server_options.limits = limits_from(cfg->server_settings);
+
+  auto api = std::make_shared<api::Api>(cfg);
+  http::Server server(server_options,
+                      [api](http::Request& req, http::ResponseWriter& w) { return api->handle(req, w); });
+  std::uint16_t port = 0;
+  try {
+    port = server.listen();
+  } catch (const std::exception& e) {
+    log::error("could not listen", {{"host", options.host}, {"port", static_cast<int>(options.port)},
+                                    {"error", e.what()}});
+    return 1;
+  }
+  const unsigned workers =
+      server_options.workers ? server_options.workers : std::max(1u, std::thread::hardware_concurrency());
+  log::info("listening", {{"host", options.host},
+                          {"port", static_cast<int>(port)},
+                          {"workers", workers},
+                          {"models", cfg->model_list.size()},
+                          {"version", SWITCHYARD_VERSION}});
+  server.run();
+  return 0;
+}
+
+}  // namespace sy::app

@@ -1,0 +1,50 @@
+#include "auth/authenticator.h"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+namespace sy::auth {
+namespace {
+
+std::array<unsigned char, 32> digest(std::string_view s) noexcept {
+  std::array<unsigned char, 32> out{};
+  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), out.data());
+  return out;
+}
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+Authenticator::Authenticator(std::string_view master_key) {
+  enabled_ = !master_key.empty();
+  if (enabled_) master_digest_ = digest(master_key);
+}
+
+std::string_view Authenticator::presented_key(const http::Request& request) noexcept {
+  std::string_view auth = trim(request.header("authorization"));
+  if (auth.size() > 7 && http::iequals(auth.substr(0, 7), "bearer ")) return trim(auth.substr(7));
+  if (!auth.empty()) return auth;  // a bare key, as some clients send
+  if (auto k = trim(request.header("api-key")); !k.empty()) return k;
+  return trim(request.header("x-api-key"));
+}
+
+bool Authenticator::keys_equal(std::string_view a, std::string_view b) noexcept {
+  // Comparing fixed-size digests hides both the position of the first difference and the key's length.
+  auto da = digest(a), db = digest(b);
+  return CRYPTO_memcmp(da.data(), db.data(), da.size()) == 0;
+}
+
+bool Authenticator::allows(const http::Request& request) const noexcept {
+  if (!enabled_) return true;
+  std::string_view key = presented_key(request);
+  if (key.empty()) return false;
+  auto d = digest(key);
+  return CRYPTO_memcmp(d.data(), master_digest_.data(), d.size()) == 0;
+}
+
+}  // namespace sy::auth

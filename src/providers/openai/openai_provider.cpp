@@ -1,0 +1,243 @@
+#include "providers/openai/openai_provider.h"
+
+#include <cstdlib>
+#include <unordered_map>
+
+#include <boost/asio.hpp>
+#include <boost/json.hpp>
+
+#include "http/client.h"
+#include "http/sse.h"
+#include "util/json.h"
+
+namespace sy::providers {
+namespace {
+
+namespace asio = boost::asio;
+namespace bj = boost::json;
+
+struct ProviderDefaults {
+  std::string_view provider;
+  std::string_view api_base;
+  std::string_view key_env;
+};
+
+constexpr ProviderDefaults kDefaults[] = {
+    {"openai", "https://api.openai.com/v1", "OPENAI_API_KEY"},
+    {"text-completion-openai", "https://api.openai.com/v1", "OPENAI_API_KEY"},
+    {"groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY"},
+    {"together_ai", "https://api.together.xyz/v1", "TOGETHERAI_API_KEY"},
+    {"deepseek", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY"},
+    {"mistral", "https://api.mistral.ai/v1", "MISTRAL_API_KEY"},
+    {"fireworks_ai", "https://api.fireworks.ai/inference/v1", "FIREWORKS_AI_API_KEY"},
+    {"openrouter", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"},
+    {"ollama", "http://localhost:11434/v1", ""},
+    {"hosted_vllm", "", "HOSTED_VLLM_API_KEY"},
+};
+
+const ProviderDefaults* defaults_for(std::string_view provider) {
+  for (const auto& d : kDefaults) {
+    if (d.provider == provider) return &d;
+  }
+  return nullptr;
+}
+
+// Parsed api_base per worker thread, so a URL is parsed once, not per request.
+Result<const http::Origin*> origin_for(const config::Deployment& d) {
+  std::string_view base = d.params.api_base;
+  const ProviderDefaults* defaults = defaults_for(d.params.provider);
+  if (base.empty() && defaults) base = defaults->api_base;
+  if (base.empty()) {
+    return Error{500, "api_error", "Deployment '" + d.info.id + "' has no api_base.", "missing_api_base", {}, {}};
+  }
+  thread_local std::unordered_map<std::string, http::Origin> cache;
+  auto it = cache.find(std::string(base));
+  if (it == cache.end()) {
+    auto parsed = http::parse_origin(base);
+    if (!parsed) {
+      return Error{500, "api_error", "Deployment '" + d.info.id + "' has an invalid api_base.", "invalid_api_base",
+                   {}, {}};
+    }
+    it = cache.emplace(std::string(base), std::move(parsed.value())).first;
+  }
+  return &it->second;
+}
+
+std::string api_key_for(const config::Deployment& d) {
+  if (!d.params.api_key.empty()) return d.params.api_key;
+  const ProviderDefaults* defaults = defaults_for(d.params.provider);
+  if (defaults && !defaults->key_env.empty()) {
+    if (const char* v = std::getenv(std::string(defaults->key_env).c_str())) return v;
+  }
+  return {};
+}
+
+std::string_view path_for(Endpoint e) {
+  switch (e) {
+    case Endpoint::completions: return "/completions";
+    case Endpoint::embeddings: return "/embeddings";
+    default: return "/chat/completions";
+  }
+}
+
+std::chrono::milliseconds seconds_setting(const std::optional<double>& s, double fallback) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>((s ? *s : fallback) * 1000.0));
+}
+
+// Builds the upstream request; `api_key` receives the key so errors can scrub it.
+Result<http::ClientRequest> build_request(Call& call, std::string& api_key) {
+  const config::Deployment& d = *call.deployment;
+  auto origin = origin_for(d);
+  if (!origin) return origin.error();
+  (*call.body)["model"] = d.params.provider_model;
+  http::ClientRequest r;
+  r.origin = origin.value();
+  r.target = r.origin->base_path;
+  r.target += path_for(call.endpoint);
+  api_key = api_key_for(d);
+  if (!api_key.empty()) r.headers.push_back({"Authorization", "Bearer " + api_key});
+  r.headers.push_back({"Content-Type", "application/json"});
+  r.headers.push_back({"Accept", call.stream ? "text/event-stream" : "application/json"});
+  for (auto& h : call.upstream_headers) r.headers.push_back(h);
+  json::serialize_into(*call.body, r.body);
+  r.timeout = call.stream ? seconds_setting(d.params.stream_timeout_seconds, d.params.timeout_seconds.value_or(600))
+                          : seconds_setting(d.params.timeout_seconds, 600);
+  return r;
+}
+
+void scrub(std::string& text, std::string_view secret) {
+  if (secret.size() < 4) return;
+  for (auto pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos)) {
+    text.replace(pos, secret.size(), "[redacted]");
+  }
+}
+
+enum class Rewrite { not_json, error_event, ok };
+
+// Rewrites `model` in one JSON document to the public name. Parses into a stack arena: no heap churn per chunk.
+Rewrite rewrite_model(std::string_view in, std::string_view public_model, std::string& out) {
+  unsigned char buffer[8192];
+  bj::monotonic_resource mr(buffer, sizeof buffer);
+  boost::system::error_code ec;
+  bj::value v = bj::parse(in, ec, &mr);
+  if (ec || !v.is_object()) return Rewrite::not_json;
+  if (v.as_object().contains("error")) return Rewrite::error_event;
+  if (auto* m = v.as_object().if_contains("model")) *m = public_model;
+  json::serialize_into(v, out);
+  return Rewrite::ok;
+}
+
+// Decodes the upstream SSE stream and forwards each chunk at once.
+class ChunkForwarder final : public http::BodySink {
+ public:
+  ChunkForwarder(ChunkSink& sink, std::string_view public_model, std::string_view secret)
+      : sink_(sink), public_model_(public_model), secret_(secret) {}
+
+  asio::awaitable<bool> on_data(std::string_view bytes) override {
+    events_.clear();
+    if (!reader_.feed(bytes, events_)) {
+      error_ = Error{502, "api_error", "The upstream sent an oversized stream event.", "upstream_error", {}, {}};
+      co_return false;
+    }
+    for (auto& ev : events_) {
+      if (ev.data == "[DONE]") {
+        done_ = true;
+        continue;
+      }
+      const Rewrite rw = rewrite_model(ev.data, public_model_, wire_);
+      if (rw == Rewrite::not_json) {
+        error_ = Error{502, "api_error", "The upstream sent a stream event that is not JSON.", "upstream_error", {},
+                       {}};
+        co_return false;
+      }
+      if (rw == Rewrite::error_event) {
+        error_ = map_upstream_error(500, ev.data, {}, secret_);
+        co_return false;
+      }
+      const bool delivered = co_await sink_.on_chunk(wire_);
+      if (!delivered) {
+        client_gone_ = true;
+        co_return false;
+      }
+    }
+    co_return true;
+  }
+
+  std::optional<Error> error_;
+  bool client_gone_ = false;
+  bool done_ = false;
+
+ private:
+  ChunkSink& sink_;
+  std::string_view public_model_;
+  std::string_view secret_;
+  http::SseReader reader_;
+  std::vector<http::SseEvent> events_;
+  std::string wire_;
+};
+
+}  // namespace
+
+Error map_upstream_error(int status, std::string_view body, std::string_view retry_after, std::string_view secret) {
+  Error e;
+  e.status = status;
+  e.retry_after = std::string(retry_after);
+  boost::system::error_code ec;
+  bj::value v = bj::parse(body, ec);
+  const bj::object* err = nullptr;
+  if (!ec && v.is_object()) {
+    if (auto* inner = v.as_object().if_contains("error"); inner && inner->is_object()) err = &inner->as_object();
+  }
+  auto str = [&](std::string_view key) -> std::string {
+    if (!err) return {};
+    const auto* f = err->if_contains(key);
+    if (!f) return {};
+    if (f->is_string()) return std::string(f->get_string());
+    if (f->is_int64()) return std::to_string(f->get_int64());
+    return {};
+  };
+  e.message = str("message");
+  e.type = str("type");
+  e.code = str("code");
+  e.param = str("param");
+  if (e.message.empty()) e.message = "The upstream answered HTTP " + std::to_string(status) + ".";
+  if (e.type.empty()) e.type = status == 429 ? "rate_limit_error" : status >= 500 ? "api_error" : "invalid_request_error";
+  scrub(e.message, secret);
+  return e;
+}
+
+asio::awaitable<Result<Response>> OpenAiProvider::complete(Call& call) {
+  std::string api_key;
+  auto request = build_request(call, api_key);
+  if (!request) co_return request.error();
+  auto response = co_await http::fetch(request.value());
+  if (!response) co_return response.error();
+  const http::ClientResponse& r = response.value();
+  if (r.status < 200 || r.status >= 300) {
+    co_return map_upstream_error(r.status, r.body, r.header("retry-after"), api_key);
+  }
+  Response out;
+  if (rewrite_model(r.body, call.public_model, out.body) != Rewrite::ok) {
+    co_return Error{502, "api_error", "The upstream answered with something that is not a JSON object.",
+                    "upstream_error", {}, {}};
+  }
+  co_return out;
+}
+
+asio::awaitable<Result<bool>> OpenAiProvider::stream(Call& call, ChunkSink& sink) {
+  std::string api_key;
+  auto request = build_request(call, api_key);
+  if (!request) co_return request.error();
+  ChunkForwarder forwarder(sink, call.public_model, api_key);
+  auto response = co_await http::fetch_streaming(request.value(), forwarder);
+  if (forwarder.client_gone_) co_return false;
+  if (forwarder.error_) co_return *forwarder.error_;
+  if (!response) co_return response.error();
+  const http::ClientResponse& r = response.value();
+  if (r.status < 200 || r.status >= 300) {
+    co_return map_upstream_error(r.status, r.body, r.header("retry-after"), api_key);
+  }
+  co_return true;
+}
+
+}  // namespace sy::providers

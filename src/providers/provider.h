@@ -1,0 +1,64 @@
+// The interface every provider adapter implements: take the client's OpenAI-shaped request for one deployment and
+// answer it, whole or as a stream of OpenAI `chat.completion.chunk` payloads.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+
+#include "config/config.h"
+#include "http/message.h"
+#include "util/error.h"
+
+namespace sy::providers {
+
+enum class Endpoint { chat_completions, completions, embeddings };
+
+// One call of one deployment. `body` is the client's request, parsed once; the adapter may rewrite it in place.
+struct Call {
+  Endpoint endpoint = Endpoint::chat_completions;
+  const config::Deployment* deployment = nullptr;
+  boost::json::object* body = nullptr;
+  std::string_view public_model;  // the model name the client asked for; responses carry it back
+  bool stream = false;
+  bool include_usage = false;
+  std::string_view request_id;
+  std::vector<http::Header> upstream_headers;  // added to the upstream request (trace context, later)
+};
+
+struct Response {
+  int status = 200;
+  std::string body;  // JSON, OpenAI-shaped
+};
+
+// Receives a stream's payloads as they are decoded, each one an OpenAI chunk object serialized as JSON.
+class ChunkSink {
+ public:
+  virtual ~ChunkSink() = default;
+  // Returns false when the client is gone: the adapter stops and drops the upstream exchange.
+  virtual boost::asio::awaitable<bool> on_chunk(std::string_view json) = 0;
+};
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+  virtual std::string_view name() const noexcept = 0;
+  virtual boost::asio::awaitable<Result<Response>> complete(Call& call) = 0;
+  // Ends normally (no error) after the last chunk; an error after chunks were sent ends the stream mid-way.
+  virtual boost::asio::awaitable<Result<bool>> stream(Call& call, ChunkSink& sink) = 0;
+};
+
+// The adapter serving a deployment: the mock when `mock_response` is set, else by its provider prefix.
+// Null when no adapter serves that provider (yet).
+Provider* provider_for(const config::Deployment& deployment);
+
+// True for provider prefixes that speak OpenAI's wire format.
+bool is_openai_compatible(std::string_view provider);
+
+// Rough token estimate (about four characters a token) for usage reports and pre-call checks.
+std::int64_t estimate_tokens(std::string_view text);
+
+}  // namespace sy::providers

@@ -1,0 +1,55 @@
+#include "util/json.h"
+
+#include <boost/json.hpp>
+
+namespace sy::json {
+
+void serialize_into(const boost::json::value& v, std::string& out) {
+  out.clear();
+  boost::json::serializer sr;
+  sr.reset(&v);
+  char buf[4096];
+  while (!sr.done()) out.append(sr.read(buf));
+}
+
+std::string content_text(const boost::json::value& content) {
+  if (const auto* s = content.if_string()) return std::string(*s);
+  std::string out;
+  if (const auto* parts = content.if_array()) {
+    for (const auto& part : *parts) {
+      const auto* obj = part.if_object();
+      if (!obj) continue;
+      if (const auto* text = obj->if_contains("text"); text && text->is_string()) {
+        if (!out.empty()) out.push_back('\n');
+        out.append(text->get_string());
+      }
+    }
+  }
+  return out;
+}
+
+std::string base64_encode(std::string_view in) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                 static_cast<unsigned char>(in[i + 2]);
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(kAlphabet[(v >> 6) & 63]);
+    out.push_back(kAlphabet[v & 63]);
+  }
+  if (i < in.size()) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+}  // namespace sy::json
