@@ -18,17 +18,14 @@ all: build
 deps:
 	@scripts/install-deps.sh
 
-$(BUILD_DIR)/build.ninja:
-	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWITCHYARD_WERROR=$(WERROR)
-
-$(ASAN_BUILD_DIR)/build.ninja:
-	cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSWITCHYARD_SANITIZE=ON \
-	  -DSWITCHYARD_WERROR=$(WERROR)
-
-build: deps $(BUILD_DIR)/build.ninja
+# Configuring again is cheap and keeps the options (such as CI's -Werror) in step with the environment.
+build: deps
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWITCHYARD_WERROR=$(WERROR) >/dev/null
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-build-asan: deps $(ASAN_BUILD_DIR)/build.ninja
+build-asan: deps
+	cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSWITCHYARD_SANITIZE=ON \
+	  -DSWITCHYARD_WERROR=$(WERROR) >/dev/null
 	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
 
 run: build

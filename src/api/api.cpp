@@ -98,6 +98,8 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
       co_await send_error(writer, ctx, method_not_allowed(request.method));
     } else if (is_liveness(path)) {
       co_await send_json(writer, ctx, 200, R"({"status":"alive"})");
+    } else if (!ready_()) {
+      co_await send_json(writer, ctx, 503, R"({"status":"draining"})");
     } else {
       co_await send_json(writer, ctx, 200,
                          std::string(R"({"status":"healthy","version":")") + SWITCHYARD_VERSION + "\"}");

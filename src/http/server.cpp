@@ -179,6 +179,7 @@ struct Server::Impl {
   asio::io_context control{1};
   std::optional<asio::steady_timer> drain_deadline;
   bool drain_started = false;  // control thread only
+  std::atomic<bool> draining{false};  // read by readiness probes on any thread
 
   asio::awaitable<void> accept_loop(Worker& w);
   asio::awaitable<void> session(Worker& w, tcp::socket socket);
@@ -345,6 +346,7 @@ void Server::Impl::start_drain() {
     return;
   }
   drain_started = true;
+  draining.store(true, std::memory_order_relaxed);
   log::info("draining", {{"timeout_ms", static_cast<std::int64_t>(opts.limits.drain_timeout.count())}});
   for (auto& w : workers) {
     asio::post(w->ioc, [wp = w.get()] {
@@ -426,6 +428,8 @@ void Server::run() {
   }
   log::info("stopped");
 }
+
+bool Server::draining() const noexcept { return impl_->draining.load(std::memory_order_relaxed); }
 
 void Server::drain() {
   asio::post(impl_->control, [this] { impl_->start_drain(); });
