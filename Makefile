@@ -11,7 +11,7 @@ WERROR         := $(if $(filter true 1,$(CI)),ON,OFF)
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 export CCACHE_DIR ?= $(CURDIR)/.ccache
 
-.PHONY: all deps build build-asan run test test-unit test-integration test-e2e test-asan bench format clean
+.PHONY: all deps build build-asan run test format clean
 
 all: build
 

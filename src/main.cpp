@@ -21,13 +21,15 @@ int main(int argc, char** argv) {
   auto* serve_cmd = cli.add_subcommand("serve", "Run the gateway");
   serve_cmd->add_option("-c,--config", serve.config_path, "LiteLLM-compatible config.yaml")->required();
   serve_cmd->add_option("--host", serve.host, "Address to listen on")->capture_default_str();
-  serve_cmd->add_option("-p,--port", serve.port, "Port to listen on (0: any free port)")->capture_default_str();
-  auto* workers_opt =
-      serve_cmd->add_option("-w,--workers", workers, "Worker threads (default: server_settings.workers, else one "
-                                                     "per core)");
+  serve_cmd->add_option("-p,--port", serve.port, "Port to listen on (0: any free port)")
+      ->capture_default_str();
+  auto* workers_opt = serve_cmd->add_option("-w,--workers", workers,
+                                            "Worker threads (default: server_settings.workers, else one "
+                                            "per core)");
 
   std::string check_path;
-  auto* check_cmd = cli.add_subcommand("check-config", "Load and validate a config file, print its diagnostics");
+  auto* check_cmd =
+      cli.add_subcommand("check-config", "Load and validate a config file, print its diagnostics");
   check_cmd->add_option("file", check_path, "config.yaml")->required();
 
   CLI11_PARSE(cli, argc, argv);

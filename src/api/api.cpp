@@ -28,7 +28,8 @@ class StatusRecorder final : public http::ResponseWriter {
     status_ = status;
     co_await inner_.send(status, ct, std::move(body), h);
   }
-  asio::awaitable<bool> start_stream(int status, std::string_view ct, std::span<const http::Header> h) override {
+  asio::awaitable<bool> start_stream(int status, std::string_view ct,
+                                     std::span<const http::Header> h) override {
     status_ = status;
     const bool ok = co_await inner_.start_stream(status, ct, h);
     co_return ok;
@@ -53,8 +54,12 @@ std::optional<Endpoint> inference_endpoint(std::string_view path) {
   return std::nullopt;
 }
 
-bool is_liveness(std::string_view p) { return p == "/health/liveliness" || p == "/_health/live"; }
-bool is_readiness(std::string_view p) { return p == "/health/readiness" || p == "/_health/ready"; }
+bool is_liveness(std::string_view p) {
+  return p == "/health/liveliness" || p == "/_health/live";
+}
+bool is_readiness(std::string_view p) {
+  return p == "/health/readiness" || p == "/_health/ready";
+}
 
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -72,16 +77,18 @@ std::string request_id_for(const http::Request& request) {
 }
 
 Error method_not_allowed(std::string_view method) {
-  return Error{405, "invalid_request_error", "Method " + std::string(method) + " is not allowed here.",
-               "method_not_allowed", {}, {}};
+  return Error{405,
+               "invalid_request_error",
+               "Method " + std::string(method) + " is not allowed here.",
+               "method_not_allowed",
+               {},
+               {}};
 }
 
 }  // namespace
 
 Api::Api(std::shared_ptr<const config::Config> config)
-    : config_(std::move(config)),
-      auth_(config_->general_settings.master_key),
-      router_(config_->model_list) {}
+    : config_(std::move(config)), auth_(config_->general_settings.master_key), router_(config_->model_list) {}
 
 asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& raw_writer) {
   const auto start = std::chrono::steady_clock::now();
@@ -114,16 +121,19 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
       co_await send_error(writer, ctx, method_not_allowed(request.method));
     } else if (!auth_.allows(request)) {
       co_await send_error(writer, ctx,
-                          Error{401, "authentication_error",
+                          Error{401,
+                                "authentication_error",
                                 "Invalid or missing API key. Pass it as 'Authorization: Bearer <key>'.",
-                                "invalid_api_key", {}, {}});
+                                "invalid_api_key",
+                                {},
+                                {}});
     } else if (endpoint) {
       co_await handle_inference(*endpoint, router_, request, writer, ctx);
     } else if (path == "/v1/models" || path == "/models") {
       co_await send_json(writer, ctx, 200, models_list_json(router_, unix_now()));
     } else {
-      std::string_view id = path.substr(path.starts_with(kModelsPrefix) ? kModelsPrefix.size()
-                                                                         : kModelsPrefixShort.size());
+      std::string_view id =
+          path.substr(path.starts_with(kModelsPrefix) ? kModelsPrefix.size() : kModelsPrefixShort.size());
       auto model = model_json(router_, id, unix_now());
       if (model) {
         co_await send_json(writer, ctx, 200, std::move(model.value()));
@@ -134,7 +144,8 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
   }
 
   if (log::enabled(log::Level::debug)) {
-    const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    const auto ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     log::debug("request", {{"request_id", ctx.request_id},
                            {"method", request.method},
                            {"path", path},

@@ -25,7 +25,8 @@ Error wrong_type(std::string field, std::string_view expected) {
 std::optional<Error> validate_messages(const bj::value& messages) {
   if (!messages.is_array()) return wrong_type("messages", "an array of message objects");
   const auto& arr = messages.get_array();
-  if (arr.empty()) return invalid_request("'messages' must contain at least one message.", "messages", "invalid_value");
+  if (arr.empty())
+    return invalid_request("'messages' must contain at least one message.", "messages", "invalid_value");
   for (std::size_t i = 0; i < arr.size(); ++i) {
     const std::string path = "messages[" + std::to_string(i) + "]";
     const auto* m = arr[i].if_object();
@@ -104,20 +105,23 @@ std::optional<Error> validate_request(Endpoint endpoint, const bj::object& body)
   return std::nullopt;
 }
 
-asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& router, http::Request& request,
-                                       http::ResponseWriter& writer, RequestContext& ctx) {
+asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& router,
+                                       http::Request& request, http::ResponseWriter& writer,
+                                       RequestContext& ctx) {
   // One arena per request for the parsed body: freed at once when the request ends.
   bj::monotonic_resource arena(std::max<std::size_t>(1024, request.body.size() * 2));
   boost::system::error_code ec;
   bj::value parsed = bj::parse(request.body, ec, &arena);
   if (ec) {
-    co_await send_error(writer, ctx,
-                        invalid_request("We could not parse the JSON body of your request: " + ec.message() + ".",
-                                        {}, "invalid_json"));
+    co_await send_error(
+        writer, ctx,
+        invalid_request("We could not parse the JSON body of your request: " + ec.message() + ".", {},
+                        "invalid_json"));
     co_return;
   }
   if (!parsed.is_object()) {
-    co_await send_error(writer, ctx, invalid_request("The request body must be a JSON object.", {}, "invalid_json"));
+    co_await send_error(writer, ctx,
+                        invalid_request("The request body must be a JSON object.", {}, "invalid_json"));
     co_return;
   }
   bj::object& body = parsed.as_object();
@@ -135,13 +139,18 @@ asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& 
                                         "model", "model_not_found"));
     co_return;
   }
-  const config::Deployment* deployment = router::Router::pick(*group, FastRandom::thread_instance().uniform());
+  const config::Deployment* deployment =
+      router::Router::pick(*group, FastRandom::thread_instance().uniform());
   providers::Provider* provider = providers::provider_for(*deployment);
   if (!provider) {
-    co_await send_error(writer, ctx,
-                        Error{501, "api_error",
-                              "Provider '" + deployment->params.provider + "' is not supported by this gateway yet.",
-                              "provider_not_supported", {}, {}});
+    co_await send_error(
+        writer, ctx,
+        Error{501,
+              "api_error",
+              "Provider '" + deployment->params.provider + "' is not supported by this gateway yet.",
+              "provider_not_supported",
+              {},
+              {}});
     co_return;
   }
 

@@ -1,5 +1,5 @@
-// The inference endpoints (chat completions, completions, embeddings): parse and validate the body once, pick a
-// deployment of the requested model group, and answer through its provider adapter, whole or as SSE.
+// The inference endpoints (chat completions, completions, embeddings): parse and validate the body once, pick
+// a deployment of the requested model group, and answer through its provider adapter, whole or as SSE.
 #pragma once
 
 #include <optional>

@@ -6,7 +6,8 @@ namespace sy::api {
 namespace {
 
 boost::json::object model_object(std::string_view id, std::int64_t created) {
-  return boost::json::object{{"id", id}, {"object", "model"}, {"created", created}, {"owned_by", "switchyard"}};
+  return boost::json::object{
+      {"id", id}, {"object", "model"}, {"created", created}, {"owned_by", "switchyard"}};
 }
 
 }  // namespace
@@ -19,8 +20,12 @@ std::string models_list_json(const router::Router& router, std::int64_t created)
 
 Result<std::string> model_json(const router::Router& router, std::string_view id, std::int64_t created) {
   if (!router.group(id)) {
-    return Error{404, "invalid_request_error", "The model '" + std::string(id) + "' does not exist.",
-                 "model_not_found", "model", {}};
+    return Error{404,
+                 "invalid_request_error",
+                 "The model '" + std::string(id) + "' does not exist.",
+                 "model_not_found",
+                 "model",
+                 {}};
   }
   return boost::json::serialize(model_object(id, created));
 }

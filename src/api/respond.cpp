@@ -2,7 +2,8 @@
 
 namespace sy::api {
 
-boost::asio::awaitable<void> send_json(http::ResponseWriter& w, RequestContext& ctx, int status, std::string body) {
+boost::asio::awaitable<void> send_json(http::ResponseWriter& w, RequestContext& ctx, int status,
+                                       std::string body) {
   co_await w.send(status, "application/json", std::move(body), ctx.response_headers);
 }
 

@@ -19,7 +19,8 @@ struct RequestContext {
   std::vector<http::Header> response_headers;  // sent with every answer (x-request-id, ...)
 };
 
-boost::asio::awaitable<void> send_json(http::ResponseWriter& w, RequestContext& ctx, int status, std::string body);
+boost::asio::awaitable<void> send_json(http::ResponseWriter& w, RequestContext& ctx, int status,
+                                       std::string body);
 boost::asio::awaitable<void> send_error(http::ResponseWriter& w, RequestContext& ctx, const Error& error);
 
 Error not_found(std::string message, std::string code = "not_found");

@@ -71,8 +71,8 @@ int serve(const ServeOptions& options) {
   try {
     port = server.listen();
   } catch (const std::exception& e) {
-    log::error("could not listen", {{"host", options.host}, {"port", static_cast<int>(options.port)},
-                                    {"error", e.what()}});
+    log::error("could not listen",
+               {{"host", options.host}, {"port", static_cast<int>(options.port)}, {"error", e.what()}});
     return 1;
   }
   const unsigned workers =

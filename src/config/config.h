@@ -1,6 +1,6 @@
 // LiteLLM-compatible gateway configuration: the structs a config.yaml loads into, and the loader.
-// Loading resolves `os.environ/NAME` references, validates every field, and reports errors that name the file,
-// line, column and field path. Unknown keys are kept as warnings, never errors.
+// Loading resolves `os.environ/NAME` references, validates every field, and reports errors that name the
+// file, line, column and field path. Unknown keys are kept as warnings, never errors.
 #pragma once
 
 #include <chrono>
@@ -29,7 +29,7 @@ struct LitellmParams {
   std::optional<double> timeout_seconds;         // whole request, non-streaming
   std::optional<double> stream_timeout_seconds;  // connect and each wait for bytes, streaming
   std::optional<int> max_retries;
-  std::optional<std::string> mock_response;      // when set, answered by the mock provider without network
+  std::optional<std::string> mock_response;  // when set, answered by the mock provider without network
   std::optional<double> rpm;
   std::optional<double> tpm;
   std::optional<double> weight;
@@ -80,8 +80,8 @@ struct Config {
 
 struct Diagnostic {
   std::string file;
-  int line = 0;    // 1-based; 0 when unknown
-  int column = 0;  // 1-based; 0 when unknown
+  int line = 0;       // 1-based; 0 when unknown
+  int column = 0;     // 1-based; 0 when unknown
   std::string field;  // path such as "model_list[0].litellm_params.model"
   std::string message;
   std::string to_string() const;  // "file:line:column: field: message"
@@ -94,6 +94,7 @@ struct LoadResult {
 };
 
 LoadResult load_file(const std::string& path, const EnvLookup& env = process_env());
-LoadResult load_string(std::string_view yaml, std::string_view source_name, const EnvLookup& env = process_env());
+LoadResult load_string(std::string_view yaml, std::string_view source_name,
+                       const EnvLookup& env = process_env());
 
 }  // namespace sy::config

@@ -23,7 +23,8 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxIdlePerOrigin = 64;
 
 Error unreachable(std::string why) {
-  return Error{502, "api_error", "Could not reach the upstream: " + why + ".", "upstream_unreachable", {}, {}};
+  return Error{502, "api_error", "Could not reach the upstream: " + why + ".", "upstream_unreachable",
+               {},  {}};
 }
 Error upstream_failed(std::string why) {
   return Error{502, "api_error", "The upstream connection failed: " + why + ".", "upstream_error", {}, {}};
@@ -83,7 +84,7 @@ void give_back(const std::string& key, std::unique_ptr<Connection> conn) {
 }
 
 asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const Origin& origin,
-                                                              std::chrono::milliseconds timeout) {
+                                                             std::chrono::milliseconds timeout) {
   auto ex = co_await asio::this_coro::executor;
   tcp::resolver resolver(ex);
   auto [rec, endpoints] = co_await resolver.async_resolve(origin.host, std::to_string(origin.port), kTuple);
@@ -116,9 +117,9 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const Origin& origi
 }
 
 struct ExchangeState {
-  bool reusable = false;    // the connection may go back to the pool
-  bool stale = false;       // a reused connection was closed by the peer before answering: retry on a new one
-  bool abandoned = false;   // the sink asked to stop
+  bool reusable = false;   // the connection may go back to the pool
+  bool stale = false;      // a reused connection was closed by the peer before answering: retry on a new one
+  bool abandoned = false;  // the sink asked to stop
 };
 
 // Runs one request/response on an open connection.
@@ -164,7 +165,8 @@ asio::awaitable<Result<ClientResponse>> exchange(Stream& stream, Connection& con
 
   ClientResponse out;
   out.status = static_cast<int>(parser.get().result_int());
-  for (const auto& f : parser.get()) out.headers.push_back(Header{std::string(f.name_string()), std::string(f.value())});
+  for (const auto& f : parser.get())
+    out.headers.push_back(Header{std::string(f.name_string()), std::string(f.value())});
   const bool to_sink = streaming && out.status >= 200 && out.status < 300;
 
   char buf[16 * 1024];
@@ -252,7 +254,9 @@ std::string_view ClientResponse::header(std::string_view name) const noexcept {
   return {};
 }
 
-asio::awaitable<Result<ClientResponse>> fetch(const ClientRequest& request) { return run(request, nullptr); }
+asio::awaitable<Result<ClientResponse>> fetch(const ClientRequest& request) {
+  return run(request, nullptr);
+}
 
 asio::awaitable<Result<ClientResponse>> fetch_streaming(const ClientRequest& request, BodySink& sink) {
   return run(request, &sink);

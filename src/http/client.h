@@ -1,6 +1,6 @@
-// The upstream HTTP/1.1 client: keep-alive connections pooled per host per worker thread, TLS with certificate and
-// host-name verification, connect and read deadlines, and streaming bodies handed over as they arrive.
-// Failures come back as OpenAI-shaped errors: 502 upstream_unreachable, 504 upstream_timeout.
+// The upstream HTTP/1.1 client: keep-alive connections pooled per host per worker thread, TLS with
+// certificate and host-name verification, connect and read deadlines, and streaming bodies handed over as
+// they arrive. Failures come back as OpenAI-shaped errors: 502 upstream_unreachable, 504 upstream_timeout.
 #pragma once
 
 #include <chrono>
@@ -16,7 +16,8 @@
 
 namespace sy::http {
 
-// Where an upstream lives: scheme, host, port and a base path (e.g. "/v1") that request paths are appended to.
+// Where an upstream lives: scheme, host, port and a base path (e.g. "/v1") that request paths are appended
+// to.
 struct Origin {
   bool tls = false;
   std::string host;

@@ -45,7 +45,8 @@ Error server_error(int status, std::string type, std::string message, std::strin
   return Error{status, std::move(type), std::move(message), std::move(code), {}, {}};
 }
 
-// Writes responses on one connection; tracks whether anything reached the socket and whether the client is gone.
+// Writes responses on one connection; tracks whether anything reached the socket and whether the client is
+// gone.
 class SessionWriter final : public ResponseWriter {
  public:
   SessionWriter(beast::tcp_stream& stream, const ServerLimits& limits) : stream_(stream), limits_(limits) {}
@@ -98,7 +99,8 @@ class SessionWriter final : public ResponseWriter {
     stream_.expires_after(limits_.write_timeout);
     boost::system::error_code ec;
     if (chunked_) {
-      std::tie(ec, std::ignore) = co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(data)), kTuple);
+      std::tie(ec, std::ignore) =
+          co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(data)), kTuple);
     } else {
       std::tie(ec, std::ignore) = co_await asio::async_write(stream_, asio::buffer(data), kTuple);
     }
@@ -151,8 +153,8 @@ asio::awaitable<void> watch_client_gone(beast::tcp_stream& stream, bool& gone) {
   }
 }
 
-// Half-closes, then reads and discards what the client still sends for a moment, so that closing does not reset
-// the connection before the client has read our last response.
+// Half-closes, then reads and discards what the client still sends for a moment, so that closing does not
+// reset the connection before the client has read our last response.
 asio::awaitable<void> close_gracefully(beast::tcp_stream& stream) {
   boost::system::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -178,7 +180,7 @@ struct Server::Impl {
   std::atomic<std::size_t> connections{0};
   asio::io_context control{1};
   std::optional<asio::steady_timer> drain_deadline;
-  bool drain_started = false;  // control thread only
+  bool drain_started = false;         // control thread only
   std::atomic<bool> draining{false};  // read by readiness probes on any thread
 
   asio::awaitable<void> accept_loop(Worker& w);
@@ -214,15 +216,16 @@ asio::awaitable<void> Server::Impl::reject_overloaded(tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   SessionWriter writer(stream, opts.limits);
   writer.reset(false, 11);
-  Error e = server_error(503, "service_unavailable_error", "The gateway is at its connection limit; retry later.",
-                         "overloaded");
+  Error e = server_error(503, "service_unavailable_error",
+                         "The gateway is at its connection limit; retry later.", "overloaded");
   Header retry{"Retry-After", "1"};
   co_await writer.send(503, "application/json", e.to_json(), std::span<const Header>(&retry, 1));
   co_await close_gracefully(stream);
   connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
-asio::awaitable<void> Server::Impl::guarded_handler(Request& req, SessionWriter& writer, const bool& client_gone) {
+asio::awaitable<void> Server::Impl::guarded_handler(Request& req, SessionWriter& writer,
+                                                    const bool& client_gone) {
   try {
     co_await handler(req, writer);
   } catch (const std::exception& e) {
@@ -237,7 +240,8 @@ asio::awaitable<void> Server::Impl::guarded_handler(Request& req, SessionWriter&
   }
 }
 
-asio::awaitable<void> Server::Impl::run_handler(Request& req, SessionWriter& writer, beast::tcp_stream& stream) {
+asio::awaitable<void> Server::Impl::run_handler(Request& req, SessionWriter& writer,
+                                                beast::tcp_stream& stream) {
   bool client_gone = false;
   co_await (guarded_handler(req, writer, client_gone) || watch_client_gone(stream, client_gone));
   if (client_gone) writer.reset(false, 11);
@@ -283,14 +287,15 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
       break;
     }
     if (hec == bhttp::error::body_limit) {
-      co_await reply_error(server_error(413, "invalid_request_error", "Request body too large.",
-                                        "request_too_large"));
+      co_await reply_error(
+          server_error(413, "invalid_request_error", "Request body too large.", "request_too_large"));
       break;
     }
     if (hec) {
       if (hec != beast::error::timeout && hec != bhttp::error::end_of_stream && hec != asio::error::eof &&
           hec != asio::error::operation_aborted && hec != asio::error::connection_reset) {
-        co_await reply_error(server_error(400, "invalid_request_error", "Malformed HTTP request.", "bad_request"));
+        co_await reply_error(
+            server_error(400, "invalid_request_error", "Malformed HTTP request.", "bad_request"));
       }
       break;
     }
@@ -304,8 +309,8 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
       stream.expires_after(lim.body_timeout);
       auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
       if (bec == bhttp::error::body_limit) {
-        co_await reply_error(server_error(413, "invalid_request_error", "Request body too large.",
-                                          "request_too_large"));
+        co_await reply_error(
+            server_error(413, "invalid_request_error", "Request body too large.", "request_too_large"));
         break;
       }
       if (bec) break;
@@ -393,7 +398,8 @@ std::uint16_t Server::listen() {
     w->acceptor->set_option(ReusePort(true));
     w->acceptor->bind(endpoint);
     w->acceptor->listen(asio::socket_base::max_listen_connections);
-    if (i == 0) endpoint.port(w->acceptor->local_endpoint().port());  // port 0: the others share the chosen one
+    if (i == 0)
+      endpoint.port(w->acceptor->local_endpoint().port());  // port 0: the others share the chosen one
     impl_->workers.push_back(std::move(w));
   }
   return endpoint.port();
@@ -429,7 +435,9 @@ void Server::run() {
   log::info("stopped");
 }
 
-bool Server::draining() const noexcept { return impl_->draining.load(std::memory_order_relaxed); }
+bool Server::draining() const noexcept {
+  return impl_->draining.load(std::memory_order_relaxed);
+}
 
 void Server::drain() {
   asio::post(impl_->control, [this] { impl_->start_drain(); });

@@ -1,5 +1,6 @@
-// The HTTP/1.1 server: one io_context and one SO_REUSEPORT acceptor per worker thread, keep-alive sessions with
-// limits on head size, body size, head/body/idle time and connection count, and a graceful drain on SIGTERM/SIGINT.
+// The HTTP/1.1 server: one io_context and one SO_REUSEPORT acceptor per worker thread, keep-alive sessions
+// with limits on head size, body size, head/body/idle time and connection count, and a graceful drain on
+// SIGTERM/SIGINT.
 #pragma once
 
 #include <chrono>
@@ -33,8 +34,8 @@ struct ServerOptions {
   ServerLimits limits;
 };
 
-// Answers one request. Runs on the worker thread that owns the connection; it is cancelled (its awaited operations
-// fail with operation_aborted) when the client goes away before the answer is complete.
+// Answers one request. Runs on the worker thread that owns the connection; it is cancelled (its awaited
+// operations fail with operation_aborted) when the client goes away before the answer is complete.
 using Handler = std::function<boost::asio::awaitable<void>(Request&, ResponseWriter&)>;
 
 class Server {

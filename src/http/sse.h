@@ -1,4 +1,5 @@
-// Server-sent events: an incremental reader that turns arbitrary byte slices into events, and the writer's framing.
+// Server-sent events: an incremental reader that turns arbitrary byte slices into events, and the writer's
+// framing.
 #pragma once
 
 #include <string>

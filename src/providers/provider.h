@@ -1,5 +1,5 @@
-// The interface every provider adapter implements: take the client's OpenAI-shaped request for one deployment and
-// answer it, whole or as a stream of OpenAI `chat.completion.chunk` payloads.
+// The interface every provider adapter implements: take the client's OpenAI-shaped request for one deployment
+// and answer it, whole or as a stream of OpenAI `chat.completion.chunk` payloads.
 #pragma once
 
 #include <string>
@@ -17,7 +17,8 @@ namespace sy::providers {
 
 enum class Endpoint { chat_completions, completions, embeddings };
 
-// One call of one deployment. `body` is the client's request, parsed once; the adapter may rewrite it in place.
+// One call of one deployment. `body` is the client's request, parsed once; the adapter may rewrite it in
+// place.
 struct Call {
   Endpoint endpoint = Endpoint::chat_completions;
   const config::Deployment* deployment = nullptr;

@@ -5,8 +5,9 @@
 namespace sy::providers {
 
 bool is_openai_compatible(std::string_view p) {
-  return p == "openai" || p == "text-completion-openai" || p == "hosted_vllm" || p == "ollama" || p == "groq" ||
-         p == "together_ai" || p == "deepseek" || p == "mistral" || p == "fireworks_ai" || p == "openrouter";
+  return p == "openai" || p == "text-completion-openai" || p == "hosted_vllm" || p == "ollama" ||
+         p == "groq" || p == "together_ai" || p == "deepseek" || p == "mistral" || p == "fireworks_ai" ||
+         p == "openrouter";
 }
 
 Provider* provider_for(const config::Deployment& d) {

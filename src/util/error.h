@@ -9,10 +9,10 @@ namespace sy {
 
 struct Error {
   int status = 500;
-  std::string type;     // invalid_request_error, authentication_error, api_error, timeout_error, ...
-  std::string message;  // safe to show a client: never carries a secret
-  std::string code;     // empty: null
-  std::string param;    // empty: null
+  std::string type;         // invalid_request_error, authentication_error, api_error, timeout_error, ...
+  std::string message;      // safe to show a client: never carries a secret
+  std::string code;         // empty: null
+  std::string param;        // empty: null
   std::string retry_after;  // kept from an upstream 429/503, sent back as Retry-After
 
   std::string to_json() const;  // {"error": {...}}

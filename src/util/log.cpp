@@ -15,11 +15,16 @@ std::atomic<int> g_level{static_cast<int>(Level::info)};
 
 const char* level_name(Level l) {
   switch (l) {
-    case Level::debug: return "debug";
-    case Level::info: return "info";
-    case Level::warn: return "warn";
-    case Level::error: return "error";
-    default: return "off";
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
+    default:
+      return "off";
   }
 }
 
@@ -27,11 +32,21 @@ void append_escaped(std::string& out, std::string_view s) {
   out.push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -61,9 +76,13 @@ void append_time(std::string& out) {
 
 }  // namespace
 
-void set_level(Level level) noexcept { g_level.store(static_cast<int>(level), std::memory_order_relaxed); }
+void set_level(Level level) noexcept {
+  g_level.store(static_cast<int>(level), std::memory_order_relaxed);
+}
 
-bool enabled(Level level) noexcept { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
+bool enabled(Level level) noexcept {
+  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
 
 bool parse_level(std::string_view text, Level& out) noexcept {
   for (Level l : {Level::debug, Level::info, Level::warn, Level::error, Level::off}) {

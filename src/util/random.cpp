@@ -10,7 +10,9 @@ std::uint64_t splitmix(std::uint64_t& x) noexcept {
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
 }
-std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
+std::uint64_t rotl(std::uint64_t x, int k) noexcept {
+  return (x << k) | (x >> (64 - k));
+}
 }  // namespace
 
 FastRandom::FastRandom(std::uint64_t seed) noexcept {
@@ -29,7 +31,9 @@ std::uint64_t FastRandom::next() noexcept {
   return result;
 }
 
-double FastRandom::uniform() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+double FastRandom::uniform() noexcept {
+  return static_cast<double>(next() >> 11) * 0x1.0p-53;
+}
 
 FastRandom& FastRandom::thread_instance() noexcept {
   thread_local FastRandom rng([] {

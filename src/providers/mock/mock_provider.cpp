@@ -67,7 +67,8 @@ std::string prompt_text(const Call& call) {
 
 std::int64_t prompt_tokens(const Call& call) {
   const bj::object& body = *call.body;
-  if (call.endpoint == Endpoint::completions) return std::max<std::int64_t>(1, estimate_tokens(prompt_text(call)));
+  if (call.endpoint == Endpoint::completions)
+    return std::max<std::int64_t>(1, estimate_tokens(prompt_text(call)));
   std::int64_t tokens = 0;
   if (const auto* msgs = body.if_contains("messages"); msgs && msgs->is_array()) {
     for (const auto& m : msgs->get_array()) {
@@ -86,7 +87,8 @@ std::string reply_text(const Call& call) {
 }
 
 bj::object usage(std::int64_t prompt, std::int64_t completion) {
-  return bj::object{{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}};
+  return bj::object{
+      {"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}};
 }
 
 // Deterministic unit vector for a text: the same input always maps to the same embedding.
@@ -121,8 +123,8 @@ Result<Response> embeddings(const Call& call) {
     }
   }
   std::size_t dims = 16;
-  if (const auto* d = body.if_contains("dimensions"); d && d->is_int64() && d->get_int64() > 0 &&
-                                                         d->get_int64() <= 4096) {
+  if (const auto* d = body.if_contains("dimensions");
+      d && d->is_int64() && d->get_int64() > 0 && d->get_int64() <= 4096) {
     dims = static_cast<std::size_t>(d->get_int64());
   }
   const bool base64 = [&] {
@@ -175,15 +177,14 @@ asio::awaitable<Result<Response>> MockProvider::complete(Call& call) {
   const std::int64_t completion = std::max<std::int64_t>(1, estimate_tokens(text));
   bj::object out;
   if (call.endpoint == Endpoint::completions) {
-    out = bj::object{{"id", "cmpl-" + random_hex_id()},
-                     {"object", "text_completion"},
-                     {"created", now_seconds()},
-                     {"model", call.public_model},
-                     {"choices", bj::array{bj::object{{"index", 0},
-                                                      {"text", text},
-                                                      {"logprobs", nullptr},
-                                                      {"finish_reason", "stop"}}}},
-                     {"usage", usage(prompt_tokens(call), completion)}};
+    out = bj::object{
+        {"id", "cmpl-" + random_hex_id()},
+        {"object", "text_completion"},
+        {"created", now_seconds()},
+        {"model", call.public_model},
+        {"choices", bj::array{bj::object{
+                        {"index", 0}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", "stop"}}}},
+        {"usage", usage(prompt_tokens(call), completion)}};
   } else {
     out = bj::object{
         {"id", "chatcmpl-" + random_hex_id()},
@@ -200,7 +201,8 @@ asio::awaitable<Result<Response>> MockProvider::complete(Call& call) {
 }
 
 asio::awaitable<Result<bool>> MockProvider::stream(Call& call, ChunkSink& sink) {
-  if (call.endpoint == Endpoint::embeddings) co_return invalid_request("embeddings cannot be streamed", "stream");
+  if (call.endpoint == Endpoint::embeddings)
+    co_return invalid_request("embeddings cannot be streamed", "stream");
   co_await pause(extra_ms(*call.deployment, "mock_latency_ms"));
   const std::int64_t chunk_pause = extra_ms(*call.deployment, "mock_chunk_latency_ms");
   const std::string text = reply_text(call);
@@ -236,18 +238,21 @@ asio::awaitable<Result<bool>> MockProvider::stream(Call& call, ChunkSink& sink) 
   }
   for (std::string_view piece : pieces(text)) {
     co_await pause(chunk_pause);
-    bj::object choice = chat ? bj::object{{"index", 0},
-                                          {"delta", bj::object{{"content", piece}}},
-                                          {"logprobs", nullptr},
-                                          {"finish_reason", nullptr}}
-                             : bj::object{{"index", 0}, {"text", piece}, {"logprobs", nullptr},
-                                          {"finish_reason", nullptr}};
+    bj::object choice =
+        chat ? bj::object{{"index", 0},
+                          {"delta", bj::object{{"content", piece}}},
+                          {"logprobs", nullptr},
+                          {"finish_reason", nullptr}}
+             : bj::object{{"index", 0}, {"text", piece}, {"logprobs", nullptr}, {"finish_reason", nullptr}};
     const bool ok = co_await emit(std::move(choice));
     if (!ok) co_return false;
   }
-  bj::object last = chat ? bj::object{{"index", 0}, {"delta", bj::object{}}, {"logprobs", nullptr},
-                                      {"finish_reason", "stop"}}
-                         : bj::object{{"index", 0}, {"text", ""}, {"logprobs", nullptr}, {"finish_reason", "stop"}};
+  bj::object last =
+      chat ? bj::object{{"index", 0},
+                        {"delta", bj::object{}},
+                        {"logprobs", nullptr},
+                        {"finish_reason", "stop"}}
+           : bj::object{{"index", 0}, {"text", ""}, {"logprobs", nullptr}, {"finish_reason", "stop"}};
   const bool ok = co_await emit(std::move(last));
   if (!ok) co_return false;
   if (call.include_usage) {

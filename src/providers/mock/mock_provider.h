@@ -1,5 +1,6 @@
-// The built-in offline provider: deterministic answers (the configured `mock_response`, else an echo of the last
-// user message), realistic usage counts, deterministic embeddings, optional latency and chunk pacing for streams
+// The built-in offline provider: deterministic answers (the configured `mock_response`, else an echo of the
+// last user message), realistic usage counts, deterministic embeddings, optional latency and chunk pacing for
+// streams
 // (`litellm_params.mock_latency_ms`, `mock_chunk_latency_ms`).
 #pragma once
 

@@ -48,15 +48,17 @@ Result<const http::Origin*> origin_for(const config::Deployment& d) {
   const ProviderDefaults* defaults = defaults_for(d.params.provider);
   if (base.empty() && defaults) base = defaults->api_base;
   if (base.empty()) {
-    return Error{500, "api_error", "Deployment '" + d.info.id + "' has no api_base.", "missing_api_base", {}, {}};
+    return Error{500, "api_error", "Deployment '" + d.info.id + "' has no api_base.", "missing_api_base",
+                 {},  {}};
   }
   thread_local std::unordered_map<std::string, http::Origin> cache;
   auto it = cache.find(std::string(base));
   if (it == cache.end()) {
     auto parsed = http::parse_origin(base);
     if (!parsed) {
-      return Error{500, "api_error", "Deployment '" + d.info.id + "' has an invalid api_base.", "invalid_api_base",
-                   {}, {}};
+      return Error{
+          500, "api_error", "Deployment '" + d.info.id + "' has an invalid api_base.", "invalid_api_base",
+          {},  {}};
     }
     it = cache.emplace(std::string(base), std::move(parsed.value())).first;
   }
@@ -74,9 +76,12 @@ std::string api_key_for(const config::Deployment& d) {
 
 std::string_view path_for(Endpoint e) {
   switch (e) {
-    case Endpoint::completions: return "/completions";
-    case Endpoint::embeddings: return "/embeddings";
-    default: return "/chat/completions";
+    case Endpoint::completions:
+      return "/completions";
+    case Endpoint::embeddings:
+      return "/embeddings";
+    default:
+      return "/chat/completions";
   }
 }
 
@@ -100,8 +105,9 @@ Result<http::ClientRequest> build_request(Call& call, std::string& api_key) {
   r.headers.push_back({"Accept", call.stream ? "text/event-stream" : "application/json"});
   for (auto& h : call.upstream_headers) r.headers.push_back(h);
   json::serialize_into(*call.body, r.body);
-  r.timeout = call.stream ? seconds_setting(d.params.stream_timeout_seconds, d.params.timeout_seconds.value_or(600))
-                          : seconds_setting(d.params.timeout_seconds, 600);
+  r.timeout = call.stream
+                  ? seconds_setting(d.params.stream_timeout_seconds, d.params.timeout_seconds.value_or(600))
+                  : seconds_setting(d.params.timeout_seconds, 600);
   return r;
 }
 
@@ -114,7 +120,8 @@ void scrub(std::string& text, std::string_view secret) {
 
 enum class Rewrite { not_json, error_event, ok };
 
-// Rewrites `model` in one JSON document to the public name. Parses into a stack arena: no heap churn per chunk.
+// Rewrites `model` in one JSON document to the public name. Parses into a stack arena: no heap churn per
+// chunk.
 Rewrite rewrite_model(std::string_view in, std::string_view public_model, std::string& out) {
   unsigned char buffer[8192];
   bj::monotonic_resource mr(buffer, sizeof buffer);
@@ -136,7 +143,8 @@ class ChunkForwarder final : public http::BodySink {
   asio::awaitable<bool> on_data(std::string_view bytes) override {
     events_.clear();
     if (!reader_.feed(bytes, events_)) {
-      error_ = Error{502, "api_error", "The upstream sent an oversized stream event.", "upstream_error", {}, {}};
+      error_ =
+          Error{502, "api_error", "The upstream sent an oversized stream event.", "upstream_error", {}, {}};
       co_return false;
     }
     for (auto& ev : events_) {
@@ -146,8 +154,8 @@ class ChunkForwarder final : public http::BodySink {
       }
       const Rewrite rw = rewrite_model(ev.data, public_model_, wire_);
       if (rw == Rewrite::not_json) {
-        error_ = Error{502, "api_error", "The upstream sent a stream event that is not JSON.", "upstream_error", {},
-                       {}};
+        error_ = Error{
+            502, "api_error", "The upstream sent a stream event that is not JSON.", "upstream_error", {}, {}};
         co_return false;
       }
       if (rw == Rewrite::error_event) {
@@ -178,7 +186,8 @@ class ChunkForwarder final : public http::BodySink {
 
 }  // namespace
 
-Error map_upstream_error(int status, std::string_view body, std::string_view retry_after, std::string_view secret) {
+Error map_upstream_error(int status, std::string_view body, std::string_view retry_after,
+                         std::string_view secret) {
   Error e;
   e.status = status;
   e.retry_after = std::string(retry_after);
@@ -186,7 +195,8 @@ Error map_upstream_error(int status, std::string_view body, std::string_view ret
   bj::value v = bj::parse(body, ec);
   const bj::object* err = nullptr;
   if (!ec && v.is_object()) {
-    if (auto* inner = v.as_object().if_contains("error"); inner && inner->is_object()) err = &inner->as_object();
+    if (auto* inner = v.as_object().if_contains("error"); inner && inner->is_object())
+      err = &inner->as_object();
   }
   auto str = [&](std::string_view key) -> std::string {
     if (!err) return {};
@@ -201,7 +211,8 @@ Error map_upstream_error(int status, std::string_view body, std::string_view ret
   e.code = str("code");
   e.param = str("param");
   if (e.message.empty()) e.message = "The upstream answered HTTP " + std::to_string(status) + ".";
-  if (e.type.empty()) e.type = status == 429 ? "rate_limit_error" : status >= 500 ? "api_error" : "invalid_request_error";
+  if (e.type.empty())
+    e.type = status == 429 ? "rate_limit_error" : status >= 500 ? "api_error" : "invalid_request_error";
   scrub(e.message, secret);
   return e;
 }
@@ -218,8 +229,9 @@ asio::awaitable<Result<Response>> OpenAiProvider::complete(Call& call) {
   }
   Response out;
   if (rewrite_model(r.body, call.public_model, out.body) != Rewrite::ok) {
-    co_return Error{502, "api_error", "The upstream answered with something that is not a JSON object.",
-                    "upstream_error", {}, {}};
+    co_return Error{
+        502, "api_error", "The upstream answered with something that is not a JSON object.", "upstream_error",
+        {},  {}};
   }
   co_return out;
 }
