@@ -100,47 +100,57 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
   const bool get = request.method == "GET" || request.method == "HEAD";
   const bool post = request.method == "POST";
 
+  // Answers are built into named locals first: g++ 12 destroys temporaries of a co_await expression twice.
+  std::optional<Error> error;
+  int status = 200;
+  std::string body;
   if (is_liveness(path) || is_readiness(path)) {
     if (!get) {
-      co_await send_error(writer, ctx, method_not_allowed(request.method));
+      error = method_not_allowed(request.method);
     } else if (is_liveness(path)) {
-      co_await send_json(writer, ctx, 200, R"({"status":"alive"})");
+      body = R"({"status":"alive"})";
     } else if (!ready_()) {
-      co_await send_json(writer, ctx, 503, R"({"status":"draining"})");
+      status = 503;
+      body = R"({"status":"draining"})";
     } else {
-      co_await send_json(writer, ctx, 200,
-                         std::string(R"({"status":"healthy","version":")") + SWITCHYARD_VERSION + "\"}");
+      body = std::string(R"({"status":"healthy","version":")") + SWITCHYARD_VERSION + "\"}";
     }
   } else {
     const auto endpoint = inference_endpoint(path);
     const bool models = path == "/v1/models" || path == "/models" || path.starts_with(kModelsPrefix) ||
                         path.starts_with(kModelsPrefixShort);
     if (!endpoint && !models) {
-      co_await send_error(writer, ctx, not_found("Unknown path " + std::string(path) + "."));
+      error = not_found("Unknown path " + std::string(path) + ".");
     } else if ((endpoint && !post) || (models && !get)) {
-      co_await send_error(writer, ctx, method_not_allowed(request.method));
+      error = method_not_allowed(request.method);
     } else if (!auth_.allows(request)) {
-      co_await send_error(writer, ctx,
-                          Error{401,
+      error = Error{401,
                                 "authentication_error",
                                 "Invalid or missing API key. Pass it as 'Authorization: Bearer <key>'.",
                                 "invalid_api_key",
                                 {},
-                                {}});
-    } else if (endpoint) {
-      co_await handle_inference(*endpoint, router_, request, writer, ctx);
+                                {}};
     } else if (path == "/v1/models" || path == "/models") {
-      co_await send_json(writer, ctx, 200, models_list_json(router_, unix_now()));
-    } else {
+      body = models_list_json(router_, unix_now());
+    } else if (!endpoint) {
       std::string_view id =
           path.substr(path.starts_with(kModelsPrefix) ? kModelsPrefix.size() : kModelsPrefixShort.size());
       auto model = model_json(router_, id, unix_now());
       if (model) {
-        co_await send_json(writer, ctx, 200, std::move(model.value()));
+        body = std::move(model.value());
       } else {
-        co_await send_error(writer, ctx, model.error());
+        error = model.error();
       }
     }
+  }
+
+  const auto endpoint = inference_endpoint(path);
+  if (error) {
+    co_await send_error(writer, ctx, *error);
+  } else if (!body.empty()) {
+    co_await send_json(writer, ctx, status, std::move(body));
+  } else if (endpoint) {
+    co_await handle_inference(*endpoint, router_, request, writer, ctx);
   }
 
   if (log::enabled(log::Level::debug)) {

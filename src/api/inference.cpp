@@ -105,61 +105,43 @@ std::optional<Error> validate_request(Endpoint endpoint, const bj::object& body)
   return std::nullopt;
 }
 
-asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& router,
-                                       http::Request& request, http::ResponseWriter& writer,
-                                       RequestContext& ctx) {
-  // One arena per request for the parsed body: freed at once when the request ends.
-  bj::monotonic_resource arena(std::max<std::size_t>(1024, request.body.size() * 2));
-  boost::system::error_code ec;
-  bj::value parsed = bj::parse(request.body, ec, &arena);
-  if (ec) {
-    co_await send_error(
-        writer, ctx,
-        invalid_request("We could not parse the JSON body of your request: " + ec.message() + ".", {},
-                        "invalid_json"));
-    co_return;
-  }
-  if (!parsed.is_object()) {
-    co_await send_error(writer, ctx,
-                        invalid_request("The request body must be a JSON object.", {}, "invalid_json"));
-    co_return;
-  }
-  bj::object& body = parsed.as_object();
-  if (auto error = validate_request(endpoint, body)) {
-    co_await send_error(writer, ctx, *error);
-    co_return;
-  }
+namespace {
 
-  const std::string public_model(body.at("model").get_string());
+// Parses, validates and routes synchronously; only the answer is awaited. (Keeping error values out of co_await
+// expressions also sidesteps g++ 12 destroying temporaries of a co_await expression twice.)
+std::optional<Error> prepare_call(Endpoint endpoint, const router::Router& router, bj::value& parsed,
+                                  boost::system::error_code ec, std::string& public_model, providers::Call& call,
+                                  providers::Provider*& provider) {
+  if (ec) {
+    return invalid_request("We could not parse the JSON body of your request: " + ec.message() + ".", {},
+                           "invalid_json");
+  }
+  if (!parsed.is_object()) return invalid_request("The request body must be a JSON object.", {}, "invalid_json");
+  bj::object& body = parsed.as_object();
+  if (auto error = validate_request(endpoint, body)) return error;
+
+  public_model = body.at("model").get_string();
   const router::ModelGroup* group = router.group(public_model);
   if (!group) {
-    co_await send_error(writer, ctx,
-                        invalid_request("Invalid model name passed in model=" + public_model +
-                                            ". Call `/v1/models` to view available models.",
-                                        "model", "model_not_found"));
-    co_return;
+    return invalid_request("Invalid model name passed in model=" + public_model +
+                               ". Call `/v1/models` to view available models.",
+                           "model", "model_not_found");
   }
-  const config::Deployment* deployment =
-      router::Router::pick(*group, FastRandom::thread_instance().uniform());
-  providers::Provider* provider = providers::provider_for(*deployment);
+  const config::Deployment* deployment = router::Router::pick(*group, FastRandom::thread_instance().uniform());
+  provider = providers::provider_for(*deployment);
   if (!provider) {
-    co_await send_error(
-        writer, ctx,
-        Error{501,
-              "api_error",
-              "Provider '" + deployment->params.provider + "' is not supported by this gateway yet.",
-              "provider_not_supported",
-              {},
-              {}});
-    co_return;
+    return Error{501,
+                 "api_error",
+                 "Provider '" + deployment->params.provider + "' is not supported by this gateway yet.",
+                 "provider_not_supported",
+                 {},
+                 {}};
   }
 
-  providers::Call call;
   call.endpoint = endpoint;
   call.deployment = deployment;
   call.body = &body;
   call.public_model = public_model;
-  call.request_id = ctx.request_id;
   if (const auto* s = body.if_contains("stream"); s && s->is_bool()) call.stream = s->get_bool();
   if (const auto* so = body.if_contains("stream_options"); so && so->is_object()) {
     if (const auto* iu = so->as_object().if_contains("include_usage"); iu && iu->is_bool()) {
@@ -167,7 +149,26 @@ asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& 
     }
   }
   if (endpoint == Endpoint::embeddings) call.stream = false;
-  ctx.response_headers.push_back({"x-litellm-model-id", deployment->info.id});
+  return std::nullopt;
+}
+
+}  // namespace
+
+asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& router, http::Request& request,
+                                       http::ResponseWriter& writer, RequestContext& ctx) {
+  // One arena per request for the parsed body: freed at once when the request ends.
+  bj::monotonic_resource arena(std::max<std::size_t>(1024, request.body.size() * 2));
+  boost::system::error_code ec;
+  bj::value parsed = bj::parse(request.body, ec, &arena);
+  std::string public_model;
+  providers::Call call;
+  providers::Provider* provider = nullptr;
+  call.request_id = ctx.request_id;
+  if (const auto error = prepare_call(endpoint, router, parsed, ec, public_model, call, provider)) {
+    co_await send_error(writer, ctx, *error);
+    co_return;
+  }
+  ctx.response_headers.push_back({"x-litellm-model-id", call.deployment->info.id});
 
   if (!call.stream) {
     auto result = co_await provider->complete(call);
@@ -187,7 +188,8 @@ asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& 
     } else {
       // Bytes already reached the client: the stream ends with an error event in OpenAI's shape.
       log::warn("stream failed mid-way", {{"request_id", ctx.request_id}, {"error", result.error().message}});
-      co_await sink.end_with(result.error().to_json());
+      const std::string event = result.error().to_json();
+      co_await sink.end_with(event);
     }
     co_return;
   }

@@ -28,7 +28,8 @@ Authenticator::Authenticator(std::string_view master_key) {
 std::string_view Authenticator::presented_key(const http::Request& request) noexcept {
   std::string_view auth = trim(request.header("authorization"));
   if (auth.size() > 7 && http::iequals(auth.substr(0, 7), "bearer ")) return trim(auth.substr(7));
-  if (!auth.empty()) return auth;  // a bare key, as some clients send
+  // A bare key, as some clients send; another scheme ("Basic ...") leaves the key headers to speak.
+  if (!auth.empty() && auth.find(' ') == std::string_view::npos) return auth;
   if (auto k = trim(request.header("api-key")); !k.empty()) return k;
   return trim(request.header("x-api-key"));
 }

@@ -233,16 +233,29 @@ Result<Origin> parse_origin(std::string_view url) {
   if (!parsed) return invalid_request("api_base is not a valid URL", "api_base");
   Origin o;
   auto scheme = parsed->scheme();
-  if (scheme == "https") {
+  if (iequals(scheme, "https")) {
     o.tls = true;
-  } else if (scheme != "http") {
+  } else if (!iequals(scheme, "http")) {
     return invalid_request("api_base must use http or https", "api_base");
   }
   o.host = std::string(parsed->encoded_host());
   if (o.host.size() > 2 && o.host.front() == '[') o.host = o.host.substr(1, o.host.size() - 2);
   if (o.host.empty()) return invalid_request("api_base has no host", "api_base");
-  o.port = parsed->has_port() ? parsed->port_number() : (o.tls ? 443 : 80);
+  o.port = o.tls ? 443 : 80;
+  if (std::string_view port = parsed->port(); !port.empty()) {  // an empty port means the default (RFC 3986)
+    unsigned value = 0;
+    for (char c : port) {
+      if (c < '0' || c > '9' || value > 65535) return invalid_request("api_base has an invalid port", "api_base");
+      value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (value == 0 || value > 65535) return invalid_request("api_base has an invalid port", "api_base");
+    o.port = static_cast<std::uint16_t>(value);
+  }
   o.base_path = std::string(parsed->encoded_path());
+  // After an authority the path must start with '/'; Boost.URL 1.81 lets "host:port/v1" through as path "port/v1".
+  if (!o.base_path.empty() && o.base_path.front() != '/') {
+    return invalid_request("api_base has an invalid port", "api_base");
+  }
   while (!o.base_path.empty() && o.base_path.back() == '/') o.base_path.pop_back();
   return o;
 }

@@ -219,7 +219,8 @@ asio::awaitable<void> Server::Impl::reject_overloaded(tcp::socket socket) {
   Error e = server_error(503, "service_unavailable_error",
                          "The gateway is at its connection limit; retry later.", "overloaded");
   Header retry{"Retry-After", "1"};
-  co_await writer.send(503, "application/json", e.to_json(), std::span<const Header>(&retry, 1));
+  std::string body = e.to_json();
+  co_await writer.send(503, "application/json", std::move(body), std::span<const Header>(&retry, 1));
   co_await close_gracefully(stream);
   connections.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -234,7 +235,8 @@ asio::awaitable<void> Server::Impl::guarded_handler(Request& req, SessionWriter&
   if (client_gone) co_return;
   if (!writer.started()) {
     Error e = server_error(500, "api_error", "Internal error.", "internal_error");
-    co_await writer.send(500, "application/json", e.to_json(), {});
+    std::string body = e.to_json();
+    co_await writer.send(500, "application/json", std::move(body), {});
   } else {
     co_await writer.finish();
   }
@@ -256,11 +258,15 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
   const ServerLimits& lim = opts.limits;
   bool close_from_our_side = false;
 
-  auto reply_error = [&](const Error& e) -> asio::awaitable<void> {
+  // Takes plain views, never an Error temporary: g++ 12 destroys temporaries of a co_await expression twice.
+  auto reply_error = [&](int status, std::string_view message, std::string_view code) -> asio::awaitable<void> {
     writer.reset(false, 11);
-    co_await writer.send(e.status, "application/json", e.to_json(), {});
+    const Error e = server_error(status, "invalid_request_error", std::string(message), std::string(code));
+    std::string body = e.to_json();
+    co_await writer.send(status, "application/json", std::move(body), {});
     close_from_our_side = true;
   };
+  bool first_request = true;
 
   for (;;) {
     entry->idle = true;
@@ -269,12 +275,14 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
       break;
     }
     if (buffer.size() == 0) {
-      stream.expires_after(lim.idle_timeout);
+      // A new connection gets the head deadline for its first byte too; a kept-alive one may idle longer.
+      stream.expires_after(first_request ? lim.header_timeout : lim.idle_timeout);
       auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kTuple);
       if (ec) break;
       buffer.commit(n);
     }
     entry->idle = false;
+    first_request = false;
 
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
@@ -282,20 +290,17 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
     stream.expires_after(lim.header_timeout);
     auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
     if (hec == bhttp::error::header_limit) {
-      co_await reply_error(server_error(431, "invalid_request_error", "Request header fields too large.",
-                                        "request_header_fields_too_large"));
+      co_await reply_error(431, "Request header fields too large.", "request_header_fields_too_large");
       break;
     }
     if (hec == bhttp::error::body_limit) {
-      co_await reply_error(
-          server_error(413, "invalid_request_error", "Request body too large.", "request_too_large"));
+      co_await reply_error(413, "Request body too large.", "request_too_large");
       break;
     }
     if (hec) {
       if (hec != beast::error::timeout && hec != bhttp::error::end_of_stream && hec != asio::error::eof &&
           hec != asio::error::operation_aborted && hec != asio::error::connection_reset) {
-        co_await reply_error(
-            server_error(400, "invalid_request_error", "Malformed HTTP request.", "bad_request"));
+        co_await reply_error(400, "Malformed HTTP request.", "bad_request");
       }
       break;
     }
@@ -309,8 +314,7 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
       stream.expires_after(lim.body_timeout);
       auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
       if (bec == bhttp::error::body_limit) {
-        co_await reply_error(
-            server_error(413, "invalid_request_error", "Request body too large.", "request_too_large"));
+        co_await reply_error(413, "Request body too large.", "request_too_large");
         break;
       }
       if (bec) break;

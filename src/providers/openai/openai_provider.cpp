@@ -113,8 +113,9 @@ Result<http::ClientRequest> build_request(Call& call, std::string& api_key) {
 
 void scrub(std::string& text, std::string_view secret) {
   if (secret.size() < 4) return;
-  for (auto pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos)) {
-    text.replace(pos, secret.size(), "[redacted]");
+  static constexpr std::string_view kRedacted = "[redacted]";
+  for (auto pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos + kRedacted.size())) {
+    text.replace(pos, secret.size(), kRedacted);
   }
 }
 
@@ -213,7 +214,7 @@ Error map_upstream_error(int status, std::string_view body, std::string_view ret
   if (e.message.empty()) e.message = "The upstream answered HTTP " + std::to_string(status) + ".";
   if (e.type.empty())
     e.type = status == 429 ? "rate_limit_error" : status >= 500 ? "api_error" : "invalid_request_error";
-  scrub(e.message, secret);
+  for (std::string* field : {&e.message, &e.type, &e.code, &e.param}) scrub(*field, secret);
   return e;
 }
 

@@ -1,0 +1,279 @@
+// Unit tests for the small utilities: errors, JSON helpers, the random source and log-level parsing.
+#include <cstdint>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include "util/error.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/random.h"
+
+namespace sy {
+namespace {
+
+namespace bj = boost::json;
+
+// ---- error.h ----
+
+TEST(ErrorTest, ToJsonFullShape) {
+  Error e{429, "rate_limit_error", "Slow down", "rate_limited", "model", "7"};
+  bj::value v = bj::parse(e.to_json());
+  ASSERT_TRUE(v.is_object());
+  EXPECT_EQ(v.as_object().size(), 1u);
+  const auto& inner = v.at("error").as_object();
+  EXPECT_EQ(inner.size(), 4u);
+  EXPECT_EQ(inner.at("message").as_string(), "Slow down");
+  EXPECT_EQ(inner.at("type").as_string(), "rate_limit_error");
+  EXPECT_EQ(inner.at("code").as_string(), "rate_limited");
+  EXPECT_EQ(inner.at("param").as_string(), "model");
+  // Status and Retry-After travel outside the body.
+  EXPECT_FALSE(inner.contains("status"));
+  EXPECT_FALSE(inner.contains("retry_after"));
+}
+
+TEST(ErrorTest, ToJsonNullParamAndCodeWhenEmpty) {
+  Error e{500, "api_error", "boom", {}, {}, {}};
+  bj::value v = bj::parse(e.to_json());
+  const auto& inner = v.at("error").as_object();
+  ASSERT_TRUE(inner.contains("param"));
+  ASSERT_TRUE(inner.contains("code"));
+  EXPECT_TRUE(inner.at("param").is_null());
+  EXPECT_TRUE(inner.at("code").is_null());
+  EXPECT_EQ(inner.at("message").as_string(), "boom");
+  EXPECT_EQ(inner.at("type").as_string(), "api_error");
+}
+
+TEST(ErrorTest, ToJsonEscapesMessage) {
+  Error e{400, "invalid_request_error", "bad \"quote\" and \\ and\nnewline", {}, {}, {}};
+  bj::value v = bj::parse(e.to_json());
+  EXPECT_EQ(v.at("error").at("message").as_string(), "bad \"quote\" and \\ and\nnewline");
+}
+
+TEST(ErrorTest, InvalidRequest) {
+  Error e = invalid_request("Missing thing", "thing", "missing_required_parameter");
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(e.type, "invalid_request_error");
+  EXPECT_EQ(e.message, "Missing thing");
+  EXPECT_EQ(e.param, "thing");
+  EXPECT_EQ(e.code, "missing_required_parameter");
+  EXPECT_TRUE(e.retry_after.empty());
+}
+
+TEST(ErrorTest, InvalidRequestDefaults) {
+  Error e = invalid_request("Just a message");
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(e.type, "invalid_request_error");
+  EXPECT_TRUE(e.param.empty());
+  EXPECT_TRUE(e.code.empty());
+  bj::value v = bj::parse(e.to_json());
+  EXPECT_TRUE(v.at("error").at("param").is_null());
+  EXPECT_TRUE(v.at("error").at("code").is_null());
+}
+
+TEST(ResultTest, ValueAndError) {
+  Result<int> ok = 5;
+  EXPECT_TRUE(ok.ok());
+  EXPECT_TRUE(static_cast<bool>(ok));
+  EXPECT_EQ(ok.value(), 5);
+  Result<int> bad = invalid_request("no");
+  EXPECT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().status, 400);
+  EXPECT_EQ(bad.error().message, "no");
+}
+
+// ---- json.h ----
+
+TEST(Base64Test, Rfc4648Vectors) {
+  EXPECT_EQ(json::base64_encode(""), "");
+  EXPECT_EQ(json::base64_encode("f"), "Zg==");
+  EXPECT_EQ(json::base64_encode("fo"), "Zm8=");
+  EXPECT_EQ(json::base64_encode("foo"), "Zm9v");
+  EXPECT_EQ(json::base64_encode("foob"), "Zm9vYg==");
+  EXPECT_EQ(json::base64_encode("fooba"), "Zm9vYmE=");
+  EXPECT_EQ(json::base64_encode("foobar"), "Zm9vYmFy");
+}
+
+TEST(Base64Test, BinaryBytesAndFullAlphabet) {
+  using namespace std::string_view_literals;
+  EXPECT_EQ(json::base64_encode("\x00\x00\x00"sv), "AAAA");
+  EXPECT_EQ(json::base64_encode("\xff\xff\xff"sv), "////");
+  EXPECT_EQ(json::base64_encode("\xfb\xef\xbe"sv), "++++");
+  EXPECT_EQ(json::base64_encode("\x00"sv), "AA==");
+  EXPECT_EQ(json::base64_encode("\xff"sv), "/w==");
+  EXPECT_EQ(json::base64_encode("\xff\xfe"sv), "//4=");
+  // All 64 symbols, in order: bytes 0x00 0x10 0x83 0x10 0x51 0x87 ... encode "ABCD...+/".
+  std::string bytes;
+  for (unsigned i = 0; i < 64; i += 4) {
+    const unsigned v = (i << 18) | ((i + 1) << 12) | ((i + 2) << 6) | (i + 3);
+    bytes.push_back(static_cast<char>((v >> 16) & 0xff));
+    bytes.push_back(static_cast<char>((v >> 8) & 0xff));
+    bytes.push_back(static_cast<char>(v & 0xff));
+  }
+  EXPECT_EQ(json::base64_encode(bytes), "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+}
+
+TEST(Base64Test, OutputLength) {
+  for (std::size_t n = 0; n < 40; ++n) {
+    EXPECT_EQ(json::base64_encode(std::string(n, 'x')).size(), (n + 2) / 3 * 4) << n;
+  }
+}
+
+TEST(ContentTextTest, String) {
+  EXPECT_EQ(json::content_text(bj::value("hello world")), "hello world");
+  EXPECT_EQ(json::content_text(bj::value("")), "");
+}
+
+TEST(ContentTextTest, ArrayOfParts) {
+  bj::value content = bj::parse(R"([
+    {"type":"text","text":"first"},
+    {"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}},
+    {"type":"text","text":"second"}
+  ])");
+  EXPECT_EQ(json::content_text(content), "first\nsecond");
+}
+
+TEST(ContentTextTest, SinglePart) {
+  EXPECT_EQ(json::content_text(bj::parse(R"([{"type":"text","text":"only"}])")), "only");
+}
+
+TEST(ContentTextTest, IgnoresNonTextParts) {
+  EXPECT_EQ(json::content_text(bj::parse(R"(["loose string", 5, {"text": 3}, {"type":"text","text":"ok"}])")), "ok");
+}
+
+TEST(ContentTextTest, OtherTypesAreEmpty) {
+  EXPECT_EQ(json::content_text(bj::value(nullptr)), "");
+  EXPECT_EQ(json::content_text(bj::value(42)), "");
+  EXPECT_EQ(json::content_text(bj::parse(R"({"text":"x"})")), "");
+  EXPECT_EQ(json::content_text(bj::parse("[]")), "");
+}
+
+TEST(SerializeIntoTest, MatchesSerialize) {
+  bj::value v = bj::parse(R"({"a":[1,2,{"b":"c\"d"}],"e":null,"f":true,"g":1.5})");
+  std::string out;
+  json::serialize_into(v, out);
+  EXPECT_EQ(out, bj::serialize(v));
+  EXPECT_EQ(bj::parse(out), v);
+}
+
+TEST(SerializeIntoTest, ClearsOutputFirst) {
+  std::string out = "stale contents that must disappear";
+  json::serialize_into(bj::value(7), out);
+  EXPECT_EQ(out, "7");
+  json::serialize_into(bj::parse(R"(["x"])"), out);
+  EXPECT_EQ(out, R"(["x"])");
+}
+
+TEST(SerializeIntoTest, LargerThanInternalBuffer) {
+  bj::array arr;
+  for (int i = 0; i < 5000; ++i) arr.push_back(bj::value("item-" + std::to_string(i)));
+  bj::value v = std::move(arr);
+  std::string out;
+  json::serialize_into(v, out);
+  EXPECT_GT(out.size(), 4096u * 4);
+  EXPECT_EQ(out, bj::serialize(v));
+}
+
+// ---- random.h ----
+
+TEST(FastRandomTest, DeterministicForSeed) {
+  FastRandom a(123), b(123);
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(a.next(), b.next()) << i;
+  FastRandom c(123), d(123);
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(c.uniform(), d.uniform()) << i;
+}
+
+TEST(FastRandomTest, DifferentSeedsDiffer) {
+  FastRandom a(1), b(2);
+  int same = 0;
+  for (int i = 0; i < 100; ++i) same += a.next() == b.next();
+  EXPECT_LT(same, 2);
+}
+
+TEST(FastRandomTest, NotConstant) {
+  FastRandom r(0);  // a zero seed must still give a working generator
+  std::set<std::uint64_t> seen;
+  for (int i = 0; i < 100; ++i) seen.insert(r.next());
+  EXPECT_EQ(seen.size(), 100u);
+}
+
+TEST(FastRandomTest, UniformRange) {
+  FastRandom r(99);
+  double lo = 1, hi = 0, sum = 0;
+  const int n = 100'000;
+  for (int i = 0; i < n; ++i) {
+    const double u = r.uniform();
+    ASSERT_GE(u, 0.0);
+    ASSERT_LT(u, 1.0);
+    lo = std::min(lo, u);
+    hi = std::max(hi, u);
+    sum += u;
+  }
+  EXPECT_LT(lo, 0.001);
+  EXPECT_GT(hi, 0.999);
+  EXPECT_NEAR(sum / n, 0.5, 0.01);
+}
+
+TEST(FastRandomTest, UniformBuckets) {
+  FastRandom r(2024);
+  int buckets[10] = {};
+  const int n = 100'000;
+  for (int i = 0; i < n; ++i) ++buckets[static_cast<int>(r.uniform() * 10)];
+  for (int b : buckets) EXPECT_NEAR(b, n / 10, n / 100);
+}
+
+TEST(RandomHexIdTest, SixteenLowercaseHex) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 100; ++i) {
+    std::string id = random_hex_id();
+    ASSERT_EQ(id.size(), 16u);
+    for (char c : id) EXPECT_TRUE((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) << id;
+    ids.insert(id);
+  }
+  EXPECT_EQ(ids.size(), 100u);
+}
+
+// ---- log.h ----
+
+TEST(LogLevelTest, ParseKnownLevels) {
+  log::Level l = log::Level::off;
+  ASSERT_TRUE(log::parse_level("debug", l));
+  EXPECT_EQ(l, log::Level::debug);
+  ASSERT_TRUE(log::parse_level("info", l));
+  EXPECT_EQ(l, log::Level::info);
+  ASSERT_TRUE(log::parse_level("warn", l));
+  EXPECT_EQ(l, log::Level::warn);
+  ASSERT_TRUE(log::parse_level("error", l));
+  EXPECT_EQ(l, log::Level::error);
+  ASSERT_TRUE(log::parse_level("off", l));
+  EXPECT_EQ(l, log::Level::off);
+}
+
+TEST(LogLevelTest, ParseUnknownLeavesOutputUntouched) {
+  log::Level l = log::Level::warn;
+  EXPECT_FALSE(log::parse_level("", l));
+  EXPECT_FALSE(log::parse_level("verbose", l));
+  EXPECT_FALSE(log::parse_level("warning", l));
+  EXPECT_FALSE(log::parse_level("info ", l));
+  EXPECT_FALSE(log::parse_level("inf", l));
+  EXPECT_EQ(l, log::Level::warn);
+}
+
+TEST(LogLevelTest, EnabledFollowsLevel) {
+  log::set_level(log::Level::warn);
+  EXPECT_FALSE(log::enabled(log::Level::debug));
+  EXPECT_FALSE(log::enabled(log::Level::info));
+  EXPECT_TRUE(log::enabled(log::Level::warn));
+  EXPECT_TRUE(log::enabled(log::Level::error));
+  log::set_level(log::Level::off);
+  EXPECT_FALSE(log::enabled(log::Level::error));
+  log::set_level(log::Level::info);  // the default, for other tests
+  EXPECT_TRUE(log::enabled(log::Level::info));
+  EXPECT_FALSE(log::enabled(log::Level::debug));
+}
+
+}  // namespace
+}  // namespace sy
