@@ -113,7 +113,7 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
       status = 503;
       body = R"({"status":"draining"})";
     } else {
-      body = std::string(R"({"status":"healthy","version":")") + SWITCHYARD_VERSION + "\"}";
+      body = R"({"status":"healthy","version":")" SWITCHYARD_VERSION "\"}";
     }
   } else {
     const auto endpoint = inference_endpoint(path);

@@ -1,0 +1,428 @@
+// An OpenAI-compatible mock upstream for the gateway's openai/ provider: node:http on 127.0.0.1, port 0.
+//
+// Every request is recorded in `requests` ({method, path, headers, body, rawBody, time, model, closedAt, ...}).
+// The behaviour is chosen by the upstream model id in the request body ("model"):
+//   ok               echo completion with realistic usage (also /completions and /embeddings; stream too)
+//   status-<code>    that HTTP status with an OpenAI error body, message "upstream says no"
+//   slow-<ms>        like ok, answered after <ms> milliseconds
+//   garbage-<code>   that HTTP status with an HTML body (not JSON)
+//   stream-gated     SSE: one chunk, then waits for release(), then the rest and [DONE]
+//   stream-forever   SSE: a chunk every 50 ms until the downstream closes (counted in closedConnections)
+//   stream-break     SSE: two chunks, then the socket is destroyed
+// Streams append a usage chunk (choices: []) when stream_options.include_usage is true.
+import http from 'node:http';
+import { EventEmitter } from 'node:events';
+
+export const UPSTREAM_ERROR_MESSAGE = 'upstream says no';
+const CREATED = 1_700_000_000;
+
+function lastUserText(messages) {
+  if (!Array.isArray(messages)) return '';
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (m && m.role === 'user') {
+      if (typeof m.content === 'string') return m.content;
+      if (Array.isArray(m.content)) {
+        return m.content
+          .filter((p) => p && p.type === 'text')
+          .map((p) => p.text)
+          .join(' ');
+      }
+      return '';
+    }
+  }
+  return '';
+}
+
+function countTokens(text) {
+  return Math.max(1, String(text).split(/\s+/).filter(Boolean).length);
+}
+
+/** Deterministic 8-dimensional vector for a string. */
+export function upstreamEmbedding(text) {
+  let h = 2166136261;
+  for (const ch of String(text)) {
+    h ^= ch.codePointAt(0);
+    h = Math.imul(h, 16777619) >>> 0;
+  }
+  const v = [];
+  for (let i = 0; i < 8; i++) {
+    h = Math.imul(h ^ (h >>> 13), 1274126177) >>> 0;
+    v.push(Math.fround((h / 0xffffffff) * 2 - 1));
+  }
+  return v;
+}
+
+export class MockUpstream extends EventEmitter {
+  constructor() {
+    super();
+    this.requests = [];
+    this.closedConnections = 0; // stream-forever streams whose downstream connection closed
+    this._gateWaiters = new Set();
+    this._timers = new Set();
+    this._seq = 0;
+    this.server = http.createServer((req, res) => this._handle(req, res));
+    this.server.keepAliveTimeout = 5000;
+  }
+
+  async listen() {
+    await new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, '127.0.0.1', resolve);
+    });
+    this.port = this.server.address().port;
+    return this;
+  }
+
+  /** The api_base for the gateway config. */
+  get apiBase() {
+    return `http://127.0.0.1:${this.port}/v1`;
+  }
+
+  /** Number of stream-gated requests currently waiting for release(). */
+  get gatedWaiting() {
+    return this._gateWaiters.size;
+  }
+
+  /** Lets every stream-gated request that is waiting continue. Returns how many were released. */
+  release() {
+    const n = this._gateWaiters.size;
+    for (const w of [...this._gateWaiters]) w();
+    this._gateWaiters.clear();
+    return n;
+  }
+
+  /** Requests whose body.model matched `model` (string or RegExp). */
+  requestsFor(model) {
+    return this.requests.filter((r) => (model instanceof RegExp ? model.test(r.model ?? '') : r.model === model));
+  }
+
+  /** Polls (bounded) until a request matching `pred` has been recorded; resolves it. */
+  async waitForRequest(pred, { timeoutMs = 5000 } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = this.requests.find(pred);
+      if (r) return r;
+      if (Date.now() >= deadline) throw new Error(`mock upstream: no matching request within ${timeoutMs} ms`);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  }
+
+  /** Polls (bounded) until closedConnections >= n; resolves the elapsed time. */
+  async waitForClosedConnections(n, { timeoutMs = 3000 } = {}) {
+    const start = Date.now();
+    for (;;) {
+      if (this.closedConnections >= n) return Date.now() - start;
+      if (Date.now() - start >= timeoutMs) {
+        throw new Error(
+          `mock upstream: ${this.closedConnections} stream-forever connection(s) closed, wanted ${n}, within ${timeoutMs} ms`,
+        );
+      }
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  }
+
+  async close() {
+    this.release();
+    for (const t of this._timers) {
+      clearTimeout(t);
+      clearInterval(t);
+    }
+    this._timers.clear();
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  _setTimeout(fn, ms) {
+    const t = setTimeout(() => {
+      this._timers.delete(t);
+      fn();
+    }, ms);
+    this._timers.add(t);
+    return t;
+  }
+
+  _setInterval(fn, ms) {
+    const t = setInterval(fn, ms);
+    this._timers.add(t);
+    return t;
+  }
+
+  _clear(t) {
+    clearTimeout(t);
+    clearInterval(t);
+    this._timers.delete(t);
+  }
+
+  async _handle(req, res) {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const rawBody = Buffer.concat(chunks).toString('utf8');
+    let body = null;
+    try {
+      body = JSON.parse(rawBody);
+    } catch {}
+    const rec = {
+      n: ++this._seq,
+      method: req.method,
+      url: req.url,
+      path: req.url.split('?')[0],
+      headers: req.headers,
+      rawBody,
+      body,
+      model: body?.model,
+      time: Date.now(),
+      closedAt: null,
+      finishedAt: null,
+    };
+    this.requests.push(rec);
+    this.emit('request', rec);
+    res.on('close', () => {
+      rec.closedAt = Date.now();
+    });
+    res.on('finish', () => {
+      rec.finishedAt = Date.now();
+    });
+
+    const model = typeof body?.model === 'string' ? body.model : '';
+    const p = rec.path;
+    const kind = p.endsWith('/chat/completions')
+      ? 'chat'
+      : p.endsWith('/completions')
+        ? 'completions'
+        : p.endsWith('/embeddings')
+          ? 'embeddings'
+          : p.endsWith('/models')
+            ? 'models'
+            : null;
+
+    if (kind === 'models' && req.method === 'GET') {
+      return this._json(res, 200, {
+        object: 'list',
+        data: [{ id: 'ok', object: 'model', created: CREATED, owned_by: 'mock-upstream' }],
+      });
+    }
+    if (!kind || req.method !== 'POST') {
+      return this._json(res, 404, {
+        error: { message: `mock upstream: no route ${req.method} ${p}`, type: 'invalid_request_error', param: null, code: null },
+      });
+    }
+    if (!body || typeof body !== 'object') {
+      return this._json(res, 400, {
+        error: { message: 'mock upstream: body is not JSON', type: 'invalid_request_error', param: null, code: null },
+      });
+    }
+
+    let m;
+    if ((m = /^status-(\d{3})$/.exec(model))) return this._error(res, Number(m[1]));
+    if ((m = /^garbage-(\d{3})$/.exec(model))) {
+      const text = '<html><body>oops, not JSON</body></html>';
+      res.writeHead(Number(m[1]), { 'content-type': 'text/html', 'content-length': Buffer.byteLength(text) });
+      return res.end(text);
+    }
+    if ((m = /^slow-(\d+)$/.exec(model))) {
+      const t = this._setTimeout(() => {
+        if (!res.destroyed) this._ok(kind, body, res, rec);
+      }, Number(m[1]));
+      res.on('close', () => this._clear(t));
+      return;
+    }
+    if (model === 'stream-gated') return this._streamGated(body, res, rec);
+    if (model === 'stream-forever') return this._streamForever(body, res, rec);
+    if (model === 'stream-break') return this._streamBreak(body, res, rec);
+    return this._ok(kind, body, res, rec);
+  }
+
+  _json(res, status, obj, headers = {}) {
+    const text = JSON.stringify(obj);
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      'x-upstream-request': 'mock',
+      ...headers,
+    });
+    res.end(text);
+  }
+
+  _error(res, status) {
+    const type =
+      status === 401
+        ? 'authentication_error'
+        : status === 429
+          ? 'rate_limit_error'
+          : status >= 500
+            ? 'server_error'
+            : 'invalid_request_error';
+    const headers = status === 429 || status === 503 ? { 'retry-after': '7' } : {};
+    this._json(res, status, { error: { message: UPSTREAM_ERROR_MESSAGE, type, param: null, code: `upstream_${status}` } }, headers);
+  }
+
+  _usage(prompt, completion) {
+    const p = 7 + countTokens(prompt);
+    const c = countTokens(completion);
+    return { prompt_tokens: p, completion_tokens: c, total_tokens: p + c };
+  }
+
+  _ok(kind, body, res, rec) {
+    const id = `${kind === 'chat' ? 'chatcmpl' : kind === 'completions' ? 'cmpl' : 'emb'}-up-${rec.n}`;
+    if (kind === 'chat') {
+      const user = lastUserText(body.messages);
+      const content = `upstream echo: ${user}`;
+      if (body.stream) {
+        return this._sse(body, res, rec, id, ['upstream ', 'echo: ', user], user);
+      }
+      return this._json(res, 200, {
+        id,
+        object: 'chat.completion',
+        created: CREATED,
+        model: body.model,
+        system_fingerprint: 'fp_mock_upstream',
+        choices: [
+          { index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: 'stop' },
+        ],
+        usage: this._usage(user, content),
+      });
+    }
+    if (kind === 'completions') {
+      const prompt = Array.isArray(body.prompt) ? body.prompt.join(' ') : String(body.prompt ?? '');
+      const text = ` upstream completion of: ${prompt}`;
+      if (body.stream) {
+        // Legacy completions stream: text_completion chunks.
+        this._sseHead(res);
+        for (const piece of [' upstream completion', ' of: ', prompt]) {
+          res.write(
+            `data: ${JSON.stringify({ id, object: 'text_completion', created: CREATED, model: body.model, choices: [{ text: piece, index: 0, logprobs: null, finish_reason: null }] })}\n\n`,
+          );
+        }
+        res.write(
+          `data: ${JSON.stringify({ id, object: 'text_completion', created: CREATED, model: body.model, choices: [{ text: '', index: 0, logprobs: null, finish_reason: 'stop' }] })}\n\n`,
+        );
+        res.end('data: [DONE]\n\n');
+        return;
+      }
+      return this._json(res, 200, {
+        id,
+        object: 'text_completion',
+        created: CREATED,
+        model: body.model,
+        choices: [{ text, index: 0, logprobs: null, finish_reason: 'stop' }],
+        usage: this._usage(prompt, text),
+      });
+    }
+    // embeddings
+    const inputs = Array.isArray(body.input) ? body.input : [body.input];
+    const base64 = body.encoding_format === 'base64';
+    const data = inputs.map((inp, index) => {
+      const v = upstreamEmbedding(typeof inp === 'string' ? inp : JSON.stringify(inp));
+      return {
+        object: 'embedding',
+        index,
+        embedding: base64 ? Buffer.from(new Float32Array(v).buffer).toString('base64') : v,
+      };
+    });
+    const tokens = inputs.reduce((n, i) => n + countTokens(typeof i === 'string' ? i : JSON.stringify(i)), 0);
+    return this._json(res, 200, {
+      object: 'list',
+      data,
+      model: body.model,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    });
+  }
+
+  _sseHead(res) {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-upstream-request': 'mock' });
+    res.flushHeaders();
+  }
+
+  _chunk(id, model, delta, finish_reason = null, withUsageNull = false) {
+    const c = {
+      id,
+      object: 'chat.completion.chunk',
+      created: CREATED,
+      model,
+      system_fingerprint: 'fp_mock_upstream',
+      choices: [{ index: 0, delta, logprobs: null, finish_reason }],
+    };
+    if (withUsageNull) c.usage = null;
+    return `data: ${JSON.stringify(c)}\n\n`;
+  }
+
+  _usageChunk(id, model, usage) {
+    return `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: CREATED, model, system_fingerprint: 'fp_mock_upstream', choices: [], usage })}\n\n`;
+  }
+
+  _finish(body, res, id, promptText, content) {
+    const includeUsage = !!body.stream_options?.include_usage;
+    res.write(this._chunk(id, body.model, {}, 'stop', includeUsage));
+    if (includeUsage) res.write(this._usageChunk(id, body.model, this._usage(promptText, content)));
+    res.end('data: [DONE]\n\n');
+  }
+
+  /** A complete stream of `pieces` (first chunk carries the role). */
+  _sse(body, res, rec, id, pieces, promptText) {
+    const includeUsage = !!body.stream_options?.include_usage;
+    this._sseHead(res);
+    res.write(this._chunk(id, body.model, { role: 'assistant', content: '' }, null, includeUsage));
+    for (const piece of pieces) res.write(this._chunk(id, body.model, { content: piece }, null, includeUsage));
+    this._finish(body, res, id, promptText, pieces.join(''));
+  }
+
+  _streamGated(body, res, rec) {
+    const includeUsage = !!body.stream_options?.include_usage;
+    const id = `chatcmpl-up-${rec.n}`;
+    this._sseHead(res);
+    res.write(this._chunk(id, body.model, { role: 'assistant', content: 'gated-first ' }, null, includeUsage));
+    rec.firstChunkAt = Date.now();
+    const gate = () => {
+      rec.releasedAt = Date.now();
+      if (res.destroyed) return;
+      res.write(this._chunk(id, body.model, { content: 'gated-second ' }, null, includeUsage));
+      res.write(this._chunk(id, body.model, { content: 'gated-third' }, null, includeUsage));
+      this._finish(body, res, id, lastUserText(body.messages), 'gated-first gated-second gated-third');
+    };
+    this._gateWaiters.add(gate);
+    res.on('close', () => this._gateWaiters.delete(gate));
+  }
+
+  _streamForever(body, res, rec) {
+    const id = `chatcmpl-up-${rec.n}`;
+    this._sseHead(res);
+    res.write(this._chunk(id, body.model, { role: 'assistant', content: 'tick-0 ' }));
+    rec.chunksSent = 1;
+    const maxTicks = 1200; // a hard cap of about a minute, in case nobody ever closes
+    const iv = this._setInterval(() => {
+      if (res.destroyed || rec.chunksSent >= maxTicks) {
+        this._clear(iv);
+        if (!res.destroyed) res.destroy();
+        return;
+      }
+      res.write(this._chunk(id, body.model, { content: `tick-${rec.chunksSent} ` }));
+      rec.chunksSent++;
+    }, 50);
+    res.on('close', () => {
+      this._clear(iv);
+      rec.downstreamClosedAt = Date.now();
+      this.closedConnections++;
+      this.emit('stream-closed', rec);
+    });
+  }
+
+  _streamBreak(body, res, rec) {
+    const id = `chatcmpl-up-${rec.n}`;
+    this._sseHead(res);
+    res.write(this._chunk(id, body.model, { role: 'assistant', content: 'break-one ' }));
+    res.write(this._chunk(id, body.model, { content: 'break-two ' }), () => {
+      // Give the two chunks a moment on the wire, then break the connection without ending the response.
+      this._setTimeout(() => {
+        rec.brokenAt = Date.now();
+        res.socket?.destroy();
+      }, 30);
+    });
+  }
+}
+
+export async function startMockUpstream() {
+  const u = new MockUpstream();
+  await u.listen();
+  return u;
+}

@@ -1,0 +1,253 @@
+// Server limits over raw TCP: body and head sizes, head timeout (slowloris), connection cap, keep-alive,
+// pipelining, idle timeout.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startGateway,
+  RawConn,
+  rawHttpRequest,
+  waitFor,
+  assertOpenAIError,
+  MASTER_KEY,
+  mockModel,
+} from './lib/gateway.mjs';
+
+const chatBody = (text) => ({ model: 'claude-haiku', messages: [{ role: 'user', content: text }] });
+
+/** Opens a connection, sends one request, reads one response; the connection is destroyed afterwards. */
+async function oneShot(port, raw, t, { timeoutMs = 5000 } = {}) {
+  const conn = await RawConn.open(port);
+  t.after(() => conn.destroy());
+  await conn.write(raw);
+  const res = await conn.readResponse({ timeoutMs });
+  return { res, conn };
+}
+
+describe('limits', { timeout: 90_000 }, () => {
+  let gw;
+  before(async () => {
+    gw = await startGateway({
+      config: {
+        model_list: [mockModel('claude-haiku')],
+        general_settings: { master_key: MASTER_KEY },
+        server_settings: {
+          max_request_body_bytes: 1024,
+          max_header_bytes: 2048,
+          header_timeout_ms: 300,
+          idle_timeout_ms: 1000,
+          drain_timeout_ms: 2000,
+        },
+      },
+    });
+  });
+  after(async () => {
+    await gw?.stop();
+  });
+
+  it('a body just under max_request_body_bytes is served', { timeout: 10_000 }, async (t) => {
+    const body = JSON.stringify(chatBody('x'.repeat(850)));
+    assert.ok(Buffer.byteLength(body) < 1024);
+    const { res } = await oneShot(gw.port, rawHttpRequest('POST', '/v1/chat/completions', { body, key: MASTER_KEY }), t);
+    assert.equal(res.status, 200, res.text);
+  });
+
+  it('a body over max_request_body_bytes (Content-Length): 413 request_too_large', { timeout: 10_000 }, async (t) => {
+    const body = JSON.stringify(chatBody('x'.repeat(2000)));
+    const { res } = await oneShot(gw.port, rawHttpRequest('POST', '/v1/chat/completions', { body, key: MASTER_KEY }), t);
+    assertOpenAIError(res, { status: 413, code: 'request_too_large' }, 'content-length');
+  });
+
+  it('a body over max_request_body_bytes sent by fetch: 413', { timeout: 10_000 }, async () => {
+    const res = await fetch(gw.url('/v1/chat/completions'), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify(chatBody('y'.repeat(4000))),
+      signal: AbortSignal.timeout(5000),
+    });
+    const text = await res.text();
+    let json;
+    try {
+      json = JSON.parse(text);
+    } catch {}
+    assertOpenAIError({ status: res.status, headers: res.headers, text, json }, { status: 413, code: 'request_too_large' });
+  });
+
+  it('a chunked body growing over max_request_body_bytes: 413', { timeout: 10_000 }, async (t) => {
+    const part = 'z'.repeat(700);
+    const raw =
+      rawHttpRequest('POST', '/v1/chat/completions', {
+        key: MASTER_KEY,
+        headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      }) +
+      `${part.length.toString(16)}\r\n${part}\r\n` +
+      `${part.length.toString(16)}\r\n${part}\r\n` +
+      '0\r\n\r\n';
+    const { res } = await oneShot(gw.port, raw, t);
+    assertOpenAIError(res, { status: 413, code: 'request_too_large' }, 'chunked');
+  });
+
+  it('a request head over max_header_bytes: 431 request_header_fields_too_large', { timeout: 10_000 }, async (t) => {
+    const raw = rawHttpRequest('GET', '/v1/models', { key: MASTER_KEY, headers: { 'x-big': 'a'.repeat(3000) } });
+    const { res } = await oneShot(gw.port, raw, t);
+    assertOpenAIError(res, { status: 431, code: 'request_header_fields_too_large' });
+  });
+
+  it('many small headers adding up over max_header_bytes: 431', { timeout: 10_000 }, async (t) => {
+    const headers = {};
+    for (let i = 0; i < 60; i++) headers[`x-h-${i}`] = 'v'.repeat(40);
+    const { res } = await oneShot(gw.port, rawHttpRequest('GET', '/v1/models', { key: MASTER_KEY, headers }), t);
+    assertOpenAIError(res, { status: 431, code: 'request_header_fields_too_large' });
+  });
+
+  it('a head that never finishes: the server closes the connection after header_timeout', { timeout: 10_000 }, async (t) => {
+    const conn = await RawConn.open(gw.port);
+    t.after(() => conn.destroy());
+    await conn.write('POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: app');
+    const closedAfter = await conn.waitClosed({ timeoutMs: 3000 });
+    assert.ok(closedAfter >= 200, `closed after ${closedAfter} ms, before header_timeout (300 ms)`);
+  });
+
+  it('a connection that sends nothing is closed after header_timeout', { timeout: 10_000 }, async (t) => {
+    const conn = await RawConn.open(gw.port);
+    t.after(() => conn.destroy());
+    await conn.waitClosed({ timeoutMs: 3000 });
+  });
+
+  it('a head trickled one byte at a time is still cut at header_timeout (slowloris)', { timeout: 10_000 }, async (t) => {
+    const conn = await RawConn.open(gw.port);
+    const head = 'GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n' + 'X-Slow: ' + 'a'.repeat(1000);
+    let i = 0;
+    const iv = setInterval(() => {
+      if (conn.closed || i >= head.length) return clearInterval(iv);
+      conn.sock.write(head[i++]);
+    }, 20);
+    t.after(() => {
+      clearInterval(iv);
+      conn.destroy();
+    });
+    const closedAfter = await conn.waitClosed({ timeoutMs: 3000 });
+    assert.ok(i < head.length, 'the whole head was sent before the close');
+    assert.ok(closedAfter >= 200, `closed after ${closedAfter} ms`);
+  });
+
+  it('keep-alive: two requests on one connection', { timeout: 10_000 }, async (t) => {
+    const conn = await RawConn.open(gw.port);
+    t.after(() => conn.destroy());
+    await conn.write(rawHttpRequest('GET', '/health/liveliness'));
+    const a = await conn.readResponse();
+    assert.equal(a.status, 200, a.text);
+    assert.equal(conn.closed, false);
+    await conn.write(rawHttpRequest('POST', '/v1/chat/completions', { key: MASTER_KEY, body: chatBody('keep-alive second') }));
+    const b = await conn.readResponse();
+    assert.equal(b.status, 200, b.text);
+    assert.ok(b.json.choices[0].message.content.includes('keep-alive second'));
+    assert.equal(conn.closed, false, 'the connection stays open between keep-alive requests');
+  });
+
+  it('keep-alive survives an error response', { timeout: 10_000 }, async (t) => {
+    const conn = await RawConn.open(gw.port);
+    t.after(() => conn.destroy());
+    await conn.write(rawHttpRequest('POST', '/v1/chat/completions', { key: MASTER_KEY, body: '{broken' }));
+    const a = await conn.readResponse();
+    assertOpenAIError(a, { status: 400, code: 'invalid_json' });
+    await conn.write(rawHttpRequest('POST', '/v1/chat/completions', { key: MASTER_KEY, body: chatBody('after an error') }));
+    const b = await conn.readResponse();
+    assert.equal(b.status, 200, b.text);
+  });
+
+  it('pipelining: two requests in one write get two responses in order', { timeout: 10_000 }, async (t) => {
+    const conn = await RawConn.open(gw.port);
+    t.after(() => conn.destroy());
+    await conn.write(
+      rawHttpRequest('POST', '/v1/chat/completions', { key: MASTER_KEY, body: chatBody('pipe-one') }) +
+        rawHttpRequest('POST', '/v1/chat/completions', { key: MASTER_KEY, body: chatBody('pipe-two') }) +
+        rawHttpRequest('GET', '/health/liveliness'),
+    );
+    const a = await conn.readResponse();
+    const b = await conn.readResponse();
+    const c = await conn.readResponse();
+    assert.equal(a.status, 200, a.text);
+    assert.equal(b.status, 200, b.text);
+    assert.equal(c.status, 200, c.text);
+    assert.ok(a.json.choices[0].message.content.includes('pipe-one'), a.text);
+    assert.ok(b.json.choices[0].message.content.includes('pipe-two'), b.text);
+    assert.notEqual(a.headers['x-request-id'], b.headers['x-request-id']);
+  });
+
+  it('Connection: close is honoured', { timeout: 10_000 }, async (t) => {
+    const conn = await RawConn.open(gw.port);
+    t.after(() => conn.destroy());
+    await conn.write(rawHttpRequest('GET', '/health/liveliness', { headers: { connection: 'close' } }));
+    const a = await conn.readResponse();
+    assert.equal(a.status, 200);
+    await conn.waitClosed({ timeoutMs: 3000 });
+  });
+
+  it('an idle keep-alive connection is closed after idle_timeout', { timeout: 10_000 }, async (t) => {
+    const conn = await RawConn.open(gw.port);
+    t.after(() => conn.destroy());
+    await conn.write(rawHttpRequest('GET', '/health/liveliness'));
+    const a = await conn.readResponse();
+    assert.equal(a.status, 200);
+    const answeredAt = Date.now() - conn.openedAt;
+    const closedAfter = await conn.waitClosed({ timeoutMs: 5000 });
+    assert.ok(closedAfter - answeredAt >= 700, `closed ${closedAfter - answeredAt} ms after the response; idle_timeout is 1000 ms`);
+  });
+
+  it('the gateway still serves after all of that', { timeout: 10_000 }, async (t) => {
+    const { res } = await oneShot(gw.port, rawHttpRequest('POST', '/v1/chat/completions', { key: MASTER_KEY, body: chatBody('fine') }), t);
+    assert.equal(res.status, 200, res.text);
+  });
+});
+
+describe('max_connections', { timeout: 60_000 }, () => {
+  let gw;
+  before(async () => {
+    gw = await startGateway({
+      config: {
+        model_list: [mockModel('claude-haiku')],
+        general_settings: { master_key: MASTER_KEY },
+        server_settings: { max_connections: 1, idle_timeout_ms: 20_000, header_timeout_ms: 10_000 },
+      },
+    });
+  });
+  after(async () => {
+    await gw?.stop();
+  });
+
+  it('a connection beyond max_connections gets 503 overloaded, and the slot frees up on close', { timeout: 15_000 }, async (t) => {
+    // Connection A: one request answered, then kept open and idle.
+    const a = await RawConn.open(gw.port);
+    t.after(() => a.destroy());
+    await a.write(rawHttpRequest('GET', '/health/liveliness'));
+    assert.equal((await a.readResponse()).status, 200);
+
+    // Connection B: over the cap.
+    const b = await RawConn.open(gw.port);
+    t.after(() => b.destroy());
+    await b.write(rawHttpRequest('POST', '/v1/chat/completions', { key: MASTER_KEY, body: chatBody('over the cap') }));
+    const res = await b.readResponse();
+    assertOpenAIError(res, { status: 503, code: 'overloaded' });
+    await b.waitClosed({ timeoutMs: 3000 });
+
+    // A still works.
+    await a.write(rawHttpRequest('GET', '/health/liveliness'));
+    assert.equal((await a.readResponse()).status, 200, 'the connection under the cap still works');
+
+    // Close A: a new connection is served once the gateway has noticed (polled, bounded).
+    a.destroy();
+    await waitFor(
+      async () => {
+        const c = await RawConn.open(gw.port);
+        try {
+          await c.write(rawHttpRequest('GET', '/health/liveliness', { headers: { connection: 'close' } }));
+          const r = await c.readResponse({ timeoutMs: 2000 });
+          return r.status === 200;
+        } finally {
+          c.destroy();
+        }
+      },
+      { timeoutMs: 5000, intervalMs: 50, message: 'a connection is served again after the first one closed' },
+    );
+  });
+});
