@@ -102,16 +102,12 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
 
   // Answers are built into named locals first: g++ 12 destroys temporaries of a co_await expression twice.
   std::optional<Error> error;
-  int status = 200;
   std::string body;
   if (is_liveness(path) || is_readiness(path)) {
     if (!get) {
       error = method_not_allowed(request.method);
     } else if (is_liveness(path)) {
       body = R"({"status":"alive"})";
-    } else if (!ready_()) {
-      status = 503;
-      body = R"({"status":"draining"})";
     } else {
       body = R"({"status":"healthy","version":")" SWITCHYARD_VERSION "\"}";
     }
@@ -125,11 +121,11 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
       error = method_not_allowed(request.method);
     } else if (!auth_.allows(request)) {
       error = Error{401,
-                                "authentication_error",
-                                "Invalid or missing API key. Pass it as 'Authorization: Bearer <key>'.",
-                                "invalid_api_key",
-                                {},
-                                {}};
+                    "authentication_error",
+                    "Invalid or missing API key. Pass it as 'Authorization: Bearer <key>'.",
+                    "invalid_api_key",
+                    {},
+                    {}};
     } else if (path == "/v1/models" || path == "/models") {
       body = models_list_json(router_, unix_now());
     } else if (!endpoint) {
@@ -148,7 +144,7 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
   if (error) {
     co_await send_error(writer, ctx, *error);
   } else if (!body.empty()) {
-    co_await send_json(writer, ctx, status, std::move(body));
+    co_await send_json(writer, ctx, 200, std::move(body));
   } else if (endpoint) {
     co_await handle_inference(*endpoint, router_, request, writer, ctx);
   }

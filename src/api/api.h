@@ -21,14 +21,10 @@ class Api {
 
   boost::asio::awaitable<void> handle(http::Request& request, http::ResponseWriter& writer);
 
-  // Readiness probes answer 503 while this returns false (e.g. while the server drains).
-  void set_ready_check(std::function<bool()> ready) { ready_ = std::move(ready); }
-
  private:
   std::shared_ptr<const config::Config> config_;
   auth::Authenticator auth_;
   router::Router router_;
-  std::function<bool()> ready_ = [] { return true; };
 };
 
 }  // namespace sy::api

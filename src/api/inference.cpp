@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include "http/sse.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/random.h"
 
@@ -107,16 +108,17 @@ std::optional<Error> validate_request(Endpoint endpoint, const bj::object& body)
 
 namespace {
 
-// Parses, validates and routes synchronously; only the answer is awaited. (Keeping error values out of co_await
-// expressions also sidesteps g++ 12 destroying temporaries of a co_await expression twice.)
+// Parses, validates and routes synchronously; only the answer is awaited. (Keeping error values out of
+// co_await expressions also sidesteps g++ 12 destroying temporaries of a co_await expression twice.)
 std::optional<Error> prepare_call(Endpoint endpoint, const router::Router& router, bj::value& parsed,
-                                  boost::system::error_code ec, std::string& public_model, providers::Call& call,
-                                  providers::Provider*& provider) {
+                                  boost::system::error_code ec, std::string& public_model,
+                                  providers::Call& call, providers::Provider*& provider) {
   if (ec) {
     return invalid_request("We could not parse the JSON body of your request: " + ec.message() + ".", {},
                            "invalid_json");
   }
-  if (!parsed.is_object()) return invalid_request("The request body must be a JSON object.", {}, "invalid_json");
+  if (!parsed.is_object())
+    return invalid_request("The request body must be a JSON object.", {}, "invalid_json");
   bj::object& body = parsed.as_object();
   if (auto error = validate_request(endpoint, body)) return error;
 
@@ -127,7 +129,8 @@ std::optional<Error> prepare_call(Endpoint endpoint, const router::Router& route
                                ". Call `/v1/models` to view available models.",
                            "model", "model_not_found");
   }
-  const config::Deployment* deployment = router::Router::pick(*group, FastRandom::thread_instance().uniform());
+  const config::Deployment* deployment =
+      router::Router::pick(*group, FastRandom::thread_instance().uniform());
   provider = providers::provider_for(*deployment);
   if (!provider) {
     return Error{501,
@@ -152,14 +155,26 @@ std::optional<Error> prepare_call(Endpoint endpoint, const router::Router& route
   return std::nullopt;
 }
 
+// One line per failed call, so operators see upstream trouble without debug logging. Messages are already
+// scrubbed of the deployment's key by the adapter.
+void log_upstream_error(const RequestContext& ctx, const providers::Call& call, const Error& e) {
+  log::warn("call failed", {{"request_id", ctx.request_id},
+                            {"model", call.public_model},
+                            {"deployment", call.deployment->info.id},
+                            {"status", e.status},
+                            {"code", e.code},
+                            {"message", e.message}});
+}
+
 }  // namespace
 
-asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& router, http::Request& request,
-                                       http::ResponseWriter& writer, RequestContext& ctx) {
+asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& router,
+                                       http::Request& request, http::ResponseWriter& writer,
+                                       RequestContext& ctx) {
   // One arena per request for the parsed body: freed at once when the request ends.
   bj::monotonic_resource arena(std::max<std::size_t>(1024, request.body.size() * 2));
   boost::system::error_code ec;
-  bj::value parsed = bj::parse(request.body, ec, &arena);
+  bj::value parsed = bj::parse(request.body, ec, &arena, json::parse_options());
   std::string public_model;
   providers::Call call;
   providers::Provider* provider = nullptr;
@@ -173,6 +188,7 @@ asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& 
   if (!call.stream) {
     auto result = co_await provider->complete(call);
     if (!result) {
+      log_upstream_error(ctx, call, result.error());
       co_await send_error(writer, ctx, result.error());
     } else {
       co_await send_json(writer, ctx, result->status, std::move(result->body));
@@ -183,11 +199,11 @@ asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& 
   SseChunkSink sink(writer, ctx);
   auto result = co_await provider->stream(call, sink);
   if (!result) {
+    log_upstream_error(ctx, call, result.error());
     if (!writer.started()) {
       co_await send_error(writer, ctx, result.error());
     } else {
       // Bytes already reached the client: the stream ends with an error event in OpenAI's shape.
-      log::warn("stream failed mid-way", {{"request_id", ctx.request_id}, {"error", result.error().message}});
       const std::string event = result.error().to_json();
       co_await sink.end_with(event);
     }

@@ -66,7 +66,6 @@ int serve(const ServeOptions& options) {
   auto api = std::make_shared<api::Api>(cfg);
   http::Server server(server_options,
                       [api](http::Request& req, http::ResponseWriter& w) { return api->handle(req, w); });
-  api->set_ready_check([&server] { return !server.draining(); });
   std::uint16_t port = 0;
   try {
     port = server.listen();

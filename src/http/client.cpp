@@ -137,7 +137,7 @@ asio::awaitable<Result<ClientResponse>> exchange(Stream& stream, Connection& con
   };
 
   bhttp::request<bhttp::span_body<const char>> req{bhttp::string_to_verb(r.method), r.target, 11};
-  req.set(bhttp::field::host, r.origin->host);
+  req.set(bhttp::field::host, r.origin->host_header);
   req.set(bhttp::field::user_agent, "switchyard/" SWITCHYARD_VERSION);
   for (const Header& h : r.headers) req.set(h.name, h.value);
   req.body() = boost::span<const char>(r.body.data(), r.body.size());
@@ -245,14 +245,19 @@ Result<Origin> parse_origin(std::string_view url) {
   if (std::string_view port = parsed->port(); !port.empty()) {  // an empty port means the default (RFC 3986)
     unsigned value = 0;
     for (char c : port) {
-      if (c < '0' || c > '9' || value > 65535) return invalid_request("api_base has an invalid port", "api_base");
+      if (c < '0' || c > '9' || value > 65535)
+        return invalid_request("api_base has an invalid port", "api_base");
       value = value * 10 + static_cast<unsigned>(c - '0');
     }
     if (value == 0 || value > 65535) return invalid_request("api_base has an invalid port", "api_base");
     o.port = static_cast<std::uint16_t>(value);
   }
   o.base_path = std::string(parsed->encoded_path());
-  // After an authority the path must start with '/'; Boost.URL 1.81 lets "host:port/v1" through as path "port/v1".
+  const bool ipv6 = o.host.find(':') != std::string::npos;
+  o.host_header = ipv6 ? "[" + o.host + "]" : o.host;
+  if (o.port != (o.tls ? 443 : 80)) o.host_header += ":" + std::to_string(o.port);
+  // After an authority the path must start with '/'; Boost.URL 1.81 lets "host:port/v1" through as path
+  // "port/v1".
   if (!o.base_path.empty() && o.base_path.front() != '/') {
     return invalid_request("api_base has an invalid port", "api_base");
   }

@@ -24,6 +24,8 @@ struct Origin {
   std::uint16_t port = 0;
   std::string base_path;
 
+  std::string host_header;  // "host", or "host:port" when the port is not the scheme's default
+
   std::string key() const;  // pool key: "https://host:port"
 };
 

@@ -180,8 +180,7 @@ struct Server::Impl {
   std::atomic<std::size_t> connections{0};
   asio::io_context control{1};
   std::optional<asio::steady_timer> drain_deadline;
-  bool drain_started = false;         // control thread only
-  std::atomic<bool> draining{false};  // read by readiness probes on any thread
+  bool drain_started = false;  // control thread only
 
   asio::awaitable<void> accept_loop(Worker& w);
   asio::awaitable<void> session(Worker& w, tcp::socket socket);
@@ -259,7 +258,8 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
   bool close_from_our_side = false;
 
   // Takes plain views, never an Error temporary: g++ 12 destroys temporaries of a co_await expression twice.
-  auto reply_error = [&](int status, std::string_view message, std::string_view code) -> asio::awaitable<void> {
+  auto reply_error = [&](int status, std::string_view message,
+                         std::string_view code) -> asio::awaitable<void> {
     writer.reset(false, 11);
     const Error e = server_error(status, "invalid_request_error", std::string(message), std::string(code));
     std::string body = e.to_json();
@@ -355,7 +355,6 @@ void Server::Impl::start_drain() {
     return;
   }
   drain_started = true;
-  draining.store(true, std::memory_order_relaxed);
   log::info("draining", {{"timeout_ms", static_cast<std::int64_t>(opts.limits.drain_timeout.count())}});
   for (auto& w : workers) {
     asio::post(w->ioc, [wp = w.get()] {
@@ -437,10 +436,6 @@ void Server::run() {
     if (w->thread.joinable()) w->thread.join();
   }
   log::info("stopped");
-}
-
-bool Server::draining() const noexcept {
-  return impl_->draining.load(std::memory_order_relaxed);
 }
 
 void Server::drain() {

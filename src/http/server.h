@@ -51,8 +51,6 @@ class Server {
   void run();
   // Stops accepting, lets in-flight requests finish within drain_timeout, then stops. Thread-safe.
   void drain();
-  // True once a drain has begun. Thread-safe.
-  bool draining() const noexcept;
 
  private:
   struct Impl;

@@ -4,6 +4,12 @@
 
 namespace sy::json {
 
+boost::json::parse_options parse_options() noexcept {
+  boost::json::parse_options opt;
+  opt.max_depth = 512;
+  return opt;
+}
+
 void serialize_into(const boost::json::value& v, std::string& out) {
   out.clear();
   boost::json::serializer sr;

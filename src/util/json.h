@@ -8,6 +8,11 @@
 
 namespace sy::json {
 
+// Parse options for request and response bodies: deep enough for real JSON schemas (Boost.JSON's default of
+// 32 rejects structured-output schemas), still bounded. The parser keeps its own stack, so depth costs no
+// recursion.
+boost::json::parse_options parse_options() noexcept;
+
 // Serializes into `out` (cleared first), reusing its capacity.
 void serialize_into(const boost::json::value& v, std::string& out);
 

@@ -64,6 +64,41 @@ describe('openai SDK against switchyard', { timeout: 90_000 }, () => {
     assert.equal(chunks.at(-1).choices[0].finish_reason, 'stop');
   });
 
+  it("the SDK's chat.completions.stream() helper assembles the final completion", { timeout: 15_000 }, async () => {
+    const messages = [{ role: 'user', content: 'assemble me, kingfisher-3' }];
+    const whole = await client.chat.completions.create({ model: 'claude-haiku', messages });
+    const runner = client.chat.completions.stream({ model: 'claude-haiku', messages });
+    const deltas = [];
+    runner.on('content', (delta) => deltas.push(delta));
+    const final = await runner.finalChatCompletion();
+    assert.equal(final.choices[0].message.content, whole.choices[0].message.content);
+    assert.equal(final.choices[0].finish_reason, 'stop');
+    assert.equal(deltas.join(''), whole.choices[0].message.content);
+
+    const viaUpstream = await client.chat.completions.stream({ model: 'up', messages }).finalChatCompletion();
+    assert.equal(viaUpstream.choices[0].message.content, 'upstream echo: assemble me, kingfisher-3');
+    assert.equal(viaUpstream.model, 'up');
+  });
+
+  it('withResponse() exposes the gateway headers', { timeout: 15_000 }, async () => {
+    const { data, response } = await client.chat.completions
+      .create({ model: 'claude-haiku', messages: [{ role: 'user', content: 'headers' }] })
+      .withResponse();
+    assert.equal(data.object, 'chat.completion');
+    assert.ok(response.headers.get('x-request-id'));
+    assert.match(response.headers.get('content-type') ?? '', /application\/json/);
+  });
+
+  it('embeddings through an openai/ deployment (base64 passed through and decoded by the SDK)', { timeout: 15_000 }, async () => {
+    const e = await client.embeddings.create({ model: 'up', input: ['alpha', 'beta'] });
+    assert.equal(upstream.requests.at(-1).body.encoding_format, 'base64');
+    assert.equal(e.data.length, 2);
+    for (const d of e.data) {
+      assert.equal(d.embedding.length, 8);
+      for (const x of d.embedding) assert.ok(Number.isFinite(x) && Math.abs(x) <= 1);
+    }
+  });
+
   it('stream with include_usage ends with a usage chunk', { timeout: 15_000 }, async () => {
     const stream = await client.chat.completions.create({
       model: 'claude-haiku',

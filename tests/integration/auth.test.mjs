@@ -7,6 +7,7 @@ import {
   postJson,
   assertOpenAIError,
   assertNoSecrets,
+  RawConn,
   MASTER_KEY,
   mockModel,
 } from './lib/gateway.mjs';
@@ -78,6 +79,26 @@ describe('with a master key', { timeout: 60_000 }, () => {
   it('x-api-key: <master key> is accepted', { timeout: 10_000 }, async () => {
     const r = await post({ 'x-api-key': MASTER_KEY });
     assert.equal(r.status, 200, r.text);
+  });
+
+  it('header name and auth scheme are case-insensitive', { timeout: 10_000 }, async (t) => {
+    const conn = await RawConn.open(gw.port);
+    t.after(() => conn.destroy());
+    const body = JSON.stringify(CHAT);
+    for (const [name, value] of [
+      ['AUTHORIZATION', `bearer ${MASTER_KEY}`],
+      ['Authorization', `BEARER ${MASTER_KEY}`],
+      ['X-API-KEY', MASTER_KEY],
+      ['Api-Key', MASTER_KEY],
+    ]) {
+      await conn.write(
+        `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n${name}: ${value}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      const r = await conn.readResponse();
+      bodies.push(r.text);
+      assert.equal(r.status, 200, `${name}: ${value.replace(MASTER_KEY, '<master key>')} -> ${r.status} ${r.text}`);
+    }
   });
 
   it('auth is checked on every API endpoint', { timeout: 10_000 }, async () => {

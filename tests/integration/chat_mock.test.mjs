@@ -162,6 +162,22 @@ describe('mock provider', { timeout: 60_000 }, () => {
     assert.equal(s.content, content);
   });
 
+  it('a large prompt is echoed whole (300 kB non-stream, 30 kB streamed)', { timeout: 15_000 }, async () => {
+    const big = 'the quick brown fox jumps over the lazy dog '.repeat(7000); // about 300 kB
+    const messages = [{ role: 'user', content: big }];
+    const whole = await chat({ model: 'claude-haiku', messages });
+    assert.equal(whole.status, 200, whole.text.slice(0, 300));
+    assert.ok(whole.json.choices[0].message.content.includes(big));
+    // streamed: a smaller one (the mock streams word by word, so this is already thousands of events)
+    const medium = big.slice(0, 30_000);
+    const mediumWhole = await chat({ model: 'claude-haiku', messages: [{ role: 'user', content: medium }] });
+    const { sse } = await stream({ model: 'claude-haiku', messages: [{ role: 'user', content: medium }], stream: true });
+    const s = classifyChatEvents(await sse.all(10_000));
+    assert.ok(s.done);
+    assert.equal(s.content, mediumWhole.json.choices[0].message.content);
+    assert.ok(s.content.includes(medium));
+  });
+
   it('streaming with stream_options.include_usage ends with a usage chunk', { timeout: 10_000 }, async () => {
     const { res, sse } = await stream({
       model: 'claude-haiku',

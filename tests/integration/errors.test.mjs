@@ -5,7 +5,6 @@ import {
   startGateway,
   closedPort,
   request,
-  postJson,
   postStream,
   assertOpenAIError,
   assertNoSecrets,
@@ -45,6 +44,7 @@ describe('errors', { timeout: 90_000 }, () => {
           upstreamModel('bad-503', 'status-503', upstream.apiBase),
           upstreamModel('html-502', 'garbage-502', upstream.apiBase),
           upstreamModel('html-200', 'garbage-200', upstream.apiBase),
+          { model_name: 'claude-real', litellm_params: { model: 'anthropic/claude-3-5-haiku', api_key: 'sk-ant-unused' } },
           upstreamModel('dead', 'ok', `http://127.0.0.1:${dead}/v1`, { timeout: 5 }),
           upstreamModel('slow', 'slow-5000', upstream.apiBase, { timeout: 0.5 }),
         ],
@@ -74,6 +74,15 @@ describe('errors', { timeout: 90_000 }, () => {
         const r = await send('/v1/chat/completions', { method: 'POST', body, headers: { 'content-type': 'application/json' } });
         assertOpenAIError(r, { status: 400, type: 'invalid_request_error', code: 'invalid_json' }, JSON.stringify(body));
       }
+    });
+
+    it('absurdly deep JSON (100000 levels): a clean 400, no crash', { timeout: 10_000 }, async () => {
+      const depth = 100_000;
+      const body = `{"model":"claude-haiku","messages":[{"role":"user","content":"x"}],"x":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+      const r = await send('/v1/chat/completions', { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      assertOpenAIError(r, { status: 400, type: 'invalid_request_error' });
+      const ok = await chat({ model: 'claude-haiku', messages: MSGS });
+      assert.equal(ok.status, 200, 'still serving');
     });
 
     it('JSON that is not an object: 400', { timeout: 10_000 }, async () => {
@@ -200,10 +209,23 @@ describe('errors', { timeout: 90_000 }, () => {
       assert.ok(r.status >= 500, `status ${r.status}`);
     });
 
-    it('upstream 200 with a body that is not JSON: an OpenAI-shaped 5xx error', { timeout: 10_000 }, async () => {
+    it('upstream 200 with a body that is not JSON: 502 api_error upstream_error', { timeout: 10_000 }, async () => {
       const r = await chat({ model: 'html-200', messages: MSGS });
-      assertOpenAIError(r);
-      assert.ok(r.status >= 500, `status ${r.status}: a broken upstream answer is not a success`);
+      assertOpenAIError(r, { status: 502, type: 'api_error', code: 'upstream_error' });
+    });
+
+    it('upstream 429 and 503 keep their Retry-After', { timeout: 10_000 }, async () => {
+      for (const status of [429, 503]) {
+        const r = await chat({ model: `bad-${status}`, messages: MSGS });
+        assert.equal(r.status, status);
+        assert.equal(r.headers.get('retry-after'), '7', `Retry-After on ${status}`);
+      }
+    });
+
+    it('a provider without an adapter yet (anthropic/): 501 provider_not_supported', { timeout: 10_000 }, async () => {
+      const r = await chat({ model: 'claude-real', messages: MSGS });
+      assertOpenAIError(r, { status: 501, type: 'api_error', code: 'provider_not_supported' });
+      assertNoSecrets(r.text, ['sk-ant-unused'], 'body');
     });
 
     it('upstream unreachable: 502 api_error upstream_unreachable', { timeout: 15_000 }, async () => {
@@ -232,6 +254,6 @@ describe('errors', { timeout: 90_000 }, () => {
 
   it('no secret in any error body or in stderr', { timeout: 10_000 }, async () => {
     assertNoSecrets(bodies.join('\n'), [MASTER_KEY, UPSTREAM_KEY], 'response bodies');
-    assertNoSecrets(gw.stderr + gw.stdout, [MASTER_KEY, UPSTREAM_KEY], 'gateway output');
+    assertNoSecrets(gw.stderr + gw.stdout, [MASTER_KEY, UPSTREAM_KEY, 'sk-ant-unused'], 'gateway output');
   });
 });

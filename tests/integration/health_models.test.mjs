@@ -64,6 +64,18 @@ describe('health and models', { timeout: 60_000 }, () => {
     assert.equal(h.status, 200, h.text);
   });
 
+  it('GET /models (no /v1) lists the same models', { timeout: 10_000 }, async () => {
+    const r = await request(gw, '/models', { key: MASTER_KEY });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.data.map((m) => m.id).sort(), ['claude-haiku', 'gpt-4o', 'up']);
+  });
+
+  it("the client's own short x-request-id is echoed", { timeout: 10_000 }, async () => {
+    const r = await request(gw, '/v1/models', { key: MASTER_KEY, headers: { 'x-request-id': 'client-req-1234' } });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('x-request-id'), 'client-req-1234');
+  });
+
   it('GET /v1/models/{id} returns one model', { timeout: 10_000 }, async () => {
     const r = await request(gw, '/v1/models/claude-haiku', { key: MASTER_KEY });
     assert.equal(r.status, 200, r.text);

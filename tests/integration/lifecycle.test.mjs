@@ -5,11 +5,14 @@ import {
   startGateway,
   checkConfig,
   writeTempConfig,
+  request,
   postJson,
   postStream,
   classifyChatEvents,
   withTimeout,
   waitFor,
+  RawConn,
+  rawHttpRequest,
   assertNoSecrets,
   MASTER_KEY,
   UPSTREAM_KEY,
@@ -149,6 +152,41 @@ server_settings:
     assertNoSecrets(ok.stdout + ok.stderr, ['sk-from-env-value-991'], 'check-config output');
   });
 
+  it('environment_variables defines variables for os.environ/ references', { timeout: 10_000 }, async () => {
+    const file = await temp(`environment_variables:
+  SWITCHYARD_TEST_DEFINED_IN_FILE: sk-defined-in-file-42
+model_list:
+  - model_name: up
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: http://127.0.0.1:9/v1
+      api_key: os.environ/SWITCHYARD_TEST_DEFINED_IN_FILE
+`);
+    const r = await checkConfig(file, { env: { SWITCHYARD_TEST_DEFINED_IN_FILE: undefined } });
+    assert.equal(r.code, 0, r.stderr);
+    assertNoSecrets(r.stdout + r.stderr, ['sk-defined-in-file-42'], 'check-config output');
+  });
+
+  it('unknown keys are warnings with file:line:column, not errors', { timeout: 10_000 }, async () => {
+    const file = await temp(`model_list:
+  - model_name: a
+    litellm_params:
+      model: mock/a
+      some_future_param: 1
+litellm_settings:
+  drop_params: true
+  success_callback: ["langfuse"]
+server_settings:
+  max_connectionz: 5
+`);
+    const r = await checkConfig(file);
+    assert.equal(r.code, 0, r.stderr);
+    const out = r.stdout + r.stderr;
+    const line = out.split('\n').find((l) => l.includes('server_settings.max_connectionz'));
+    assert.ok(line, `no warning for the misspelt server_settings key in:\n${out}`);
+    assert.match(line, /:10:\d+: server_settings\.max_connectionz: /);
+  });
+
   it('a YAML syntax error is reported with file:line:column', { timeout: 10_000 }, async () => {
     const file = await temp(`model_list:
   - model_name: x
@@ -239,10 +277,40 @@ describe('graceful shutdown', { timeout: 60_000 }, () => {
     const inflight = postJson(gw, '/v1/chat/completions', { model: 'slow', messages: [{ role: 'user', content: 'drain me' }] }, { key: MASTER_KEY, timeoutMs: 15_000 });
     inflight.catch(() => {});
     await upstream.waitForRequest((r) => r.model === 'slow-1500', { timeoutMs: 5000 });
+    // a keep-alive connection opened before the drain, to ask readiness on it during the drain
+    const probe = await RawConn.open(gw.port);
+    t.after(() => probe.destroy());
+    await probe.write(rawHttpRequest('GET', '/health/readiness'));
+    assert.equal((await probe.readResponse()).status, 200, 'ready before SIGTERM');
+
     gw.proc.kill('SIGTERM');
+    // Once draining, readiness stops saying 200: new connections are refused or answered 503 (polled, bounded;
+    // the in-flight request lasts 1.5 s).
+    const notReady = await waitFor(
+      async () => {
+        try {
+          const h = await request(gw, '/health/readiness', { timeoutMs: 500 });
+          return h.status === 200 ? false : `status ${h.status}`;
+        } catch (e) {
+          if (/ECONNREFUSED|ECONNRESET|other side closed/.test(e.message + (e.cause?.code ?? ''))) return 'refused';
+          throw e;
+        }
+      },
+      { timeoutMs: 1200, message: 'readiness no longer 200 during the drain' },
+    ).catch((e) => e);
+    // on the connection opened before the drain: 503, or the connection is closed
+    let onProbe = 'closed';
+    if (!probe.closed) {
+      await probe.write(rawHttpRequest('GET', '/health/readiness'));
+      onProbe = await probe.readResponse({ timeoutMs: 2000 }).then((x) => x.status, () => 'closed');
+    }
     const r = await inflight;
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.choices[0].message.content, 'upstream echo: drain me');
+    assert.ok(!(notReady instanceof Error), `readiness during the drain: ${notReady.message}`);
+    assert.equal(notReady === 'refused' || notReady === 'status 503', true, `new readiness probe during the drain: ${notReady}`);
+    assert.ok(onProbe === 503 || onProbe === 'closed', `readiness on an existing connection during the drain: ${onProbe}`);
+    t.diagnostic(`during the drain: new connection ${notReady}; existing keep-alive connection ${onProbe}`);
     const exit = await withTimeout(gw.exited, 10_000, 'exit after SIGTERM');
     assert.deepEqual(exit, { code: 0, signal: null }, gw.stderr);
   });
@@ -301,5 +369,29 @@ describe('graceful shutdown', { timeout: 60_000 }, () => {
     const took = Date.now() - start;
     assert.ok(took >= 300, `exited after ${took} ms, without waiting for the drain`);
     await inflight.catch(() => {}); // the client gets an error or a closed connection, but does not hang
+  });
+  it('drain_timeout bounds the shutdown when a never-ending stream is open: exit 0', { timeout: 20_000 }, async (t) => {
+    const upstream = await startMockUpstream();
+    t.after(() => upstream.close());
+    const gw = await startGateway({
+      config: {
+        model_list: [upstreamModel('forever', 'stream-forever', upstream.apiBase, { stream_timeout: 10 })],
+        server_settings: { drain_timeout_ms: 500 },
+      },
+    });
+    t.after(() => gw.stop({ signal: 'SIGKILL' }));
+    const { sse } = await postStream(gw, '/v1/chat/completions', { model: 'forever', messages: [{ role: 'user', content: 'x' }], stream: true });
+    assert.ok((await sse.next(5000))?.json);
+    const reading = sse.all(8000).catch((e) => e);
+    const start = Date.now();
+    gw.proc.kill('SIGTERM');
+    const exit = await withTimeout(gw.exited, 5000, 'exit within drain_timeout plus slack');
+    const took = Date.now() - start;
+    assert.deepEqual(exit, { code: 0, signal: null }, gw.stderr);
+    assert.ok(took >= 300, `exited after ${took} ms, without waiting for the drain`);
+    const events = await reading;
+    assert.ok(!(events instanceof Error), `the client's stream did not end: ${events.message}`);
+    t.diagnostic(`stream cut after ${events.length} more events; last: ${events.at(-1)?.data?.slice(0, 120)}; transport error: ${sse.error?.message ?? 'none'}`);
+    await upstream.waitForClosedConnections(1, { timeoutMs: 3000 });
   });
 });

@@ -34,6 +34,7 @@ describe('limits', { timeout: 90_000 }, () => {
           max_request_body_bytes: 1024,
           max_header_bytes: 2048,
           header_timeout_ms: 300,
+          body_timeout_ms: 500,
           idle_timeout_ms: 1000,
           drain_timeout_ms: 2000,
         },
@@ -92,6 +93,11 @@ describe('limits', { timeout: 90_000 }, () => {
     assertOpenAIError(res, { status: 431, code: 'request_header_fields_too_large' });
   });
 
+  it('a request line (URL) over max_header_bytes: 431', { timeout: 10_000 }, async (t) => {
+    const { res } = await oneShot(gw.port, rawHttpRequest('GET', `/v1/models?pad=${'p'.repeat(3000)}`, { key: MASTER_KEY }), t);
+    assertOpenAIError(res, { status: 431, code: 'request_header_fields_too_large' });
+  });
+
   it('many small headers adding up over max_header_bytes: 431', { timeout: 10_000 }, async (t) => {
     const headers = {};
     for (let i = 0; i < 60; i++) headers[`x-h-${i}`] = 'v'.repeat(40);
@@ -107,7 +113,7 @@ describe('limits', { timeout: 90_000 }, () => {
     assert.ok(closedAfter >= 200, `closed after ${closedAfter} ms, before header_timeout (300 ms)`);
   });
 
-  it('a connection that sends nothing is closed after header_timeout', { timeout: 10_000 }, async (t) => {
+  it('a connection that never sends a byte is closed (idle or header timeout)', { timeout: 10_000 }, async (t) => {
     const conn = await RawConn.open(gw.port);
     t.after(() => conn.destroy());
     await conn.waitClosed({ timeoutMs: 3000 });
@@ -128,6 +134,56 @@ describe('limits', { timeout: 90_000 }, () => {
     const closedAfter = await conn.waitClosed({ timeoutMs: 3000 });
     assert.ok(i < head.length, 'the whole head was sent before the close');
     assert.ok(closedAfter >= 200, `closed after ${closedAfter} ms`);
+  });
+
+  it('a body that never finishes: the connection is closed after body_timeout', { timeout: 10_000 }, async (t) => {
+    const conn = await RawConn.open(gw.port);
+    t.after(() => conn.destroy());
+    await conn.write(
+      'POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
+        `Authorization: Bearer ${MASTER_KEY}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"model":`,
+    );
+    const closedAfter = await conn.waitClosed({ timeoutMs: 3000 });
+    assert.ok(closedAfter >= 300, `closed after ${closedAfter} ms; body_timeout is 500 ms`);
+  });
+
+  it('header_timeout applies to the second request on a keep-alive connection too', { timeout: 10_000 }, async (t) => {
+    const conn = await RawConn.open(gw.port);
+    t.after(() => conn.destroy());
+    await conn.write(rawHttpRequest('GET', '/health/liveliness'));
+    assert.equal((await conn.readResponse()).status, 200);
+    const start = Date.now();
+    await conn.write('GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    await conn.waitClosed({ timeoutMs: 3000 });
+    const took = Date.now() - start;
+    // header_timeout is 300 ms, idle_timeout 1000 ms: the started head must be cut by the former
+    assert.ok(took >= 200 && took < 900, `closed ${took} ms after the second head started`);
+  });
+
+  it('a body trickled byte by byte is still cut at body_timeout', { timeout: 10_000 }, async (t) => {
+    const conn = await RawConn.open(gw.port);
+    await conn.write(
+      'POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
+        `Authorization: Bearer ${MASTER_KEY}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n`,
+    );
+    const iv = setInterval(() => {
+      if (!conn.closed) conn.sock.write(' ');
+    }, 25);
+    t.after(() => {
+      clearInterval(iv);
+      conn.destroy();
+    });
+    const closedAfter = await conn.waitClosed({ timeoutMs: 3000 });
+    assert.ok(closedAfter >= 300, `closed after ${closedAfter} ms; body_timeout is 500 ms`);
+  });
+
+  it('HTTP/1.0: answered, then closed', { timeout: 10_000 }, async (t) => {
+    const conn = await RawConn.open(gw.port);
+    t.after(() => conn.destroy());
+    await conn.write('GET /health/liveliness HTTP/1.0\r\n\r\n');
+    const r = await conn.readResponse();
+    assert.equal(r.status, 200);
+    await conn.waitClosed({ timeoutMs: 3000 });
   });
 
   it('keep-alive: two requests on one connection', { timeout: 10_000 }, async (t) => {
@@ -172,6 +228,71 @@ describe('limits', { timeout: 90_000 }, () => {
     assert.ok(a.json.choices[0].message.content.includes('pipe-one'), a.text);
     assert.ok(b.json.choices[0].message.content.includes('pipe-two'), b.text);
     assert.notEqual(a.headers['x-request-id'], b.headers['x-request-id']);
+  });
+
+  it('keep-alive after a streamed (chunked) response', { timeout: 10_000 }, async (t) => {
+    const conn = await RawConn.open(gw.port);
+    t.after(() => conn.destroy());
+    await conn.write(
+      rawHttpRequest('POST', '/v1/chat/completions', { key: MASTER_KEY, body: { ...chatBody('stream then more'), stream: true } }),
+    );
+    const a = await conn.readResponse();
+    assert.equal(a.status, 200);
+    assert.match(a.headers['content-type'] ?? '', /text\/event-stream/);
+    assert.ok(a.text.includes('data: [DONE]'), a.text);
+    await conn.write(rawHttpRequest('POST', '/v1/chat/completions', { key: MASTER_KEY, body: chatBody('next on the same connection') }));
+    const b = await conn.readResponse();
+    assert.equal(b.status, 200, b.text);
+    assert.ok(b.json.choices[0].message.content.includes('next on the same connection'));
+  });
+
+  it('a small chunked request body is accepted', { timeout: 10_000 }, async (t) => {
+    const body = JSON.stringify(chatBody('chunked upload'));
+    const half = Math.floor(body.length / 2);
+    const raw =
+      rawHttpRequest('POST', '/v1/chat/completions', {
+        key: MASTER_KEY,
+        headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      }) +
+      `${half.toString(16)}\r\n${body.slice(0, half)}\r\n` +
+      `${(body.length - half).toString(16)}\r\n${body.slice(half)}\r\n` +
+      '0\r\n\r\n';
+    const { res } = await oneShot(gw.port, raw, t);
+    assert.equal(res.status, 200, res.text);
+    assert.ok(res.json.choices[0].message.content.includes('chunked upload'));
+  });
+
+  it('pipelining: 40 requests in one write, 40 responses in order', { timeout: 10_000 }, async (t) => {
+    const conn = await RawConn.open(gw.port);
+    t.after(() => conn.destroy());
+    const n = 40;
+    let raw = '';
+    for (let i = 0; i < n; i++) {
+      raw += rawHttpRequest('POST', '/v1/chat/completions', { key: MASTER_KEY, body: chatBody(`pipelined #${i} end`) });
+    }
+    await conn.write(raw);
+    for (let i = 0; i < n; i++) {
+      const r = await conn.readResponse({ timeoutMs: 5000 });
+      assert.equal(r.status, 200, `response ${i}: ${r.text}`);
+      assert.ok(r.json.choices[0].message.content.includes(`pipelined #${i} end`), `response ${i} out of order: ${r.text}`);
+    }
+  });
+
+  it('100 concurrent connections are all served', { timeout: 15_000 }, async () => {
+    const results = await Promise.all(
+      Array.from({ length: 100 }, async (_, i) => {
+        const c = await RawConn.open(gw.port);
+        try {
+          await c.write(rawHttpRequest('POST', '/v1/chat/completions', { key: MASTER_KEY, body: chatBody(`concurrent #${i}.`) }));
+          const r = await c.readResponse({ timeoutMs: 10_000 });
+          return r.status === 200 && r.json.choices[0].message.content.includes(`concurrent #${i}.`) ? 'ok' : `${r.status} ${r.text}`;
+        } finally {
+          c.destroy();
+        }
+      }),
+    );
+    const bad = results.filter((x) => x !== 'ok');
+    assert.deepEqual(bad, [], `${bad.length} of 100 failed`);
   });
 
   it('Connection: close is honoured', { timeout: 10_000 }, async (t) => {
@@ -249,5 +370,87 @@ describe('max_connections', { timeout: 60_000 }, () => {
       },
       { timeoutMs: 5000, intervalMs: 50, message: 'a connection is served again after the first one closed' },
     );
+  });
+});
+
+describe('max_connections accounting', { timeout: 60_000 }, () => {
+  let gw;
+  before(async () => {
+    gw = await startGateway({
+      config: {
+        model_list: [mockModel('claude-haiku')],
+        general_settings: { master_key: MASTER_KEY },
+        server_settings: { max_connections: 3, idle_timeout_ms: 20_000, header_timeout_ms: 300, max_header_bytes: 2048 },
+      },
+    });
+  });
+  after(async () => {
+    await gw?.stop();
+  });
+
+  /** Opens `n` keep-alive connections and has each answer one request; returns them (and their statuses). */
+  async function holdConnections(n, t) {
+    const conns = [];
+    for (let i = 0; i < n; i++) {
+      const c = await RawConn.open(gw.port);
+      t.after(() => c.destroy());
+      conns.push(c);
+      await c.write(rawHttpRequest('GET', '/health/liveliness'));
+      c.status = await c.readResponse({ timeoutMs: 3000 }).then((r) => r.status, (e) => `error: ${e.message}`);
+    }
+    return conns;
+  }
+
+  it('connections closed every which way give their slot back', { timeout: 30_000 }, async (t) => {
+    const churn = [];
+    for (let i = 0; i < 10; i++) {
+      // reset right after connect
+      const a = await RawConn.open(gw.port);
+      a.sock.resetAndDestroy();
+      // a partial head, then gone
+      const b = await RawConn.open(gw.port);
+      await b.write('GET /v1/models HTTP/1.1\r\nHost: x\r\n');
+      b.destroy();
+      // a head over the limit (431, closed by the server)
+      const c = await RawConn.open(gw.port);
+      await c.write(rawHttpRequest('GET', '/v1/models', { headers: { 'x-big': 'b'.repeat(3000) } }));
+      churn.push(c.waitClosed({ timeoutMs: 3000 }).catch(() => c.destroy()));
+      // a full request with Connection: close
+      const d = await RawConn.open(gw.port);
+      await d.write(rawHttpRequest('GET', '/health/liveliness', { headers: { connection: 'close' } }));
+      churn.push(d.waitClosed({ timeoutMs: 3000 }).catch(() => d.destroy()));
+      // a partial head left to the header timeout
+      const e = await RawConn.open(gw.port);
+      await e.write('GET /v1/models HTTP/1.1\r\n');
+      churn.push(e.waitClosed({ timeoutMs: 3000 }).catch(() => e.destroy()));
+    }
+    await Promise.all(churn);
+
+    // Every slot is free again: three connections held at once are all served (polled until the gateway has
+    // noticed every close), and a fourth is refused.
+    await waitFor(
+      async () => {
+        const held = await holdConnections(3, t);
+        const ok = held.every((c) => c.status === 200);
+        held.forEach((c) => c.destroy());
+        return ok;
+      },
+      { timeoutMs: 5000, intervalMs: 100, message: 'three simultaneous connections served after the churn' },
+    );
+    const held = await waitFor(
+      async () => {
+        const h = await holdConnections(3, t);
+        if (h.every((c) => c.status === 200)) return h;
+        h.forEach((c) => c.destroy());
+        return false;
+      },
+      { timeoutMs: 5000, intervalMs: 100, message: 'three connections held' },
+    );
+    const fourth = await RawConn.open(gw.port);
+    t.after(() => fourth.destroy());
+    await fourth.write(rawHttpRequest('GET', '/health/liveliness'));
+    const r = await fourth.readResponse();
+    assertOpenAIError(r, { status: 503, code: 'overloaded' });
+    held.forEach((c) => c.destroy());
   });
 });

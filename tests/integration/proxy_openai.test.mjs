@@ -8,6 +8,7 @@ import {
   classifyChatEvents,
   assertNoSecrets,
   withTimeout,
+  waitFor,
   MASTER_KEY,
   UPSTREAM_KEY,
   upstreamModel,
@@ -32,6 +33,17 @@ describe('openai/ provider pass-through', { timeout: 60_000 }, () => {
         model_list: [
           upstreamModel('up', 'ok', upstream.apiBase),
           upstreamModel('up-gated', 'stream-gated', upstream.apiBase, { stream_timeout: 10 }),
+          upstreamModel('up-split', 'stream-split', upstream.apiBase),
+          upstreamModel('up-split-crlf', 'stream-split-crlf', upstream.apiBase),
+          upstreamModel('up-coalesced', 'stream-coalesced', upstream.apiBase),
+          upstreamModel('up-nospace', 'stream-nospace', upstream.apiBase),
+          upstreamModel('up-chunked', 'chunked', upstream.apiBase),
+          upstreamModel('up-close', 'close-after', upstream.apiBase),
+          { ...upstreamModel('up-id', 'ok', upstream.apiBase), model_info: { id: 'dep-a' } },
+          {
+            model_name: 'vllm',
+            litellm_params: { model: 'hosted_vllm/ok', api_base: upstream.apiBase, api_key: UPSTREAM_KEY },
+          },
         ],
         general_settings: { master_key: MASTER_KEY },
       },
@@ -95,6 +107,20 @@ describe('openai/ provider pass-through', { timeout: 60_000 }, () => {
     assert.ok(c.usage.prompt_tokens > 0 && c.usage.completion_tokens > 0);
   });
 
+  it('a deeply nested JSON schema (response_format) passes through unchanged', { timeout: 10_000 }, async () => {
+    // 20 nested objects: about 45 levels of JSON nesting, as a real structured-output schema can reach
+    let schema = { type: 'string' };
+    for (let i = 20; i > 0; i--) schema = { type: 'object', properties: { [`level${i}`]: schema }, required: [`level${i}`] };
+    const body = {
+      model: 'up',
+      messages: [{ role: 'user', content: 'deep schema' }],
+      response_format: { type: 'json_schema', json_schema: { name: 'deep', strict: true, schema } },
+    };
+    const r = await post('/v1/chat/completions', body);
+    assert.equal(r.status, 200, `a valid request was refused: ${r.text}`);
+    assert.deepEqual(lastUpstream().body, { ...body, model: 'ok' });
+  });
+
   it('upstream gets Bearer <api_key> from config, never the client key', { timeout: 10_000 }, async () => {
     const variants = [
       { authorization: `Bearer ${MASTER_KEY}` },
@@ -110,6 +136,24 @@ describe('openai/ provider pass-through', { timeout: 60_000 }, () => {
       const all = JSON.stringify(u.headers);
       assert.ok(!all.includes(MASTER_KEY), `the client's key reached the upstream: ${all}`);
     }
+  });
+
+  it("the upstream request's Host header is the api_base authority, port included", { timeout: 10_000 }, async () => {
+    const r = await post('/v1/chat/completions', { model: 'up', messages: [{ role: 'user', content: 'host?' }] });
+    assert.equal(r.status, 200, r.text);
+    // RFC 9112 3.2: Host must be identical to the target URI's authority (host and port)
+    assert.equal(lastUpstream().headers.host, `127.0.0.1:${upstream.port}`);
+  });
+
+  it('the client\'s own headers (cookies, custom headers) are not forwarded upstream', { timeout: 10_000 }, async () => {
+    const r = await post(
+      '/v1/chat/completions',
+      { model: 'up', messages: [{ role: 'user', content: 'headers' }] },
+      { headers: { cookie: 'session=client-cookie', 'x-client-secret': 'client-private-value' } },
+    );
+    assert.equal(r.status, 200, r.text);
+    const all = JSON.stringify(lastUpstream().headers);
+    assert.ok(!all.includes('client-cookie') && !all.includes('client-private-value'), all);
   });
 
   it('the /chat/completions alias reaches the same upstream route', { timeout: 10_000 }, async () => {
@@ -237,8 +281,130 @@ describe('openai/ provider pass-through', { timeout: 60_000 }, () => {
     });
   });
 
+  for (const [model, what] of [
+    ['up-split', 'in 7-byte slices (events and UTF-8 characters cut anywhere)'],
+    ['up-split-crlf', 'in 7-byte slices with CRLF line ends'],
+    ['up-coalesced', 'all in one write'],
+    ['up-nospace', 'as "data:{...}" without a space'],
+  ]) {
+    it(`streaming: an upstream stream written ${what} is relayed intact`, { timeout: 10_000 }, async () => {
+      const text = 'split me: grüße 東京 🚀 done';
+      const { res, sse } = await postStream(
+        gw,
+        '/v1/chat/completions',
+        { model, messages: [{ role: 'user', content: text }], stream: true, stream_options: { include_usage: true } },
+        { key: MASTER_KEY },
+      );
+      assert.equal(res.status, 200);
+      const events = await sse.all(8000);
+      assert.equal(sse.error, null, `transport error: ${sse.error}`);
+      for (const ev of events) assert.ok(!ev.data.includes('\uFFFD'), `replacement character in ${ev.data}`);
+      const s = classifyChatEvents(events);
+      assert.deepEqual(s.errors, []);
+      assert.deepEqual(s.others, [], `unexpected events: ${JSON.stringify(s.others.map((e) => e.data))}`);
+      assert.equal(s.chunks.length, 6, `chunks: ${JSON.stringify(events.map((e) => e.data))}`);
+      assert.ok(s.chunks.every((c) => c.model === model), 'model set back on every chunk');
+      assert.equal(s.content, `upstream echo: ${text}`);
+      assert.deepEqual(s.chunks.at(-1).choices, []);
+      assert.ok(s.done);
+      assert.equal(events.at(-1).data, '[DONE]');
+    });
+  }
+
+  it('a non-stream upstream answer with Transfer-Encoding: chunked is relayed', { timeout: 10_000 }, async () => {
+    const r = await post('/v1/chat/completions', { model: 'up-chunked', messages: [{ role: 'user', content: 'in pieces' }] });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.model, 'up-chunked');
+    assert.equal(r.json.choices[0].message.content, 'upstream echo: in pieces');
+    const c = await post('/v1/completions', { model: 'up-chunked', prompt: 'pieces' });
+    assert.equal(c.status, 200, c.text);
+    assert.equal(c.json.choices[0].text, ' upstream completion of: pieces');
+  });
+
+  it('an upstream that closes each connection (Connection: close) is not reused', { timeout: 10_000 }, async () => {
+    for (let i = 0; i < 4; i++) {
+      const r = await post('/v1/chat/completions', { model: 'up-close', messages: [{ role: 'user', content: `close ${i}` }] });
+      assert.equal(r.status, 200, `request ${i}: ${r.text}`);
+      assert.equal(r.json.choices[0].message.content, `upstream echo: close ${i}`);
+    }
+  });
+
+  it('a large body and a large answer pass through intact', { timeout: 15_000 }, async () => {
+    const big = 'lorem ipsum dolor sit amet '.repeat(20_000); // about 540 kB
+    const r = await post('/v1/chat/completions', { model: 'up', messages: [{ role: 'user', content: big }] });
+    assert.equal(r.status, 200, r.text.slice(0, 500));
+    assert.equal(lastUpstream().body.messages[0].content, big);
+    assert.equal(r.json.choices[0].message.content, `upstream echo: ${big}`);
+    const { sse } = await postStream(gw, '/v1/chat/completions', { model: 'up', messages: [{ role: 'user', content: big }], stream: true }, { key: MASTER_KEY });
+    const s = classifyChatEvents(await sse.all(10_000));
+    assert.ok(s.done);
+    assert.equal(s.content, `upstream echo: ${big}`);
+  });
+
+  it('other OpenAI-compatible prefixes (hosted_vllm/) use the same adapter', { timeout: 10_000 }, async () => {
+    const r = await post('/v1/chat/completions', { model: 'vllm', messages: [{ role: 'user', content: 'vllm' }] });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.model, 'vllm');
+    assert.equal(lastUpstream().body.model, 'ok');
+    assert.equal(lastUpstream().headers.authorization, `Bearer ${UPSTREAM_KEY}`);
+  });
+
+  it('x-litellm-model-id names the deployment that answered', { timeout: 10_000 }, async () => {
+    const r = await post('/v1/chat/completions', { model: 'up-id', messages: [{ role: 'user', content: 'which' }] });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers.get('x-litellm-model-id'), 'dep-a');
+    const d = await post('/v1/chat/completions', { model: 'up', messages: [{ role: 'user', content: 'which' }] });
+    assert.ok(d.headers.get('x-litellm-model-id'), 'a default deployment id');
+  });
+
+  it('the /completions and /embeddings aliases work', { timeout: 10_000 }, async () => {
+    const c = await post('/completions', { model: 'up', prompt: 'alias' });
+    assert.equal(c.status, 200, c.text);
+    assert.equal(lastUpstream().path, '/v1/completions');
+    const e = await post('/embeddings', { model: 'up', input: 'alias', encoding_format: 'float' });
+    assert.equal(e.status, 200, e.text);
+    assert.equal(lastUpstream().path, '/v1/embeddings');
+  });
+
   it('neither key appears in a response body or in stderr', { timeout: 10_000 }, async () => {
     assertNoSecrets(bodies.join('\n'), [MASTER_KEY, UPSTREAM_KEY], 'response bodies');
     assertNoSecrets(gw.stderr + gw.stdout, [MASTER_KEY, UPSTREAM_KEY], 'gateway output');
+  });
+});
+
+describe('pooled upstream connections', { timeout: 60_000 }, () => {
+  let gw;
+  let upstream;
+  before(async () => {
+    // The upstream closes idle keep-alive connections after 150 ms.
+    upstream = await startMockUpstream({ keepAliveTimeoutMs: 150 });
+    gw = await startGateway({
+      workers: 1, // one worker: its pool is certainly the one used by every request
+      config: { model_list: [upstreamModel('up', 'ok', upstream.apiBase)], general_settings: { master_key: MASTER_KEY } },
+    });
+  });
+  after(async () => {
+    await gw?.stop();
+    await upstream?.close();
+  });
+
+  it('a pooled connection the upstream closed while idle is not used again', { timeout: 15_000 }, async () => {
+    for (let round = 0; round < 2; round++) {
+      const closed = upstream.connectionsClosed;
+      const r = await postJson(gw, '/v1/chat/completions', { model: 'up', messages: [{ role: 'user', content: `round ${round}` }] }, { key: MASTER_KEY });
+      assert.equal(r.status, 200, `round ${round}: ${r.text}`);
+      assert.equal(r.json.choices[0].message.content, `upstream echo: round ${round}`);
+      // wait (bounded, polled) until the upstream has closed the idle connection the gateway keeps
+      await waitFor(() => upstream.connectionsClosed > closed, { timeoutMs: 3000, message: 'upstream closed the idle connection' });
+    }
+  });
+
+  it('back-to-back requests reuse a connection', { timeout: 10_000 }, async () => {
+    const opened = upstream.connectionsOpened;
+    for (let i = 0; i < 5; i++) {
+      const r = await postJson(gw, '/v1/chat/completions', { model: 'up', messages: [{ role: 'user', content: `b2b ${i}` }] }, { key: MASTER_KEY });
+      assert.equal(r.status, 200, r.text);
+    }
+    assert.ok(upstream.connectionsOpened - opened <= 2, `${upstream.connectionsOpened - opened} connections for 5 sequential requests`);
   });
 });

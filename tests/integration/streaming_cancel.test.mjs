@@ -29,6 +29,7 @@ describe('stream cancellation and failure', { timeout: 60_000 }, () => {
           upstreamModel('forever', 'stream-forever', upstream.apiBase, { stream_timeout: 10 }),
           upstreamModel('breaker', 'stream-break', upstream.apiBase, { stream_timeout: 10 }),
           upstreamModel('up', 'ok', upstream.apiBase),
+          upstreamModel('slow', 'slow-5000', upstream.apiBase, { timeout: 30 }),
         ],
         general_settings: { master_key: MASTER_KEY },
         server_settings: { drain_timeout_ms: 2000 },
@@ -82,6 +83,54 @@ describe('stream cancellation and failure', { timeout: 60_000 }, () => {
     await upstream.waitForClosedConnections(closedBefore + 1, { timeoutMs: 3000 });
   });
 
+  it('ten concurrent streams cancelled at once: every upstream connection is closed', { timeout: 15_000 }, async (t) => {
+    const n = 10;
+    const closedBefore = upstream.closedConnections;
+    const controllers = [];
+    t.after(() => controllers.forEach((c) => c.abort()));
+    const streams = await Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const ac = new AbortController();
+        controllers.push(ac);
+        const s = await postStream(
+          gw,
+          '/v1/chat/completions',
+          { model: 'forever', messages: [{ role: 'user', content: `many ${i}` }], stream: true },
+          { key: MASTER_KEY, signal: ac.signal },
+        );
+        const first = await s.sse.next(5000);
+        assert.ok(first?.json, `stream ${i}: first event ${JSON.stringify(first)}`);
+        return { ac, sse: s.sse };
+      }),
+    );
+    for (const { ac, sse } of streams) {
+      ac.abort();
+      await sse.cancel();
+    }
+    await upstream.waitForClosedConnections(closedBefore + n, { timeoutMs: 3000 });
+  });
+
+  it('client gone during a slow non-stream request: that upstream request is cancelled, no other', { timeout: 15_000 }, async (t) => {
+    const marker = `slow-${Date.now()}`;
+    // a control request that stays waiting (the upstream answers after 5 s; dropped when the test ends)
+    const control = await RawConn.open(gw.port);
+    t.after(() => control.destroy());
+    await control.write(
+      rawHttpRequest('POST', '/v1/chat/completions', { key: MASTER_KEY, body: { model: 'slow', messages: [{ role: 'user', content: `${marker}-control` }] } }),
+    );
+    const controlRec = await upstream.waitForRequest((r) => r.body?.messages?.[0]?.content === `${marker}-control`, { timeoutMs: 5000 });
+    // the same request from a raw connection that we drop while the upstream is still thinking
+    const conn = await RawConn.open(gw.port);
+    t.after(() => conn.destroy());
+    await conn.write(
+      rawHttpRequest('POST', '/v1/chat/completions', { key: MASTER_KEY, body: { model: 'slow', messages: [{ role: 'user', content: `${marker}-dropped` }] } }),
+    );
+    const rec = await upstream.waitForRequest((r) => r.body?.messages?.[0]?.content === `${marker}-dropped`, { timeoutMs: 5000 });
+    conn.destroy();
+    await waitFor(() => rec.closedAt !== null, { timeoutMs: 3000, message: "the dropped client's upstream request was closed" });
+    assert.equal(controlRec.closedAt, null, 'the control request is untouched');
+  });
+
   it('the gateway serves normally after cancelled streams', { timeout: 10_000 }, async () => {
     const r = await postJson(gw, '/v1/chat/completions', { model: 'up', messages: [{ role: 'user', content: 'ok?' }] }, { key: MASTER_KEY });
     assert.equal(r.status, 200, r.text);
@@ -109,6 +158,7 @@ describe('stream cancellation and failure', { timeout: 60_000 }, () => {
     const errIndex = events.findIndex((ev) => ev.json?.error);
     const lastChunkIndex = events.findLastIndex((ev) => ev.json?.object === 'chat.completion.chunk');
     assert.ok(errIndex > lastChunkIndex, 'the error event comes after the chunks');
+    assert.equal(errIndex, events.length - 1, `the error event is the last one (no [DONE] after it): ${JSON.stringify(events.map((e) => e.data))}`);
     if (sse.error) t.diagnostic(`stream ended with a transport error after the error event: ${sse.error.message}`);
   });
 

@@ -129,5 +129,14 @@ TEST(ParseOriginTest, SchemeIsCaseInsensitive) {
   EXPECT_EQ(h.value().port, 8000);
 }
 
+TEST(ParseOriginTest, HostHeaderCarriesNonDefaultPort) {
+  // RFC 9110 7.2: Host is the authority, port included unless it is the scheme's default.
+  EXPECT_EQ(parse_origin("https://api.openai.com/v1").value().host_header, "api.openai.com");
+  EXPECT_EQ(parse_origin("http://example.com:80/v1").value().host_header, "example.com");
+  EXPECT_EQ(parse_origin("http://127.0.0.1:8000/v1").value().host_header, "127.0.0.1:8000");
+  EXPECT_EQ(parse_origin("https://example.com:8443").value().host_header, "example.com:8443");
+  EXPECT_EQ(parse_origin("http://[::1]:9000/v1").value().host_header, "[::1]:9000");
+}
+
 }  // namespace
 }  // namespace sy::http

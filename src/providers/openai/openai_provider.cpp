@@ -114,7 +114,8 @@ Result<http::ClientRequest> build_request(Call& call, std::string& api_key) {
 void scrub(std::string& text, std::string_view secret) {
   if (secret.size() < 4) return;
   static constexpr std::string_view kRedacted = "[redacted]";
-  for (auto pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos + kRedacted.size())) {
+  for (auto pos = text.find(secret); pos != std::string::npos;
+       pos = text.find(secret, pos + kRedacted.size())) {
     text.replace(pos, secret.size(), kRedacted);
   }
 }
@@ -127,7 +128,7 @@ Rewrite rewrite_model(std::string_view in, std::string_view public_model, std::s
   unsigned char buffer[8192];
   bj::monotonic_resource mr(buffer, sizeof buffer);
   boost::system::error_code ec;
-  bj::value v = bj::parse(in, ec, &mr);
+  bj::value v = bj::parse(in, ec, &mr, json::parse_options());
   if (ec || !v.is_object()) return Rewrite::not_json;
   if (v.as_object().contains("error")) return Rewrite::error_event;
   if (auto* m = v.as_object().if_contains("model")) *m = public_model;
@@ -193,7 +194,7 @@ Error map_upstream_error(int status, std::string_view body, std::string_view ret
   e.status = status;
   e.retry_after = std::string(retry_after);
   boost::system::error_code ec;
-  bj::value v = bj::parse(body, ec);
+  bj::value v = bj::parse(body, ec, {}, json::parse_options());
   const bj::object* err = nullptr;
   if (!ec && v.is_object()) {
     if (auto* inner = v.as_object().if_contains("error"); inner && inner->is_object())

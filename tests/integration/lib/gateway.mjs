@@ -18,9 +18,14 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const SWITCHYARD_BIN = process.env.SWITCHYARD_BIN
-  ? path.resolve(REPO_ROOT, process.env.SWITCHYARD_BIN)
-  : path.join(REPO_ROOT, 'build', 'switchyard');
+// SWITCHYARD_BIN: absolute, or relative to the current directory, or else to the repository root.
+export const SWITCHYARD_BIN = (() => {
+  const v = process.env.SWITCHYARD_BIN;
+  if (!v) return path.join(REPO_ROOT, 'build', 'switchyard');
+  if (path.isAbsolute(v)) return v;
+  const fromCwd = path.resolve(v);
+  return fs.existsSync(fromCwd) ? fromCwd : path.resolve(REPO_ROOT, v);
+})();
 export const HOST = '127.0.0.1';
 
 const VERBOSE = !!process.env.SWITCHYARD_TEST_LOG;
@@ -204,6 +209,14 @@ export class Gateway {
         this.exitResult = { code, signal };
         liveProcesses.delete(proc);
         resolve(this.exitResult);
+      });
+      proc.on('error', (error) => {
+        // a spawn failure: there is no process to wait for
+        if (proc.pid === undefined && this.exitResult === undefined) {
+          this.exitResult = { code: null, signal: null, error };
+          liveProcesses.delete(proc);
+          resolve(this.exitResult);
+        }
       });
     });
     stderrOfAllRuns.push(this);
@@ -415,6 +428,18 @@ export function postJson(target, p, json, opts = {}) {
   return request(target, p, { ...opts, method: 'POST', json });
 }
 
+/** One signal that aborts when any of `signals` does (AbortSignal.any where available). */
+function anySignal(signals) {
+  if (signals.length === 1) return signals[0];
+  if (typeof AbortSignal.any === 'function') return AbortSignal.any(signals);
+  const ac = new AbortController();
+  for (const s of signals) {
+    if (s.aborted) ac.abort(s.reason);
+    else s.addEventListener('abort', () => ac.abort(s.reason), { once: true });
+  }
+  return ac.signal;
+}
+
 /** Starts a streaming POST and returns {res, sse} once the response head has arrived; nothing of the body read. */
 export async function postStream(target, p, json, { key, headers = {}, timeoutMs = 10_000, signal } = {}) {
   const h = { 'content-type': 'application/json', ...headers };
@@ -425,7 +450,7 @@ export async function postStream(target, p, json, { key, headers = {}, timeoutMs
     method: 'POST',
     headers: h,
     body: JSON.stringify(json),
-    signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
+    signal: anySignal(signals),
   });
   return { res, sse: new SseReader(res) };
 }

@@ -6,6 +6,12 @@
 //   status-<code>    that HTTP status with an OpenAI error body, message "upstream says no"
 //   slow-<ms>        like ok, answered after <ms> milliseconds
 //   garbage-<code>   that HTTP status with an HTML body (not JSON)
+//   chunked          like ok, but a non-stream JSON body is sent with Transfer-Encoding: chunked, in pieces
+//   stream-split     SSE like ok, written in 7-byte slices on separate ticks, with a ": keep-alive" comment
+//   stream-split-crlf  the same with CRLF line ends
+//   stream-coalesced SSE like ok, every event in one single write
+//   stream-nospace   SSE like ok, written as "data:{...}" (no space after the colon, as SSE allows)
+//   close-after      like ok, with Connection: close (the connection must not be reused)
 //   stream-gated     SSE: one chunk, then waits for release(), then the rest and [DONE]
 //   stream-forever   SSE: a chunk every 50 ms until the downstream closes (counted in closedConnections)
 //   stream-break     SSE: two chunks, then the socket is destroyed
@@ -54,15 +60,21 @@ export function upstreamEmbedding(text) {
 }
 
 export class MockUpstream extends EventEmitter {
-  constructor() {
+  constructor({ keepAliveTimeoutMs = 5000 } = {}) {
     super();
     this.requests = [];
+    this.connectionsOpened = 0; // TCP connections the gateway opened to us
+    this.connectionsClosed = 0;
     this.closedConnections = 0; // stream-forever streams whose downstream connection closed
     this._gateWaiters = new Set();
     this._timers = new Set();
     this._seq = 0;
     this.server = http.createServer((req, res) => this._handle(req, res));
-    this.server.keepAliveTimeout = 5000;
+    this.server.keepAliveTimeout = keepAliveTimeoutMs;
+    this.server.on('connection', (sock) => {
+      this.connectionsOpened++;
+      sock.on('close', () => this.connectionsClosed++);
+    });
   }
 
   async listen() {
@@ -227,14 +239,25 @@ export class MockUpstream extends EventEmitter {
       res.on('close', () => this._clear(t));
       return;
     }
+    if (model === 'close-after') res.setHeader('connection', 'close');
+    if (model === 'chunked' && kind !== 'embeddings' && !body.stream) return this._ok(kind, body, res, rec, { chunked: true });
+    if (/^stream-(split|split-crlf|coalesced|nospace)$/.test(model)) return this._ok(kind, { ...body, stream: true }, res, rec, { sse: model });
     if (model === 'stream-gated') return this._streamGated(body, res, rec);
     if (model === 'stream-forever') return this._streamForever(body, res, rec);
     if (model === 'stream-break') return this._streamBreak(body, res, rec);
     return this._ok(kind, body, res, rec);
   }
 
-  _json(res, status, obj, headers = {}) {
+  _json(res, status, obj, headers = {}, { chunked = false } = {}) {
     const text = JSON.stringify(obj);
+    if (chunked) {
+      res.writeHead(status, { 'content-type': 'application/json', 'x-upstream-request': 'mock', ...headers });
+      const third = Math.ceil(text.length / 3);
+      res.write(text.slice(0, third));
+      res.write(text.slice(third, 2 * third));
+      res.end(text.slice(2 * third));
+      return;
+    }
     res.writeHead(status, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(text),
@@ -263,13 +286,13 @@ export class MockUpstream extends EventEmitter {
     return { prompt_tokens: p, completion_tokens: c, total_tokens: p + c };
   }
 
-  _ok(kind, body, res, rec) {
+  _ok(kind, body, res, rec, opts = {}) {
     const id = `${kind === 'chat' ? 'chatcmpl' : kind === 'completions' ? 'cmpl' : 'emb'}-up-${rec.n}`;
     if (kind === 'chat') {
       const user = lastUserText(body.messages);
       const content = `upstream echo: ${user}`;
       if (body.stream) {
-        return this._sse(body, res, rec, id, ['upstream ', 'echo: ', user], user);
+        return this._sse(body, res, rec, id, ['upstream ', 'echo: ', user], user, opts.sse);
       }
       return this._json(res, 200, {
         id,
@@ -281,7 +304,7 @@ export class MockUpstream extends EventEmitter {
           { index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: 'stop' },
         ],
         usage: this._usage(user, content),
-      });
+      }, {}, opts);
     }
     if (kind === 'completions') {
       const prompt = Array.isArray(body.prompt) ? body.prompt.join(' ') : String(body.prompt ?? '');
@@ -307,7 +330,7 @@ export class MockUpstream extends EventEmitter {
         model: body.model,
         choices: [{ text, index: 0, logprobs: null, finish_reason: 'stop' }],
         usage: this._usage(prompt, text),
-      });
+      }, {}, opts);
     }
     // embeddings
     const inputs = Array.isArray(body.input) ? body.input : [body.input];
@@ -358,13 +381,39 @@ export class MockUpstream extends EventEmitter {
     res.end('data: [DONE]\n\n');
   }
 
-  /** A complete stream of `pieces` (first chunk carries the role). */
-  _sse(body, res, rec, id, pieces, promptText) {
+  /** A complete stream of `pieces` (first chunk carries the role). `style`: how the bytes are written. */
+  _sse(body, res, rec, id, pieces, promptText, style) {
     const includeUsage = !!body.stream_options?.include_usage;
     this._sseHead(res);
-    res.write(this._chunk(id, body.model, { role: 'assistant', content: '' }, null, includeUsage));
-    for (const piece of pieces) res.write(this._chunk(id, body.model, { content: piece }, null, includeUsage));
-    this._finish(body, res, id, promptText, pieces.join(''));
+    if (!style) {
+      res.write(this._chunk(id, body.model, { role: 'assistant', content: '' }, null, includeUsage));
+      for (const piece of pieces) res.write(this._chunk(id, body.model, { content: piece }, null, includeUsage));
+      this._finish(body, res, id, promptText, pieces.join(''));
+      return;
+    }
+    // Build the whole stream as text, then write it coalesced or in small slices.
+    let text = ': keep-alive\n\n';
+    text += this._chunk(id, body.model, { role: 'assistant', content: '' }, null, includeUsage);
+    for (const piece of pieces) text += this._chunk(id, body.model, { content: piece }, null, includeUsage);
+    text += this._chunk(id, body.model, {}, 'stop', includeUsage);
+    if (includeUsage) text += this._usageChunk(id, body.model, this._usage(promptText, pieces.join('')));
+    text += 'data: [DONE]\n\n';
+    if (style === 'stream-split-crlf') text = text.replace(/\n/g, '\r\n');
+    if (style === 'stream-nospace') text = text.replace(/^data: /gm, 'data:');
+    if (style === 'stream-coalesced' || style === 'stream-nospace') {
+      res.end(text);
+      return;
+    }
+    const bytes = Buffer.from(text);
+    let off = 0;
+    const step = () => {
+      if (res.destroyed) return;
+      if (off >= bytes.length) return res.end();
+      const slice = bytes.subarray(off, off + 7);
+      off += 7;
+      res.write(slice, () => this._setTimeout(step, 1));
+    };
+    step();
   }
 
   _streamGated(body, res, rec) {
@@ -421,8 +470,8 @@ export class MockUpstream extends EventEmitter {
   }
 }
 
-export async function startMockUpstream() {
-  const u = new MockUpstream();
+export async function startMockUpstream(options = {}) {
+  const u = new MockUpstream(options);
   await u.listen();
   return u;
 }
