@@ -19,12 +19,25 @@
 #include <utility>
 
 #include <yaml-cpp/yaml.h>
+#include <boost/url/parse.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 namespace sy::config {
 namespace {
+
+// A deployment's api_base is checked at load so a typo fails the start, not every request. (The upstream client
+// parses it again for its connection details.)
+bool looks_like_http_url(std::string_view text) {
+  auto url = boost::urls::parse_uri(text);
+  if (!url || url->encoded_host().empty()) return false;
+  std::string scheme(url->scheme());
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (scheme != "http" && scheme != "https") return false;
+  auto path = url->encoded_path();
+  return path.empty() || path.front() == '/';
+}
 
 constexpr std::string_view kEnvPrefix = "os.environ/";
 
@@ -622,7 +635,13 @@ class Loader {
         has_model = true;
         read_model(e, field, p);
       } else if (k == "api_base") {
-        if (auto s = read_string(e, field)) p.api_base = std::move(*s);
+        if (auto s = read_string(e, field)) {
+          if (!looks_like_http_url(*s)) {
+            error(where(e), field, "must be an http:// or https:// URL with a host, e.g. http://localhost:8000/v1");
+          } else {
+            p.api_base = std::move(*s);
+          }
+        }
       } else if (k == "api_key") {
         if (auto s = read_string(e, field)) p.api_key = std::move(*s);
       } else if (k == "api_version") {

@@ -879,5 +879,21 @@ TEST(ConfigFiles, ExampleLoadsWithItsVariablesSet) {
   EXPECT_EQ(missing.errors.size(), 3u) << all_diagnostics(missing);
 }
 
+TEST(ConfigApiBase, MalformedApiBaseIsALoadError) {
+  for (std::string_view bad : {"localhost:8000/v1", "ftp://host/v1", "http://", "http://host:port/v1"}) {
+    const std::string yaml = std::string("model_list:\n  - model_name: m\n    litellm_params:\n      model: openai/x\n"
+                                         "      api_base: \"") +
+                             std::string(bad) + "\"\n";
+    LoadResult r = load(yaml);
+    ASSERT_FALSE(r.config) << bad;
+    const Diagnostic* d = find_by_field(r.errors, "model_list[0].litellm_params.api_base");
+    ASSERT_NE(d, nullptr) << bad << "\n" << all_diagnostics(r);
+    EXPECT_EQ(d->line, 5) << bad;
+  }
+  LoadResult ok = load("model_list:\n  - model_name: m\n    litellm_params:\n      model: openai/x\n"
+                       "      api_base: HTTPS://api.example.com:8443/v1/\n");
+  ASSERT_TRUE(ok.config) << all_diagnostics(ok);
+}
+
 }  // namespace
 }  // namespace sy::config
