@@ -1,0 +1,26 @@
+// The exporter interface: sends a batch of finished spans somewhere (OTLP over gRPC or HTTP, the console).
+// Exporters are called from the batch processor's export thread only, one batch at a time, and never throw.
+#pragma once
+
+#include <chrono>
+#include <span>
+#include <string>
+
+#include "telemetry/span_data.h"
+
+namespace sy::telemetry {
+
+enum class ExportResult { success, failure };
+
+class SpanExporter {
+ public:
+  virtual ~SpanExporter() = default;
+  // Sends one batch, retrying retryable failures within the exporter's timeout. Blocks the export thread only.
+  virtual ExportResult export_spans(std::span<const SpanData> spans, const Resource& resource,
+                                    const InstrumentationScope& scope) noexcept = 0;
+  // Releases connections; later exports fail at once.
+  virtual void shutdown() noexcept {}
+  virtual std::string_view name() const noexcept = 0;
+};
+
+}  // namespace sy::telemetry
