@@ -65,9 +65,10 @@ run_node_suite() {  # label kind build-dir files...
   record "$label $kind" "$rc" $counts
 }
 
-# The e2e suite's only dependency is the official SDK, installed from the npm registry's lock file.
-if [ ! -d tests/e2e/node_modules ]; then
-  (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error) || { echo "npm ci failed" >&2; exit 1; }
+# The test clients (the official openai SDK, gRPC, the OpenTelemetry packages) come from the npm registry through
+# tests/package-lock.json; tests/integration and tests/e2e both resolve tests/node_modules.
+if [ ! -d tests/node_modules ]; then
+  (cd tests && npm ci --no-audit --no-fund --loglevel=error) || { echo "npm ci failed" >&2; exit 1; }
 fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}

@@ -76,6 +76,20 @@ std::string request_id_for(const http::Request& request) {
   return random_hex_id();
 }
 
+// "{method} {route}" as the HTTP conventions name server spans; unknown paths get the method alone, so span
+// names stay few.
+std::string span_name(std::string_view method, std::string_view path) {
+  std::string name(method);
+  if (inference_endpoint(path) || path == "/v1/models" || path == "/models") {
+    name.append(" ").append(path);
+  } else if (path.starts_with(kModelsPrefix)) {
+    name.append(" /v1/models/{id}");
+  } else if (path.starts_with(kModelsPrefixShort)) {
+    name.append(" /models/{id}");
+  }
+  return name;
+}
+
 Error method_not_allowed(std::string_view method) {
   return Error{405,
                "invalid_request_error",
@@ -87,8 +101,11 @@ Error method_not_allowed(std::string_view method) {
 
 }  // namespace
 
-Api::Api(std::shared_ptr<const config::Config> config)
-    : config_(std::move(config)), auth_(config_->general_settings.master_key), router_(config_->model_list) {}
+Api::Api(std::shared_ptr<const config::Config> config, const telemetry::Telemetry* telemetry)
+    : config_(std::move(config)),
+      auth_(config_->general_settings.master_key),
+      router_(config_->model_list),
+      telemetry_(telemetry) {}
 
 asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& raw_writer) {
   const auto start = std::chrono::steady_clock::now();
@@ -99,11 +116,31 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
   const std::string_view path = request.path;
   const bool get = request.method == "GET" || request.method == "HEAD";
   const bool post = request.method == "POST";
+  const bool health = is_liveness(path) || is_readiness(path);
+
+  // The request's SERVER span, continuing the caller's trace. Health probes are not traced.
+  telemetry::Span server_span;
+  if (telemetry_ && !health) {
+    telemetry::SpanContext parent;
+    telemetry_->propagators().extract([&request](std::string_view name) { return request.header(name); },
+                                      parent, ctx.baggage);
+    server_span =
+        telemetry_->tracer().start_span(span_name(request.method, path), telemetry::SpanKind::server, parent);
+    if (server_span.recording()) {
+      server_span.set_attribute("http.request.method", request.method);
+      server_span.set_attribute("url.path", path);
+      if (auto ua = request.header("user-agent"); !ua.empty())
+        server_span.set_attribute("user_agent.original", ua);
+      server_span.set_attribute("server.port", static_cast<std::int64_t>(request.local_port));
+    }
+    ctx.telemetry = telemetry_;
+    ctx.span = &server_span;
+  }
 
   // Answers are built into named locals first: g++ 12 destroys temporaries of a co_await expression twice.
   std::optional<Error> error;
   std::string body;
-  if (is_liveness(path) || is_readiness(path)) {
+  if (health) {
     if (!get) {
       error = method_not_allowed(request.method);
     } else if (is_liveness(path)) {
@@ -146,7 +183,26 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
   } else if (!body.empty()) {
     co_await send_json(writer, ctx, 200, std::move(body));
   } else if (endpoint) {
-    co_await handle_inference(*endpoint, router_, request, writer, ctx);
+    try {
+      co_await handle_inference(*endpoint, router_, request, writer, ctx);
+    } catch (...) {
+      // Cancelled: the client went away mid-request. The span still ends, and says so.
+      server_span.set_status(telemetry::StatusCode::error, "request cancelled: the client went away");
+      server_span.end();
+      throw;
+    }
+  }
+
+  if (server_span.recording()) {
+    const int status = writer.status();
+    server_span.set_attribute("http.response.status_code", status);
+    server_span.set_attribute("http.status_code", status);
+    if (ctx.client_gone) {
+      server_span.set_status(telemetry::StatusCode::error,
+                             "the client went away before the response was complete");
+    } else if (status >= 500 && server_span.status() != telemetry::StatusCode::error) {
+      server_span.set_status(telemetry::StatusCode::error, "HTTP " + std::to_string(status));
+    }
   }
 
   if (log::enabled(log::Level::debug)) {

@@ -12,12 +12,14 @@
 #include "http/message.h"
 #include "http/response_writer.h"
 #include "router/router.h"
+#include "telemetry/telemetry.h"
 
 namespace sy::api {
 
 class Api {
  public:
-  explicit Api(std::shared_ptr<const config::Config> config);
+  // `telemetry` may be null (tracing off); it must outlive the Api.
+  Api(std::shared_ptr<const config::Config> config, const telemetry::Telemetry* telemetry = nullptr);
 
   boost::asio::awaitable<void> handle(http::Request& request, http::ResponseWriter& writer);
 
@@ -25,6 +27,7 @@ class Api {
   std::shared_ptr<const config::Config> config_;
   auth::Authenticator auth_;
   router::Router router_;
+  const telemetry::Telemetry* telemetry_ = nullptr;
 };
 
 }  // namespace sy::api

@@ -3,6 +3,7 @@
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 
+#include "api/trace_attributes.h"
 #include "http/sse.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -55,6 +56,11 @@ class SseChunkSink final : public providers::ChunkSink {
 
   asio::awaitable<bool> start() {
     if (w_.started()) co_return true;
+    if (ctx_.span && ctx_.span->recording()) {
+      const double ttft =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx_.start).count();
+      ctx_.span->add_event("gen_ai.first_token", {{"gen_ai.server.time_to_first_token", ttft}});
+    }
     const bool ok = co_await w_.start_stream(200, "text/event-stream", ctx_.response_headers);
     co_return ok;
   }
@@ -108,30 +114,49 @@ std::optional<Error> validate_request(Endpoint endpoint, const bj::object& body)
 
 namespace {
 
-// Parses, validates and routes synchronously; only the answer is awaited. (Keeping error values out of
-// co_await expressions also sidesteps g++ 12 destroying temporaries of a co_await expression twice.)
-std::optional<Error> prepare_call(Endpoint endpoint, const router::Router& router, bj::value& parsed,
-                                  boost::system::error_code ec, std::string& public_model,
-                                  providers::Call& call, providers::Provider*& provider) {
+// Parses and validates synchronously; only the answer is awaited. (Keeping error values out of co_await
+// expressions also sidesteps g++ 12 destroying temporaries of a co_await expression twice.)
+std::optional<Error> parse_request(Endpoint endpoint, bj::value& parsed, boost::system::error_code ec,
+                                   std::string& public_model) {
   if (ec) {
     return invalid_request("We could not parse the JSON body of your request: " + ec.message() + ".", {},
                            "invalid_json");
   }
   if (!parsed.is_object())
     return invalid_request("The request body must be a JSON object.", {}, "invalid_json");
-  bj::object& body = parsed.as_object();
-  if (auto error = validate_request(endpoint, body)) return error;
+  if (auto error = validate_request(endpoint, parsed.as_object())) return error;
+  public_model = parsed.as_object().at("model").get_string();
+  return std::nullopt;
+}
 
-  public_model = body.at("model").get_string();
+// Picks the deployment, recording the decision on a "route" span.
+std::optional<Error> route(const router::Router& router, const RequestContext& ctx,
+                           std::string_view public_model, const config::Deployment*& deployment,
+                           providers::Provider*& provider) {
+  const auto started = std::chrono::steady_clock::now();
+  telemetry::Span span;
+  if (ctx.telemetry)
+    span = ctx.telemetry->tracer().start_span("route", telemetry::SpanKind::internal, ctx.span->context());
   const router::ModelGroup* group = router.group(public_model);
   if (!group) {
-    return invalid_request("Invalid model name passed in model=" + public_model +
+    return invalid_request("Invalid model name passed in model=" + std::string(public_model) +
                                ". Call `/v1/models` to view available models.",
                            "model", "model_not_found");
   }
-  const config::Deployment* deployment =
-      router::Router::pick(*group, FastRandom::thread_instance().uniform());
+  deployment = router::Router::pick(*group, FastRandom::thread_instance().uniform());
   provider = providers::provider_for(*deployment);
+  if (span.recording()) {
+    span.set_attribute("router.strategy", "simple-shuffle");
+    span.set_attribute("router.candidates_evaluated", static_cast<std::int64_t>(group->deployments.size()));
+    span.set_attribute("router.model_selected", deployment->params.provider_model);
+    span.set_attribute("router.deployment_id", deployment->info.id);
+    span.set_attribute("router.decision_reason", group->deployments.size() == 1      ? "only_candidate"
+                                                 : group->cumulative_weights.empty() ? "uniform_random"
+                                                                                     : "weighted_random");
+    span.set_attribute(
+        "router.latency_ms",
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+  }
   if (!provider) {
     return Error{501,
                  "api_error",
@@ -140,25 +165,21 @@ std::optional<Error> prepare_call(Endpoint endpoint, const router::Router& route
                  {},
                  {}};
   }
-
-  call.endpoint = endpoint;
-  call.deployment = deployment;
-  call.body = &body;
-  call.public_model = public_model;
-  if (const auto* s = body.if_contains("stream"); s && s->is_bool()) call.stream = s->get_bool();
-  if (const auto* so = body.if_contains("stream_options"); so && so->is_object()) {
-    if (const auto* iu = so->as_object().if_contains("include_usage"); iu && iu->is_bool()) {
-      call.include_usage = iu->get_bool();
-    }
-  }
-  if (endpoint == Endpoint::embeddings) call.stream = false;
   return std::nullopt;
 }
 
 // One line per failed call, so operators see upstream trouble without debug logging. Messages are already
 // scrubbed of the deployment's key by the adapter.
 void log_upstream_error(const RequestContext& ctx, const providers::Call& call, const Error& e) {
+  if (!log::enabled(log::Level::warn)) return;
+  std::string trace_id, span_id;
+  if (ctx.span && ctx.span->context().valid()) {
+    trace_id = telemetry::to_hex(ctx.span->context().trace_id);
+    span_id = telemetry::to_hex(ctx.span->context().span_id);
+  }
   log::warn("call failed", {{"request_id", ctx.request_id},
+                            {"trace_id", trace_id},
+                            {"span_id", span_id},
                             {"model", call.public_model},
                             {"deployment", call.deployment->info.id},
                             {"status", e.status},
@@ -176,19 +197,55 @@ asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& 
   boost::system::error_code ec;
   bj::value parsed = bj::parse(request.body, ec, &arena, json::parse_options());
   std::string public_model;
-  providers::Call call;
+  const config::Deployment* deployment = nullptr;
   providers::Provider* provider = nullptr;
-  call.request_id = ctx.request_id;
-  if (const auto error = prepare_call(endpoint, router, parsed, ec, public_model, call, provider)) {
+  std::optional<Error> error = parse_request(endpoint, parsed, ec, public_model);
+  const bool capture = ctx.telemetry && ctx.telemetry->capture_message_content();
+  if (!error && ctx.span) record_request(*ctx.span, endpoint, parsed.as_object(), public_model, capture);
+  if (!error) error = route(router, ctx, public_model, deployment, provider);
+  if (error) {
     co_await send_error(writer, ctx, *error);
     co_return;
   }
-  ctx.response_headers.push_back({"x-litellm-model-id", call.deployment->info.id});
+
+  bj::object& body = parsed.as_object();
+  providers::Call call;
+  call.endpoint = endpoint;
+  call.deployment = deployment;
+  call.body = &body;
+  call.public_model = public_model;
+  call.request_id = ctx.request_id;
+  call.capture_content = capture;
+  if (const auto* s = body.if_contains("stream"); s && s->is_bool()) call.stream = s->get_bool();
+  if (const auto* so = body.if_contains("stream_options"); so && so->is_object()) {
+    if (const auto* iu = so->as_object().if_contains("include_usage"); iu && iu->is_bool()) {
+      call.include_usage = iu->get_bool();
+    }
+  }
+  if (endpoint == Endpoint::embeddings) call.stream = false;
+  ctx.response_headers.push_back({"x-litellm-model-id", deployment->info.id});
+
+  // The attempt's CLIENT span; the upstream request carries its context so a traced upstream joins the trace.
+  telemetry::Span attempt;
+  if (ctx.telemetry) {
+    const std::string name = std::string(operation_name(endpoint)) + " " + deployment->params.provider_model;
+    attempt = ctx.telemetry->tracer().start_span(name, telemetry::SpanKind::client, ctx.span->context());
+    record_attempt(attempt, endpoint, *deployment);
+    ctx.telemetry->propagators().inject(
+        attempt.context(), ctx.baggage, [&call](std::string_view name, std::string value) {
+          call.upstream_headers.push_back({std::string(name), std::move(value)});
+        });
+  }
+  telemetry::Span no_span;
+  telemetry::Span& server_span = ctx.span ? *ctx.span : no_span;
 
   if (!call.stream) {
     auto result = co_await provider->complete(call);
+    record_outcome(server_span, attempt, call, result ? nullptr : &result.error(), capture);
+    attempt.end();
     if (!result) {
       log_upstream_error(ctx, call, result.error());
+      if (result.error().status >= 500) record_error(server_span, result.error());
       co_await send_error(writer, ctx, result.error());
     } else {
       co_await send_json(writer, ctx, result->status, std::move(result->body));
@@ -198,8 +255,11 @@ asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& 
 
   SseChunkSink sink(writer, ctx);
   auto result = co_await provider->stream(call, sink);
+  record_outcome(server_span, attempt, call, result ? nullptr : &result.error(), capture);
+  attempt.end();
   if (!result) {
     log_upstream_error(ctx, call, result.error());
+    if (result.error().status >= 500 || writer.started()) record_error(server_span, result.error());
     if (!writer.started()) {
       co_await send_error(writer, ctx, result.error());
     } else {
@@ -209,7 +269,10 @@ asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& 
     }
     co_return;
   }
-  if (!result.value()) co_return;  // the client went away
+  if (!result.value()) {  // the client went away
+    ctx.client_gone = true;
+    co_return;
+  }
   const bool started = co_await sink.start();
   if (started) co_await sink.end_with("[DONE]");
 }

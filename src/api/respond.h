@@ -1,11 +1,14 @@
 // Helpers every handler answers with: JSON bodies and OpenAI-shaped errors, carrying the request id.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
+
+#include "telemetry/telemetry.h"
 
 #include "http/message.h"
 #include "http/response_writer.h"
@@ -17,6 +20,11 @@ namespace sy::api {
 struct RequestContext {
   std::string request_id;
   std::vector<http::Header> response_headers;  // sent with every answer (x-request-id, ...)
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  const telemetry::Telemetry* telemetry = nullptr;  // null: tracing is off
+  telemetry::Span* span = nullptr;                  // the request's SERVER span
+  telemetry::Baggage baggage;                       // from the incoming request, passed upstream
+  bool client_gone = false;                         // the client left before the answer was complete
 };
 
 boost::asio::awaitable<void> send_json(http::ResponseWriter& w, RequestContext& ctx, int status,

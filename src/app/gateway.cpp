@@ -8,6 +8,7 @@
 #include "api/api.h"
 #include "config/config.h"
 #include "http/server.h"
+#include "telemetry/telemetry.h"
 #include "util/log.h"
 
 namespace sy::app {
@@ -63,7 +64,12 @@ int serve(const ServeOptions& options) {
   server_options.workers = options.workers.value_or(cfg->server_settings.workers);
   server_options.limits = limits_from(cfg->server_settings);
 
-  auto api = std::make_shared<api::Api>(cfg);
+  telemetry::Warnings telemetry_warnings;
+  auto tracing =
+      telemetry::Telemetry::create(telemetry::process_environment(), SWITCHYARD_VERSION, telemetry_warnings,
+                                   [](std::string_view message) { log::warn(message); });
+  for (const auto& w : telemetry_warnings) log::warn("telemetry", {{"diagnostic", w}});
+  auto api = std::make_shared<api::Api>(cfg, tracing.get());
   http::Server server(server_options,
                       [api](http::Request& req, http::ResponseWriter& w) { return api->handle(req, w); });
   std::uint16_t port = 0;
@@ -82,6 +88,8 @@ int serve(const ServeOptions& options) {
                           {"models", cfg->model_list.size()},
                           {"version", SWITCHYARD_VERSION}});
   server.run();
+  // Whatever spans are still queued get the drain deadline to leave.
+  if (tracing) tracing->shutdown(server_options.limits.drain_timeout);
   return 0;
 }
 

@@ -1,6 +1,7 @@
 // Transport-neutral views of HTTP messages, so handlers and providers never include Beast.
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -23,6 +24,7 @@ struct Request {
   std::string_view path;    // target without the query
   std::vector<std::pair<std::string_view, std::string_view>> headers;
   std::string body;
+  std::uint16_t local_port = 0;  // the port the request arrived on
 
   // The first header with that name (case-insensitive), or empty.
   std::string_view header(std::string_view name) const noexcept;

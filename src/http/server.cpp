@@ -254,6 +254,11 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
   beast::flat_buffer buffer;
   SessionWriter writer(stream, opts.limits);
   Request req;
+  {
+    boost::system::error_code ec;
+    auto local = stream.socket().local_endpoint(ec);
+    if (!ec) req.local_port = local.port();
+  }
   const ServerLimits& lim = opts.limits;
   bool close_from_our_side = false;
 

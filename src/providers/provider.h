@@ -17,6 +17,19 @@ namespace sy::providers {
 
 enum class Endpoint { chat_completions, completions, embeddings };
 
+// What the gateway learns about an answer while passing it on, for traces and routing: filled by the adapter.
+struct ResponseMeta {
+  std::string id;
+  std::string model;  // as the provider reported it, before the public name replaces it
+  std::vector<std::string> finish_reasons;
+  std::int64_t prompt_tokens = -1;  // -1: unknown
+  std::int64_t completion_tokens = -1;
+  std::string completion_text;  // only when Call::capture_content
+  std::string server_address;   // network providers only
+  int server_port = 0;
+  int upstream_status = 0;
+};
+
 // One call of one deployment. `body` is the client's request, parsed once; the adapter may rewrite it in
 // place.
 struct Call {
@@ -25,7 +38,9 @@ struct Call {
   boost::json::object* body = nullptr;
   std::string_view public_model;  // the model name the client asked for; responses carry it back
   bool stream = false;
-  bool include_usage = false;
+  bool include_usage = false;  // the client asked for stream_options.include_usage
+  bool capture_content = false;  // keep the completion text in `meta` (message-content capture is on)
+  ResponseMeta meta;
   std::string_view request_id;
   std::vector<http::Header> upstream_headers;  // added to the upstream request (trace context, later)
 };

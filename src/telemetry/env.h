@@ -1,5 +1,5 @@
-// Environment access for the telemetry SDK, injected so tests are deterministic. Telemetry depends on nothing else
-// of ours, so it has its own lookup type.
+// Environment access for the telemetry SDK, injected so tests are deterministic. Telemetry depends on nothing
+// else of ours, so it has its own lookup type.
 #pragma once
 
 #include <functional>

@@ -15,7 +15,8 @@ enum class ExportResult { success, failure };
 class SpanExporter {
  public:
   virtual ~SpanExporter() = default;
-  // Sends one batch, retrying retryable failures within the exporter's timeout. Blocks the export thread only.
+  // Sends one batch, retrying retryable failures within the exporter's timeout. Blocks the export thread
+  // only.
   virtual ExportResult export_spans(std::span<const SpanData> spans, const Resource& resource,
                                     const InstrumentationScope& scope) noexcept = 0;
   // Releases connections; later exports fail at once.

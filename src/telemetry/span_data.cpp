@@ -43,9 +43,17 @@ bool is_valid(const TraceId& id) noexcept {
 bool is_valid(const SpanId& id) noexcept {
   return std::any_of(id.begin(), id.end(), [](std::uint8_t b) { return b != 0; });
 }
-std::string to_hex(const TraceId& id) { return hex_of(id); }
-std::string to_hex(const SpanId& id) { return hex_of(id); }
-bool from_hex(std::string_view hex, TraceId& out) noexcept { return parse_hex(hex, out); }
-bool from_hex(std::string_view hex, SpanId& out) noexcept { return parse_hex(hex, out); }
+std::string to_hex(const TraceId& id) {
+  return hex_of(id);
+}
+std::string to_hex(const SpanId& id) {
+  return hex_of(id);
+}
+bool from_hex(std::string_view hex, TraceId& out) noexcept {
+  return parse_hex(hex, out);
+}
+bool from_hex(std::string_view hex, SpanId& out) noexcept {
+  return parse_hex(hex, out);
+}
 
 }  // namespace sy::telemetry

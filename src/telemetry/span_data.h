@@ -1,5 +1,5 @@
-// The finished-span record handed from the tracer to processors and exporters: ids, timing, attributes, events,
-// links, status, resource and scope, as the OpenTelemetry trace data model defines them.
+// The finished-span record handed from the tracer to processors and exporters: ids, timing, attributes,
+// events, links, status, resource and scope, as the OpenTelemetry trace data model defines them.
 #pragma once
 
 #include <array>
@@ -30,7 +30,14 @@ struct Attribute {
 };
 
 // OTLP enum values (opentelemetry.proto.trace.v1.Span.SpanKind).
-enum class SpanKind : int { unspecified = 0, internal = 1, server = 2, client = 3, producer = 4, consumer = 5 };
+enum class SpanKind : int {
+  unspecified = 0,
+  internal = 1,
+  server = 2,
+  client = 3,
+  producer = 4,
+  consumer = 5
+};
 // OTLP enum values (opentelemetry.proto.trace.v1.Status.StatusCode).
 enum class StatusCode : int { unset = 0, ok = 1, error = 2 };
 

@@ -172,8 +172,16 @@ describe('openai/ provider pass-through', { timeout: 60_000 }, () => {
     assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
     const events = await sse.all(10_000);
     const u = lastUpstream();
-    assert.deepEqual(u.body, { ...body, model: 'ok' });
+    // The gateway always asks a stream's upstream for usage (traces need token counts) ...
+    assert.deepEqual(u.body, { ...body, model: 'ok', stream_options: { include_usage: true } });
     assert.equal(u.headers.authorization, `Bearer ${UPSTREAM_KEY}`);
+    // ... and keeps it from a client that did not ask for it.
+    for (const e of events) {
+      if (e.data === '[DONE]') continue;
+      const chunk = JSON.parse(e.data);
+      assert.ok(!('usage' in chunk), `unrequested usage reached the client: ${e.data}`);
+      assert.ok(Array.isArray(chunk.choices) && chunk.choices.length > 0, `usage-only chunk reached the client: ${e.data}`);
+    }
     const s = classifyChatEvents(events);
     assert.deepEqual(s.errors, []);
     assert.ok(s.done, 'no [DONE]');

@@ -107,7 +107,7 @@ std::vector<float> embed(std::string_view text, std::size_t dims) {
   return v;
 }
 
-Result<Response> embeddings(const Call& call) {
+Result<Response> embeddings(Call& call) {
   const bj::object& body = *call.body;
   std::vector<std::string> inputs;
   const bj::value& input = body.at("input");
@@ -152,6 +152,9 @@ Result<Response> embeddings(const Call& call) {
                  {"data", std::move(data)},
                  {"model", call.public_model},
                  {"usage", bj::object{{"prompt_tokens", tokens}, {"total_tokens", tokens}}}};
+  call.meta.model = call.deployment->params.provider_model;
+  call.meta.prompt_tokens = tokens;
+  call.meta.completion_tokens = 0;
   return Response{200, bj::serialize(out)};
 }
 
@@ -166,6 +169,16 @@ std::vector<std::string_view> pieces(std::string_view text) {
     }
   }
   return out;
+}
+
+void record_meta(Call& call, std::string_view id, std::int64_t prompt, std::int64_t completion,
+                 const std::string& text) {
+  call.meta.id = std::string(id);
+  call.meta.model = call.deployment->params.provider_model;
+  call.meta.finish_reasons = {"stop"};
+  call.meta.prompt_tokens = prompt;
+  call.meta.completion_tokens = completion;
+  if (call.capture_content) call.meta.completion_text = text;
 }
 
 }  // namespace
@@ -197,6 +210,7 @@ asio::awaitable<Result<Response>> MockProvider::complete(Call& call) {
                                          {"finish_reason", "stop"}}}},
         {"usage", usage(prompt_tokens(call), completion)}};
   }
+  record_meta(call, out.at("id").as_string(), prompt_tokens(call), completion, text);
   co_return Response{200, bj::serialize(out)};
 }
 
@@ -259,6 +273,7 @@ asio::awaitable<Result<bool>> MockProvider::stream(Call& call, ChunkSink& sink) 
     const bool usage_ok = co_await emit({}, true);
     if (!usage_ok) co_return false;
   }
+  record_meta(call, id, prompt_tokens(call), std::max<std::int64_t>(1, estimate_tokens(text)), text);
   co_return true;
 }
 

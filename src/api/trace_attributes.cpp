@@ -1,0 +1,109 @@
+#include "api/trace_attributes.h"
+
+#include <boost/json.hpp>
+
+namespace sy::api {
+namespace {
+
+namespace bj = boost::json;
+using providers::Endpoint;
+
+void set_number(telemetry::Span& span, std::string_view key, const bj::value* v, bool as_int) {
+  if (!v) return;
+  if (as_int) {
+    if (v->is_int64()) span.set_attribute(key, v->get_int64());
+    if (v->is_uint64()) span.set_attribute(key, static_cast<std::int64_t>(v->get_uint64()));
+    return;
+  }
+  if (v->is_double()) span.set_attribute(key, v->get_double());
+  if (v->is_int64()) span.set_attribute(key, static_cast<double>(v->get_int64()));
+}
+
+}  // namespace
+
+std::string_view operation_name(Endpoint endpoint) noexcept {
+  switch (endpoint) {
+    case Endpoint::completions:
+      return "text_completion";
+    case Endpoint::embeddings:
+      return "embeddings";
+    default:
+      return "chat";
+  }
+}
+
+void record_request(telemetry::Span& span, Endpoint endpoint, const bj::object& body,
+                    std::string_view public_model, bool capture_content) {
+  if (!span.recording()) return;
+  span.set_attribute("gen_ai.operation.name", operation_name(endpoint));
+  if (!public_model.empty()) span.set_attribute("gen_ai.request.model", public_model);
+  const bj::value* max_tokens = body.if_contains("max_completion_tokens");
+  if (!max_tokens) max_tokens = body.if_contains("max_tokens");
+  set_number(span, "gen_ai.request.max_tokens", max_tokens, true);
+  set_number(span, "gen_ai.request.temperature", body.if_contains("temperature"), false);
+  set_number(span, "gen_ai.request.top_p", body.if_contains("top_p"), false);
+  if (endpoint != Endpoint::embeddings) {
+    const auto* stream = body.if_contains("stream");
+    span.set_attribute("gen_ai.request.stream", stream && stream->is_bool() && stream->get_bool());
+  }
+  if (capture_content) {
+    for (std::string_view key : {"messages", "prompt", "input"}) {
+      if (const auto* v = body.if_contains(key)) span.set_attribute("gen_ai.prompt", bj::serialize(*v));
+    }
+  }
+}
+
+void record_attempt(telemetry::Span& span, Endpoint endpoint, const config::Deployment& d) {
+  if (!span.recording()) return;
+  span.set_attribute("gen_ai.operation.name", operation_name(endpoint));
+  span.set_attribute("gen_ai.provider.name", d.params.provider);
+  span.set_attribute("gen_ai.system", d.params.provider);
+  span.set_attribute("gen_ai.request.model", d.params.provider_model);
+  span.set_attribute("switchyard.deployment.id", d.info.id);
+}
+
+void record_error(telemetry::Span& span, const Error& error) {
+  if (!span.recording()) return;
+  span.set_status(telemetry::StatusCode::error, error.message);
+  span.add_event("exception", {{"exception.type", error.code.empty() ? error.type : error.code},
+                               {"exception.message", error.message}});
+}
+
+void record_outcome(telemetry::Span& server, telemetry::Span& attempt, const providers::Call& call,
+                    const Error* error, bool capture_content) {
+  const config::Deployment& d = *call.deployment;
+  const providers::ResponseMeta& m = call.meta;
+  for (telemetry::Span* span : {&server, &attempt}) {
+    if (!span->recording()) continue;
+    if (!m.model.empty()) span->set_attribute("gen_ai.response.model", m.model);
+    if (!m.id.empty()) span->set_attribute("gen_ai.response.id", m.id);
+    if (!m.finish_reasons.empty()) span->set_attribute("gen_ai.response.finish_reasons", m.finish_reasons);
+    if (m.prompt_tokens >= 0) span->set_attribute("gen_ai.usage.input_tokens", m.prompt_tokens);
+    if (m.completion_tokens >= 0) span->set_attribute("gen_ai.usage.output_tokens", m.completion_tokens);
+  }
+  if (server.recording()) {
+    server.set_attribute("llm.model", d.params.provider_model);
+    server.set_attribute("llm.provider", d.params.provider);
+    server.set_attribute("gen_ai.provider.name", d.params.provider);
+    server.set_attribute("gen_ai.system", d.params.provider);
+    if (m.prompt_tokens >= 0) server.set_attribute("llm.tokens.prompt", m.prompt_tokens);
+    if (m.completion_tokens >= 0) server.set_attribute("llm.tokens.completion", m.completion_tokens);
+    if (capture_content && !m.completion_text.empty())
+      server.set_attribute("gen_ai.completion", m.completion_text);
+  }
+  if (attempt.recording()) {
+    if (!m.server_address.empty()) {
+      attempt.set_attribute("server.address", m.server_address);
+      attempt.set_attribute("server.port", static_cast<std::int64_t>(m.server_port));
+    }
+    if (m.upstream_status > 0) {
+      attempt.set_attribute("http.response.status_code", static_cast<std::int64_t>(m.upstream_status));
+    }
+    if (error) {
+      attempt.set_attribute("error.type", error->code.empty() ? error->type : error->code);
+      record_error(attempt, *error);
+    }
+  }
+}
+
+}  // namespace sy::api

@@ -1,0 +1,34 @@
+// Records what a request did on its spans, in the seed system's `llm.*` names and the OpenTelemetry GenAI and
+// HTTP semantic conventions. Never records keys or headers; prompt and completion text only when capture is
+// on.
+#pragma once
+
+#include <string_view>
+
+#include <boost/json/object.hpp>
+
+#include "providers/provider.h"
+#include "telemetry/tracer.h"
+#include "util/error.h"
+
+namespace sy::api {
+
+std::string_view operation_name(providers::Endpoint endpoint) noexcept;
+
+// Request-side GenAI attributes (operation, requested model and parameters), on the SERVER span.
+void record_request(telemetry::Span& span, providers::Endpoint endpoint, const boost::json::object& body,
+                    std::string_view public_model, bool capture_content);
+
+// The attempt's CLIENT span, as it starts.
+void record_attempt(telemetry::Span& span, providers::Endpoint endpoint,
+                    const config::Deployment& deployment);
+
+// The outcome on both spans: response model/id, finish reasons, usage, upstream address and status; on
+// failure error.type, ERROR status and an `exception` event.
+void record_outcome(telemetry::Span& server, telemetry::Span& attempt, const providers::Call& call,
+                    const Error* error, bool capture_content);
+
+// Marks a span failed with an `exception` event describing `error`.
+void record_error(telemetry::Span& span, const Error& error);
+
+}  // namespace sy::api

@@ -1,0 +1,109 @@
+#include "telemetry/batch_processor.h"
+
+#include <string>
+
+namespace sy::telemetry {
+
+BatchSpanProcessor::BatchSpanProcessor(BatchSettings settings, std::unique_ptr<SpanExporter> exporter,
+                                       Resource resource, InstrumentationScope scope, Diagnostics diagnostics)
+    : settings_(settings),
+      exporter_(std::move(exporter)),
+      resource_(std::move(resource)),
+      scope_(std::move(scope)),
+      diagnostics_(std::move(diagnostics)),
+      queue_(settings.max_queue_size) {
+  if (settings_.max_export_batch_size == 0 || settings_.max_export_batch_size > settings_.max_queue_size) {
+    settings_.max_export_batch_size = settings_.max_queue_size;
+  }
+  batch_.reserve(settings_.max_export_batch_size);
+  thread_ = std::thread([this] { run(); });
+}
+
+BatchSpanProcessor::~BatchSpanProcessor() {
+  shutdown(settings_.export_timeout);
+}
+
+void BatchSpanProcessor::on_end(SpanData&& span) noexcept {
+  if (stopping_.load(std::memory_order_relaxed) || !queue_.try_push(std::move(span))) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  // Wake the exporter early once a whole batch waits; the flag keeps this to one notify per batch.
+  if (queue_.size() >= settings_.max_export_batch_size && !batch_signalled_.exchange(true))
+    wake_.notify_one();
+}
+
+void BatchSpanProcessor::export_available(std::size_t max_batches) noexcept {
+  for (std::size_t n = 0; n < max_batches; ++n) {
+    batch_.clear();
+    SpanData span;
+    while (batch_.size() < settings_.max_export_batch_size && queue_.try_pop(span))
+      batch_.push_back(std::move(span));
+    if (batch_.empty()) return;
+    const ExportResult r =
+        exporter_ ? exporter_->export_spans(batch_, resource_, scope_) : ExportResult::failure;
+    if (r == ExportResult::success) {
+      exported_.fetch_add(batch_.size(), std::memory_order_relaxed);
+    } else {
+      failed_.fetch_add(batch_.size(), std::memory_order_relaxed);
+      dropped_.fetch_add(batch_.size(), std::memory_order_relaxed);
+    }
+    if (batch_.size() < settings_.max_export_batch_size) return;
+  }
+}
+
+void BatchSpanProcessor::report_drops() noexcept {
+  const std::uint64_t dropped = dropped_.load(std::memory_order_relaxed);
+  if (dropped == dropped_reported_ || !diagnostics_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (last_drop_report_ != std::chrono::steady_clock::time_point{} &&
+      now - last_drop_report_ < settings_.drop_report_interval) {
+    return;
+  }
+  try {
+    diagnostics_("dropped " + std::to_string(dropped - dropped_reported_) +
+                 " spans (export queue full or export failed); " + std::to_string(dropped) + " in all");
+  } catch (...) {
+  }
+  dropped_reported_ = dropped;
+  last_drop_report_ = now;
+}
+
+void BatchSpanProcessor::run() noexcept {
+  std::chrono::steady_clock::time_point deadline;
+  for (;;) {
+    bool stop = false;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, settings_.schedule_delay, [this] {
+        return stopping_.load(std::memory_order_relaxed) || batch_signalled_.load(std::memory_order_relaxed);
+      });
+      stop = stopping_.load(std::memory_order_relaxed);
+      deadline = shutdown_deadline_;
+    }
+    batch_signalled_.store(false, std::memory_order_relaxed);
+    if (stop) break;
+    export_available(settings_.max_queue_size / settings_.max_export_batch_size + 1);
+    report_drops();
+  }
+  // Flush: everything queued, batch by batch, while the shutdown deadline allows.
+  while (queue_.size() > 0 && std::chrono::steady_clock::now() < deadline) export_available(1);
+  report_drops();
+  if (exporter_) exporter_->shutdown();
+}
+
+void BatchSpanProcessor::shutdown(std::chrono::milliseconds timeout) noexcept {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_.load()) {
+      // Already stopping: just wait for the thread below.
+    } else {
+      shutdown_deadline_ = std::chrono::steady_clock::now() + timeout;
+      stopping_.store(true);
+    }
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace sy::telemetry

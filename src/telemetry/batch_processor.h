@@ -1,0 +1,72 @@
+// The batch span processor: ending a span pushes it onto a bounded lock-free queue (a full queue drops and
+// counts); one export thread sends batches when a batch fills or the schedule delay passes, and flushes on
+// shutdown.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <thread>
+
+#include "telemetry/exporter.h"
+#include "telemetry/span_data.h"
+#include "telemetry/span_queue.h"
+
+namespace sy::telemetry {
+
+struct BatchSettings {
+  std::size_t max_queue_size = 2048;                // OTEL_BSP_MAX_QUEUE_SIZE
+  std::size_t max_export_batch_size = 512;          // OTEL_BSP_MAX_EXPORT_BATCH_SIZE
+  std::chrono::milliseconds schedule_delay{5000};   // OTEL_BSP_SCHEDULE_DELAY
+  std::chrono::milliseconds export_timeout{30000};  // OTEL_BSP_EXPORT_TIMEOUT
+  std::chrono::seconds drop_report_interval{60};    // at most one "dropped spans" report this often
+};
+
+class BatchSpanProcessor {
+ public:
+  using Diagnostics = std::function<void(std::string_view)>;
+
+  BatchSpanProcessor(BatchSettings settings, std::unique_ptr<SpanExporter> exporter, Resource resource,
+                     InstrumentationScope scope, Diagnostics diagnostics = {});
+  ~BatchSpanProcessor();
+
+  // Called when a span ends, from any thread. Never blocks; takes no lock.
+  void on_end(SpanData&& span) noexcept;
+  // Exports what is queued, waiting at most `timeout`, then stops the export thread. Idempotent.
+  void shutdown(std::chrono::milliseconds timeout) noexcept;
+
+  std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
+  std::uint64_t exported() const noexcept { return exported_.load(std::memory_order_relaxed); }
+  std::uint64_t failed() const noexcept { return failed_.load(std::memory_order_relaxed); }
+
+ private:
+  void run() noexcept;
+  void export_available(std::size_t max_batches) noexcept;
+  void report_drops() noexcept;
+
+  BatchSettings settings_;
+  std::unique_ptr<SpanExporter> exporter_;
+  Resource resource_;
+  InstrumentationScope scope_;
+  Diagnostics diagnostics_;
+  SpanQueue<SpanData> queue_;
+  std::vector<SpanData> batch_;  // export thread only
+
+  std::mutex mutex_;  // export thread and shutdown only: never taken by on_end
+  std::condition_variable wake_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> batch_signalled_{false};
+  std::chrono::steady_clock::time_point shutdown_deadline_{};
+  std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::uint64_t> exported_{0};
+  std::atomic<std::uint64_t> failed_{0};
+  std::uint64_t dropped_reported_ = 0;
+  std::chrono::steady_clock::time_point last_drop_report_{};
+  std::thread thread_;
+};
+
+}  // namespace sy::telemetry

@@ -1,0 +1,282 @@
+#include "telemetry/otlp_grpc_exporter.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <sstream>
+
+#include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "telemetry/otlp_encoding.h"
+
+namespace sy::telemetry {
+namespace {
+
+namespace collector = opentelemetry::proto::collector::trace::v1;
+using Clock = std::chrono::steady_clock;
+
+#ifdef SWITCHYARD_VERSION
+constexpr const char* kUserAgent = "OTel-OTLP-Exporter-Cpp-Switchyard/" SWITCHYARD_VERSION;
+#else
+constexpr const char* kUserAgent = "OTel-OTLP-Exporter-Cpp-Switchyard";
+#endif
+
+// The codes the OTLP specification lists as retryable. DEADLINE_EXCEEDED is not among ours: the call's
+// deadline is the export's, so once it passes there is no time left to retry in.
+bool is_retryable(grpc::StatusCode code) noexcept {
+  switch (code) {
+    case grpc::StatusCode::CANCELLED:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::OUT_OF_RANGE:
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DATA_LOSS:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream out;
+  out << in.rdbuf();
+  if (in.bad()) return std::nullopt;
+  return out.str();
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
+  }
+  return s;
+}
+
+// gRPC metadata keys: lowercase letters, digits, '-', '_', '.'; grpc-* is reserved for the library.
+bool is_metadata_key(const std::string& key) {
+  if (key.empty() || key.rfind("grpc-", 0) == 0) return false;
+  for (char c : key) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.')) return false;
+  }
+  return true;
+}
+
+// Text metadata values are printable ASCII; "-bin" keys carry arbitrary bytes.
+bool is_metadata_value(const std::string& key, const std::string& value) {
+  if (key.size() > 4 && key.compare(key.size() - 4, 4, "-bin") == 0) return true;
+  for (char c : value) {
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+struct OtlpGrpcExporter::Impl {
+  OtlpExporterOptions options;
+  std::string config_error;
+  std::vector<std::pair<std::string, std::string>> metadata;
+  std::size_t skipped_headers = 0;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<collector::TraceService::Stub> stub;
+
+  std::atomic<bool> shut{false};
+  std::mutex call_mutex;  // guards `current` against shutdown() from another thread
+  grpc::ClientContext* current = nullptr;
+  std::mutex sleep_mutex;
+  std::condition_variable sleep_cv;
+  std::minstd_rand rng{std::random_device{}()};
+
+  std::atomic<std::uint64_t> batches_exported{0}, batches_failed{0}, spans_exported{0}, spans_failed{0},
+      retries{0}, spans_rejected{0};
+  mutable std::mutex error_mutex;
+  std::string last_error;
+
+  explicit Impl(OtlpExporterOptions o) : options(std::move(o)) {
+    std::optional<OtlpEndpoint> ep =
+        parse_otlp_endpoint(options.endpoint, /*scheme_optional=*/true, options.insecure);
+    if (!ep) {
+      config_error = "the endpoint is not http(s)://host:port or host:port";
+      return;
+    }
+    for (const auto& [key, value] : options.headers) {
+      std::string k = lower(key);
+      if (is_metadata_key(k) && is_metadata_value(k, value)) {
+        metadata.emplace_back(std::move(k), value);
+      } else {
+        ++skipped_headers;
+      }
+    }
+    std::shared_ptr<grpc::ChannelCredentials> credentials;
+    if (ep->tls) {
+      grpc::SslCredentialsOptions ssl;
+      if (!load_pem(options.certificate_file, "CA certificate file", ssl.pem_root_certs) ||
+          !load_pem(options.client_key_file, "client key", ssl.pem_private_key) ||
+          !load_pem(options.client_certificate_file, "client certificate", ssl.pem_cert_chain)) {
+        return;
+      }
+      credentials = grpc::SslCredentials(ssl);  // empty roots: gRPC's default (the system store)
+    } else {
+      credentials = grpc::InsecureChannelCredentials();
+    }
+    grpc::ChannelArguments args;
+    args.SetUserAgentPrefix(kUserAgent);
+    // Reconnect soon after a collector restart instead of gRPC's default of up to two minutes.
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+    const bool v6 = ep->host.find(':') != std::string::npos;
+    const std::string target = (v6 ? "[" + ep->host + "]" : ep->host) + ":" + ep->port;
+    channel = grpc::CreateCustomChannel(target, credentials, args);
+    stub = collector::TraceService::NewStub(channel);
+  }
+
+  bool load_pem(const std::string& path, const char* what, std::string& out) {
+    if (path.empty()) return true;
+    std::optional<std::string> pem = read_file(path);
+    if (!pem) {
+      config_error = std::string("cannot read the ") + what + " " + path;
+      return false;
+    }
+    out = std::move(*pem);
+    return true;
+  }
+
+  void fail(std::string error) {
+    std::lock_guard lock(error_mutex);
+    last_error = std::move(error);
+  }
+
+  bool sleep_for(std::chrono::milliseconds delay) {
+    std::unique_lock lock(sleep_mutex);
+    return !sleep_cv.wait_for(lock, delay, [this] { return shut.load(); });
+  }
+
+  // One unary call; false when shutdown() came first.
+  bool call(const collector::ExportTraceServiceRequest& request, Clock::time_point deadline,
+            collector::ExportTraceServiceResponse& response, grpc::Status& status) {
+    grpc::ClientContext context;
+    context.set_deadline(
+        std::chrono::system_clock::now() +
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(deadline - Clock::now()));
+    for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
+    if (options.compression == OtlpExporterOptions::Compression::gzip) {
+      context.set_compression_algorithm(GRPC_COMPRESS_GZIP);
+    }
+    {
+      std::lock_guard lock(call_mutex);
+      if (shut) return false;
+      current = &context;
+    }
+    status = stub->Export(&context, request, &response);
+    std::lock_guard lock(call_mutex);
+    current = nullptr;
+    return true;
+  }
+
+  ExportResult export_batch(std::span<const SpanData> spans, const Resource& resource,
+                            const InstrumentationScope& scope) {
+    if (shut) {
+      fail("the exporter is shut down");
+      return ExportResult::failure;
+    }
+    if (!config_error.empty()) {
+      fail(config_error);
+      return ExportResult::failure;
+    }
+    const Clock::time_point deadline = Clock::now() + options.timeout;
+    collector::ExportTraceServiceRequest request;
+    build_export_request(spans, resource, scope, request);
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    for (int retry = 0;; ++retry) {
+      collector::ExportTraceServiceResponse response;
+      grpc::Status status;
+      if (!call(request, deadline, response, status)) {
+        fail("the exporter is shut down");
+        return ExportResult::failure;
+      }
+      if (status.ok()) {
+        const std::int64_t rejected = response.partial_success().rejected_spans();
+        if (rejected > 0) spans_rejected += static_cast<std::uint64_t>(rejected);
+        return ExportResult::success;
+      }
+      fail("gRPC status " + std::to_string(static_cast<int>(status.error_code())) + ": " +
+           status.error_message());
+      if (!is_retryable(status.error_code()) || shut) return ExportResult::failure;
+      const std::chrono::milliseconds delay = options.retry.backoff(retry, unit(rng));
+      if (Clock::now() + delay >= deadline) return ExportResult::failure;
+      ++retries;
+      if (!sleep_for(delay)) return ExportResult::failure;
+    }
+  }
+};
+
+OtlpGrpcExporter::OtlpGrpcExporter(OtlpExporterOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {
+  if (impl_->skipped_headers > 0) {
+    impl_->fail(std::to_string(impl_->skipped_headers) +
+                " configured header(s) are not valid gRPC metadata and are not sent");
+  }
+}
+
+OtlpGrpcExporter::~OtlpGrpcExporter() = default;
+
+ExportResult OtlpGrpcExporter::export_spans(std::span<const SpanData> spans, const Resource& resource,
+                                            const InstrumentationScope& scope) noexcept {
+  if (spans.empty()) return ExportResult::success;
+  ExportResult result = ExportResult::failure;
+  try {
+    result = impl_->export_batch(spans, resource, scope);
+  } catch (const std::exception& e) {
+    impl_->fail(std::string("unexpected error: ") + e.what());
+  } catch (...) {
+    impl_->fail("unexpected error");
+  }
+  if (result == ExportResult::success) {
+    ++impl_->batches_exported;
+    impl_->spans_exported += spans.size();
+  } else {
+    ++impl_->batches_failed;
+    impl_->spans_failed += spans.size();
+  }
+  return result;
+}
+
+void OtlpGrpcExporter::shutdown() noexcept {
+  {
+    std::lock_guard lock(impl_->call_mutex);
+    impl_->shut = true;
+    if (impl_->current) impl_->current->TryCancel();
+  }
+  {
+    std::lock_guard lock(impl_->sleep_mutex);  // pairs with sleep_for's predicate check
+  }
+  impl_->sleep_cv.notify_all();
+}
+
+std::string_view OtlpGrpcExporter::name() const noexcept {
+  return "otlp_grpc";
+}
+
+OtlpExportStats OtlpGrpcExporter::stats() const noexcept {
+  OtlpExportStats s;
+  s.batches_exported = impl_->batches_exported;
+  s.batches_failed = impl_->batches_failed;
+  s.spans_exported = impl_->spans_exported;
+  s.spans_failed = impl_->spans_failed;
+  s.retries = impl_->retries;
+  s.spans_rejected = impl_->spans_rejected;
+  return s;
+}
+
+std::string OtlpGrpcExporter::last_error() const {
+  std::lock_guard lock(impl_->error_mutex);
+  return impl_->last_error;
+}
+
+}  // namespace sy::telemetry

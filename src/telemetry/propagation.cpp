@@ -1,0 +1,256 @@
+#include "telemetry/propagation.h"
+
+#include <cctype>
+
+namespace sy::telemetry {
+namespace {
+
+constexpr std::size_t kMaxTraceState = 512;
+constexpr std::size_t kMaxTraceStateMembers = 32;
+constexpr std::size_t kMaxBaggageEntries = 180;
+constexpr std::size_t kMaxBaggageBytes = 8192;
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool is_lower_hex(std::string_view s) noexcept {
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>((hi << 4) | lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+std::string percent_encode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    // baggage-octet excludes controls, space, '"', ',', ';', '\\' and '%' (which starts an escape).
+    if (c <= 0x20 || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\' || c == '%') {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
+bool is_token(std::string_view s) noexcept {
+  if (s.empty()) return false;
+  for (unsigned char c : s) {
+    if (c <= 0x20 || c >= 0x7f ||
+        std::string_view("()<>@,;:\\\"/[]?={}").find(static_cast<char>(c)) != std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<SpanContext> parse_traceparent(std::string_view v) noexcept {
+  v = trim(v);
+  // version "-" trace-id "-" parent-id "-" flags; later versions may append fields after another '-'.
+  if (v.size() < 55 || v[2] != '-' || v[35] != '-' || v[52] != '-') return std::nullopt;
+  std::string_view version = v.substr(0, 2), trace = v.substr(3, 32), span = v.substr(36, 16),
+                   flags = v.substr(53, 2);
+  if (!is_lower_hex(version) || version == "ff") return std::nullopt;
+  if (version == "00" && v.size() != 55) return std::nullopt;
+  if (version != "00" && v.size() > 55 && v[55] != '-') return std::nullopt;
+  if (!is_lower_hex(trace) || !is_lower_hex(span) || !is_lower_hex(flags)) return std::nullopt;
+  SpanContext ctx;
+  if (!from_hex(trace, ctx.trace_id) || !from_hex(span, ctx.span_id) || !ctx.valid()) return std::nullopt;
+  ctx.flags = static_cast<std::uint8_t>((hex_value(flags[0]) << 4) | hex_value(flags[1])) & 0x01;
+  ctx.remote = true;
+  return ctx;
+}
+
+std::string format_traceparent(const SpanContext& ctx) {
+  std::string out = "00-";
+  out += to_hex(ctx.trace_id);
+  out += '-';
+  out += to_hex(ctx.span_id);
+  out += ctx.sampled() ? "-01" : "-00";
+  return out;
+}
+
+std::string sanitize_tracestate(std::string_view value) {
+  value = trim(value);
+  if (value.empty() || value.size() > kMaxTraceState) return {};
+  std::size_t members = 0;
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    std::size_t comma = value.find(',', start);
+    std::string_view member =
+        trim(value.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    if (!member.empty()) {
+      auto eq = member.find('=');
+      if (eq == std::string_view::npos || eq == 0 || eq + 1 == member.size()) return {};
+      if (++members > kMaxTraceStateMembers) return {};
+    }
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return std::string(value);
+}
+
+void parse_baggage(std::string_view value, Baggage& out) {
+  if (value.size() > kMaxBaggageBytes) return;
+  std::size_t start = 0;
+  while (start <= value.size() && out.size() < kMaxBaggageEntries) {
+    std::size_t comma = value.find(',', start);
+    std::string_view member =
+        value.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    member = member.substr(0, member.find(';'));  // properties are not kept
+    auto eq = member.find('=');
+    if (eq != std::string_view::npos) {
+      std::string_view key = trim(member.substr(0, eq));
+      std::string_view val = trim(member.substr(eq + 1));
+      if (is_token(key)) out.emplace_back(std::string(key), percent_decode(val));
+    }
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+}
+
+std::string format_baggage(const Baggage& baggage) {
+  std::string out;
+  for (const auto& [k, v] : baggage) {
+    if (!is_token(k)) continue;
+    std::string member = k + "=" + percent_encode(v);
+    if (out.size() + member.size() + 1 > kMaxBaggageBytes) break;
+    if (!out.empty()) out.push_back(',');
+    out += member;
+  }
+  return out;
+}
+
+std::optional<SpanContext> parse_xray(std::string_view value) noexcept {
+  SpanContext ctx;
+  bool have_root = false, have_parent = false;
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    std::size_t semi = value.find(';', start);
+    std::string_view part =
+        trim(value.substr(start, semi == std::string_view::npos ? std::string_view::npos : semi - start));
+    auto eq = part.find('=');
+    if (eq != std::string_view::npos) {
+      std::string_view key = part.substr(0, eq), val = part.substr(eq + 1);
+      if (key == "Root") {
+        // 1-<8 hex epoch>-<24 hex>
+        if (val.size() != 35 || val.substr(0, 2) != "1-" || val[10] != '-') return std::nullopt;
+        std::string hex = std::string(val.substr(2, 8)) + std::string(val.substr(11, 24));
+        for (char& c : hex) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (!from_hex(hex, ctx.trace_id)) return std::nullopt;
+        have_root = true;
+      } else if (key == "Parent") {
+        std::string hex(val);
+        for (char& c : hex) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (!from_hex(hex, ctx.span_id)) return std::nullopt;
+        have_parent = true;
+      } else if (key == "Sampled") {
+        ctx.flags = val == "1" ? 1 : 0;
+      }
+    }
+    if (semi == std::string_view::npos) break;
+    start = semi + 1;
+  }
+  if (!have_root || !have_parent || !ctx.valid()) return std::nullopt;
+  ctx.remote = true;
+  return ctx;
+}
+
+std::string format_xray(const SpanContext& ctx) {
+  const std::string trace = to_hex(ctx.trace_id);
+  std::string out = "Root=1-";
+  out += trace.substr(0, 8);
+  out += '-';
+  out += trace.substr(8);
+  out += ";Parent=";
+  out += to_hex(ctx.span_id);
+  out += ctx.sampled() ? ";Sampled=1" : ";Sampled=0";
+  return out;
+}
+
+Propagators Propagators::from_list(std::string_view list, Warnings& warnings) {
+  Propagators p;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    std::size_t comma = list.find(',', start);
+    std::string name(
+        trim(list.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start)));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (name == "tracecontext") {
+      p.tracecontext_ = true;
+    } else if (name == "baggage") {
+      p.baggage_ = true;
+    } else if (name == "xray") {
+      p.xray_ = true;
+    } else if (name == "none") {
+      p = Propagators{};
+      return p;
+    } else if (!name.empty()) {
+      warnings.push_back("OTEL_PROPAGATORS: unsupported propagator '" + name + "' ignored");
+    }
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return p;
+}
+
+void Propagators::extract(const HeaderGetter& get, SpanContext& context, Baggage& baggage) const {
+  if (tracecontext_) {
+    if (auto ctx = parse_traceparent(get("traceparent"))) {
+      context = *ctx;
+      context.trace_state = sanitize_tracestate(get("tracestate"));
+    }
+  }
+  if (xray_ && !context.valid()) {
+    if (auto ctx = parse_xray(get("x-amzn-trace-id"))) context = *ctx;
+  }
+  if (baggage_) parse_baggage(get("baggage"), baggage);
+}
+
+void Propagators::inject(const SpanContext& context, const Baggage& baggage, const HeaderSetter& set) const {
+  if (context.valid()) {
+    if (tracecontext_) {
+      set("traceparent", format_traceparent(context));
+      if (!context.trace_state.empty()) set("tracestate", context.trace_state);
+    }
+    if (xray_) set("X-Amzn-Trace-Id", format_xray(context));
+  }
+  if (baggage_ && !baggage.empty()) {
+    std::string value = format_baggage(baggage);
+    if (!value.empty()) set("baggage", std::move(value));
+  }
+}
+
+}  // namespace sy::telemetry

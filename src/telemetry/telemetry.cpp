@@ -1,0 +1,201 @@
+#include "telemetry/telemetry.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "telemetry/exporter_factory.h"
+#include "telemetry/fanout_exporter.h"
+#include "telemetry/otlp_options.h"
+
+namespace sy::telemetry {
+namespace {
+
+std::string trimmed(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return std::string(s);
+}
+
+std::string lower_trimmed(std::string_view s) {
+  std::string out = trimmed(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+bool env_true(const EnvLookup& env, std::string_view name) {
+  auto v = env(name);
+  return v && lower_trimmed(*v) == "true";
+}
+
+// A non-negative integer variable; malformed: warning and the default.
+template <class T>
+T env_count(const EnvLookup& env, std::string_view name, T fallback, Warnings& warnings) {
+  auto v = env(name);
+  if (!v || v->empty()) return fallback;
+  std::uint64_t n = 0;
+  auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec != std::errc() || ptr != v->data() + v->size()) {
+    warnings.push_back(std::string(name) + ": expected a non-negative integer; using the default");
+    return fallback;
+  }
+  return static_cast<T>(n);
+}
+
+std::chrono::milliseconds env_ms(const EnvLookup& env, std::string_view name,
+                                 std::chrono::milliseconds fallback, Warnings& warnings) {
+  return std::chrono::milliseconds(env_count<std::int64_t>(env, name, fallback.count(), warnings));
+}
+
+std::string percent_decoded(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+void set_resource(Resource& r, std::string key, AttributeValue value) {
+  for (auto& a : r.attributes) {
+    if (a.key == key) {
+      a.value = std::move(value);
+      return;
+    }
+  }
+  r.attributes.push_back(Attribute{std::move(key), std::move(value)});
+}
+
+Resource resource_from_env(const EnvLookup& env, std::string_view service_version, Warnings& warnings) {
+  Resource r;
+  set_resource(r, "service.name", std::string("unknown_service:switchyard"));
+  set_resource(r, "service.version", std::string(service_version));
+  set_resource(r, "telemetry.sdk.name", std::string("switchyard"));
+  set_resource(r, "telemetry.sdk.language", std::string("cpp"));
+  set_resource(r, "telemetry.sdk.version", std::string(service_version));
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) == 0) set_resource(r, "host.name", std::string(host));
+  set_resource(r, "process.pid", static_cast<std::int64_t>(getpid()));
+  if (auto attrs = env("OTEL_RESOURCE_ATTRIBUTES")) {
+    std::string_view list = *attrs;
+    std::size_t start = 0;
+    while (start <= list.size()) {
+      std::size_t comma = list.find(',', start);
+      std::string_view pair =
+          list.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+      auto eq = pair.find('=');
+      std::string key = eq == std::string_view::npos ? std::string() : trimmed(pair.substr(0, eq));
+      if (!key.empty()) {
+        set_resource(r, std::move(key), percent_decoded(trimmed(pair.substr(eq + 1))));
+      } else if (!pair.empty()) {
+        warnings.push_back("OTEL_RESOURCE_ATTRIBUTES: a member without key=value was ignored");
+      }
+      if (comma == std::string_view::npos) break;
+      start = comma + 1;
+    }
+  }
+  // OTEL_SERVICE_NAME wins over service.name in OTEL_RESOURCE_ATTRIBUTES.
+  if (auto name = env("OTEL_SERVICE_NAME"); name && !name->empty()) set_resource(r, "service.name", *name);
+  return r;
+}
+
+}  // namespace
+
+TelemetrySettings settings_from_env(const EnvLookup& env, std::string_view service_version,
+                                    Warnings& warnings) {
+  TelemetrySettings s;
+  s.sdk_disabled = env_true(env, "OTEL_SDK_DISABLED");
+  // The spec's default exporter is otlp; a gateway that nobody told where to send traces keeps them to itself
+  // rather than knock on localhost:4318 for every batch. Any OTLP endpoint variable, or OTEL_TRACES_EXPORTER,
+  // turns export on.
+  const bool endpoint_given = env("OTEL_EXPORTER_OTLP_ENDPOINT") || env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+  std::string exporters = lower_trimmed(env("OTEL_TRACES_EXPORTER").value_or(endpoint_given ? "otlp" : "none"));
+  std::size_t start = 0;
+  while (start <= exporters.size()) {
+    std::size_t comma = exporters.find(',', start);
+    std::string name = lower_trimmed(std::string_view(exporters).substr(
+        start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (name == "otlp" || name == "console") {
+      if (std::find(s.exporters.begin(), s.exporters.end(), name) == s.exporters.end())
+        s.exporters.push_back(name);
+    } else if (name == "none") {
+      s.exporters.clear();
+      break;
+    } else if (!name.empty()) {
+      warnings.push_back("OTEL_TRACES_EXPORTER: unsupported exporter '" + name + "' ignored");
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  s.propagators = env("OTEL_PROPAGATORS").value_or("tracecontext,baggage");
+  s.xray_ids = lower_trimmed(env("OTEL_SWITCHYARD_ID_GENERATOR").value_or("")) == "xray";
+  s.capture_message_content = env_true(env, "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT");
+  s.batch.max_queue_size = env_count<std::size_t>(env, "OTEL_BSP_MAX_QUEUE_SIZE", 2048, warnings);
+  s.batch.max_export_batch_size =
+      env_count<std::size_t>(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512, warnings);
+  s.batch.schedule_delay = env_ms(env, "OTEL_BSP_SCHEDULE_DELAY", std::chrono::milliseconds(5000), warnings);
+  s.batch.export_timeout = env_ms(env, "OTEL_BSP_EXPORT_TIMEOUT", std::chrono::milliseconds(30000), warnings);
+  if (s.batch.max_queue_size == 0) {
+    warnings.push_back("OTEL_BSP_MAX_QUEUE_SIZE: must be positive; using 2048");
+    s.batch.max_queue_size = 2048;
+  }
+  if (s.batch.max_export_batch_size == 0 || s.batch.max_export_batch_size > s.batch.max_queue_size) {
+    warnings.push_back("OTEL_BSP_MAX_EXPORT_BATCH_SIZE: must be positive and at most the queue size");
+    s.batch.max_export_batch_size = std::min<std::size_t>(512, s.batch.max_queue_size);
+  }
+  const std::size_t general_attrs = env_count<std::size_t>(env, "OTEL_ATTRIBUTE_COUNT_LIMIT", 128, warnings);
+  s.limits.attribute_count =
+      env_count<std::size_t>(env, "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", general_attrs, warnings);
+  s.limits.event_count = env_count<std::size_t>(env, "OTEL_SPAN_EVENT_COUNT_LIMIT", 128, warnings);
+  s.limits.attribute_value_length = env_count<std::size_t>(
+      env, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+      env_count<std::size_t>(env, "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", 0, warnings), warnings);
+  s.resource = resource_from_env(env, service_version, warnings);
+  return s;
+}
+
+std::unique_ptr<Telemetry> Telemetry::create(const EnvLookup& env, std::string_view service_version,
+                                             Warnings& warnings, Diagnostics diagnostics) {
+  TelemetrySettings s = settings_from_env(env, service_version, warnings);
+  if (s.sdk_disabled) return nullptr;
+  auto t = std::unique_ptr<Telemetry>(new Telemetry());
+  t->propagators_ = Propagators::from_list(s.propagators, warnings);
+  t->capture_message_content_ = s.capture_message_content;
+
+  std::vector<std::unique_ptr<SpanExporter>> exporters;
+  for (const std::string& name : s.exporters) {
+    if (name == "console") {
+      exporters.push_back(make_console_exporter());
+    } else {
+      OtlpExporterOptions options = otlp_options_from_env(env, warnings);
+      options.timeout = std::min(options.timeout, s.batch.export_timeout);
+      if (auto e = make_otlp_exporter(options)) exporters.push_back(std::move(e));
+    }
+  }
+  std::unique_ptr<SpanExporter> exporter;
+  if (exporters.size() == 1) {
+    exporter = std::move(exporters.front());
+  } else if (exporters.size() > 1) {
+    exporter = make_fanout_exporter(std::move(exporters));
+  }
+  if (exporter) {
+    t->processor_ = std::make_shared<BatchSpanProcessor>(
+        s.batch, std::move(exporter), s.resource,
+        InstrumentationScope{"switchyard", std::string(service_version)}, std::move(diagnostics));
+  }
+  t->tracer_ = std::make_unique<Tracer>(Sampler::from_env(env, warnings), IdGenerator(s.xray_ids), s.limits,
+                                        t->processor_);
+  return t;
+}
+
+void Telemetry::shutdown(std::chrono::milliseconds timeout) noexcept {
+  if (processor_) processor_->shutdown(timeout);
+}
+
+}  // namespace sy::telemetry

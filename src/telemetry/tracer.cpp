@@ -1,0 +1,96 @@
+#include "telemetry/tracer.h"
+
+namespace sy::telemetry {
+
+std::uint64_t now_unix_nano() noexcept {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+Span& Span::operator=(Span&& other) noexcept {
+  if (this != &other) {
+    end();
+    data_ = std::move(other.data_);
+    context_ = std::move(other.context_);
+    tracer_ = other.tracer_;
+  }
+  return *this;
+}
+
+void Span::set_value(std::string_view key, AttributeValue value) {
+  if (!data_) return;
+  const SpanLimits& lim = tracer_->limits();
+  if (lim.attribute_value_length > 0) {
+    if (auto* s = std::get_if<std::string>(&value); s && s->size() > lim.attribute_value_length) {
+      s->resize(lim.attribute_value_length);
+    }
+  }
+  for (Attribute& a : data_->attributes) {
+    if (a.key == key) {
+      a.value = std::move(value);
+      return;
+    }
+  }
+  if (data_->attributes.size() >= lim.attribute_count) {
+    ++data_->dropped_attributes_count;
+    return;
+  }
+  data_->attributes.push_back(Attribute{std::string(key), std::move(value)});
+}
+
+void Span::add_event(std::string_view name, std::vector<Attribute> attributes) {
+  if (!data_) return;
+  if (data_->events.size() >= tracer_->limits().event_count) {
+    ++data_->dropped_events_count;
+    return;
+  }
+  data_->events.push_back(Event{std::string(name), now_unix_nano(), std::move(attributes)});
+}
+
+void Span::set_status(StatusCode code, std::string_view description) {
+  if (!data_) return;
+  if (data_->status_code == StatusCode::ok) return;  // OK is final, as the spec says
+  data_->status_code = code;
+  data_->status_message = code == StatusCode::error ? std::string(description) : std::string();
+}
+
+StatusCode Span::status() const noexcept {
+  return data_ ? data_->status_code : StatusCode::unset;
+}
+
+void Span::end() noexcept {
+  if (!data_) return;
+  data_->end_time_unix_nano = now_unix_nano();
+  tracer_->finish(std::move(*data_));
+  data_.reset();
+}
+
+Span Tracer::start_span(std::string_view name, SpanKind kind, const SpanContext& parent) const {
+  Span span;
+  span.tracer_ = this;
+  span.context_.trace_id = parent.valid() ? parent.trace_id : ids_.trace_id();
+  span.context_.span_id = ids_.span_id();
+  span.context_.trace_state = parent.valid() ? parent.trace_state : std::string();
+  const bool sampled = sampler_.should_sample(parent, span.context_.trace_id);
+  span.context_.flags = sampled ? 1 : 0;
+  if (!sampled || !processor_) return span;
+  auto data = std::make_unique<SpanData>();
+  data->trace_id = span.context_.trace_id;
+  data->span_id = span.context_.span_id;
+  if (parent.valid()) data->parent_span_id = parent.span_id;
+  data->trace_state = span.context_.trace_state;
+  data->flags = 1;
+  data->name = std::string(name);
+  data->kind = kind;
+  data->start_time_unix_nano = now_unix_nano();
+  data->attributes.reserve(32);
+  span.data_ = std::move(data);
+  return span;
+}
+
+void Tracer::finish(SpanData&& data) const noexcept {
+  if (processor_) processor_->on_end(std::move(data));
+}
+
+}  // namespace sy::telemetry

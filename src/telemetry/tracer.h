@@ -1,0 +1,82 @@
+// Starts spans: picks ids, asks the sampler, and hands ended spans to the batch processor. A span that is not
+// sampled (or with no processor) records nothing but still carries a context to propagate.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "telemetry/batch_processor.h"
+#include "telemetry/context.h"
+#include "telemetry/id_generator.h"
+#include "telemetry/sampler.h"
+
+namespace sy::telemetry {
+
+struct SpanLimits {
+  std::size_t attribute_count = 128;       // OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT
+  std::size_t event_count = 128;           // OTEL_SPAN_EVENT_COUNT_LIMIT
+  std::size_t attribute_value_length = 0;  // OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT; 0: unlimited
+};
+
+std::uint64_t now_unix_nano() noexcept;
+
+class Tracer;
+
+// One span in progress. Move-only; ends itself when destroyed if nobody ended it.
+class Span {
+ public:
+  Span() = default;
+  Span(Span&&) noexcept = default;
+  Span& operator=(Span&& other) noexcept;
+  Span(const Span&) = delete;
+  Span& operator=(const Span&) = delete;
+  ~Span() { end(); }
+
+  bool recording() const noexcept { return data_ != nullptr; }
+  const SpanContext& context() const noexcept { return context_; }
+
+  // One overload per attribute type, so a bool or a double never converts to an integer by accident.
+  void set_attribute(std::string_view key, std::string value) { set_value(key, std::move(value)); }
+  void set_attribute(std::string_view key, std::string_view value) { set_value(key, std::string(value)); }
+  void set_attribute(std::string_view key, const char* value) { set_value(key, std::string(value)); }
+  void set_attribute(std::string_view key, bool value) { set_value(key, value); }
+  void set_attribute(std::string_view key, std::int64_t value) { set_value(key, value); }
+  void set_attribute(std::string_view key, int value) { set_value(key, static_cast<std::int64_t>(value)); }
+  void set_attribute(std::string_view key, double value) { set_value(key, value); }
+  void set_attribute(std::string_view key, std::vector<std::string> value) {
+    set_value(key, std::move(value));
+  }
+  void set_value(std::string_view key, AttributeValue value);
+  void add_event(std::string_view name, std::vector<Attribute> attributes = {});
+  void set_status(StatusCode code, std::string_view description = {});
+  StatusCode status() const noexcept;
+  void end() noexcept;
+
+ private:
+  friend class Tracer;
+  std::unique_ptr<SpanData> data_;
+  SpanContext context_;
+  const Tracer* tracer_ = nullptr;
+};
+
+class Tracer {
+ public:
+  Tracer(Sampler sampler, IdGenerator ids, SpanLimits limits, std::shared_ptr<BatchSpanProcessor> processor)
+      : sampler_(sampler), ids_(ids), limits_(limits), processor_(std::move(processor)) {}
+
+  // Starts a span continuing `parent` (an invalid parent makes a root span with a new trace id).
+  Span start_span(std::string_view name, SpanKind kind, const SpanContext& parent) const;
+
+  const SpanLimits& limits() const noexcept { return limits_; }
+  void finish(SpanData&& data) const noexcept;
+
+ private:
+  Sampler sampler_;
+  IdGenerator ids_;
+  SpanLimits limits_;
+  std::shared_ptr<BatchSpanProcessor> processor_;
+};
+
+}  // namespace sy::telemetry

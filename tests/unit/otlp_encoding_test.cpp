@@ -1,0 +1,386 @@
+// Unit tests for the OTLP protobuf and JSON encodings of a span batch, and the console exporter that prints
+// them.
+#include "telemetry/otlp_encoding.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "telemetry/console_exporter.h"
+#include "telemetry/exporter_factory.h"
+
+namespace sy::telemetry {
+namespace {
+
+namespace pb = opentelemetry::proto;
+namespace json = boost::json;
+
+template <class Id>
+Id id_from(std::string_view hex) {
+  Id id{};
+  EXPECT_TRUE(from_hex(hex, id)) << hex;
+  return id;
+}
+
+template <class Id>
+std::string bytes_of(const Id& id) {
+  return std::string(reinterpret_cast<const char*>(id.data()), id.size());
+}
+
+constexpr std::string_view kTrace = "4bf92f3577b34da6a3ce929d0e0e4736";
+constexpr std::string_view kSpan = "00f067aa0ba902b7";
+constexpr std::string_view kParent = "b7ad6b7169203331";
+constexpr std::string_view kLinkTrace = "0af7651916cd43dd8448eb211c80319c";
+constexpr std::string_view kLinkSpan = "53995c3f42cd8ad8";
+constexpr std::uint64_t kBigNanos = 1'700'000'000'123'456'789ULL;
+
+SpanData full_span() {
+  SpanData s;
+  s.trace_id = id_from<TraceId>(kTrace);
+  s.span_id = id_from<SpanId>(kSpan);
+  s.parent_span_id = id_from<SpanId>(kParent);
+  s.trace_state = "vendor=value";
+  s.flags = 1;
+  s.name = "POST /v1/chat/completions";
+  s.kind = SpanKind::server;
+  s.start_time_unix_nano = kBigNanos;
+  s.end_time_unix_nano = kBigNanos + 42;
+  s.attributes = {
+      {"str", std::string("hello")},
+      {"flag", true},
+      {"count", std::int64_t{-9007199254740993}},  // beyond a double's exact range
+      {"ratio", 0.25},
+      {"strs", std::vector<std::string>{"a", "b"}},
+      {"bools", std::vector<bool>{true, false}},
+      {"ints", std::vector<std::int64_t>{1, std::numeric_limits<std::int64_t>::max()}},
+      {"doubles", std::vector<double>{1.5, -2.0}},
+  };
+  s.events = {Event{"gen_ai.first_token", kBigNanos + 7, {{"ttft_ms", std::int64_t{12}}}},
+              Event{"exception", kBigNanos + 9, {}}};
+  s.links = {Link{id_from<TraceId>(kLinkTrace), id_from<SpanId>(kLinkSpan), "k=v", {{"link.attr", true}}}};
+  s.status_code = StatusCode::error;
+  s.status_message = "upstream 502";
+  s.dropped_attributes_count = 3;
+  s.dropped_events_count = 4;
+  s.dropped_links_count = 5;
+  return s;
+}
+
+SpanData root_span() {
+  SpanData s;
+  s.trace_id = id_from<TraceId>(kTrace);
+  s.span_id = id_from<SpanId>(kParent);
+  s.name = "route";
+  s.kind = SpanKind::internal;
+  s.start_time_unix_nano = 1;
+  s.end_time_unix_nano = 2;
+  return s;
+}
+
+Resource test_resource() {
+  return Resource{{{"service.name", std::string("litellm-gateway")}, {"process.pid", std::int64_t{4242}}}};
+}
+
+InstrumentationScope test_scope() {
+  return InstrumentationScope{"switchyard", "0.1.0"};
+}
+
+TEST(OtlpEncodingTest, ProtobufRoundTripsEveryField) {
+  std::vector<SpanData> spans{full_span(), root_span()};
+  std::string bytes = encode_traces_protobuf(spans, test_resource(), test_scope());
+
+  pb::collector::trace::v1::ExportTraceServiceRequest req;
+  ASSERT_TRUE(req.ParseFromString(bytes));
+  ASSERT_EQ(req.resource_spans_size(), 1);
+  const auto& rs = req.resource_spans(0);
+  ASSERT_EQ(rs.resource().attributes_size(), 2);
+  EXPECT_EQ(rs.resource().attributes(0).key(), "service.name");
+  EXPECT_EQ(rs.resource().attributes(0).value().string_value(), "litellm-gateway");
+  EXPECT_EQ(rs.resource().attributes(1).key(), "process.pid");
+  EXPECT_EQ(rs.resource().attributes(1).value().int_value(), 4242);
+  ASSERT_EQ(rs.scope_spans_size(), 1);
+  const auto& ss = rs.scope_spans(0);
+  EXPECT_EQ(ss.scope().name(), "switchyard");
+  EXPECT_EQ(ss.scope().version(), "0.1.0");
+  ASSERT_EQ(ss.spans_size(), 2);
+
+  const auto& s = ss.spans(0);
+  EXPECT_EQ(s.trace_id(), bytes_of(id_from<TraceId>(kTrace)));
+  EXPECT_EQ(s.span_id(), bytes_of(id_from<SpanId>(kSpan)));
+  EXPECT_EQ(s.parent_span_id(), bytes_of(id_from<SpanId>(kParent)));
+  EXPECT_EQ(s.trace_state(), "vendor=value");
+  EXPECT_EQ(s.flags(), 1u);
+  EXPECT_EQ(s.name(), "POST /v1/chat/completions");
+  EXPECT_EQ(s.kind(), pb::trace::v1::Span::SPAN_KIND_SERVER);
+  EXPECT_EQ(s.start_time_unix_nano(), kBigNanos);
+  EXPECT_EQ(s.end_time_unix_nano(), kBigNanos + 42);
+  EXPECT_EQ(s.dropped_attributes_count(), 3u);
+  EXPECT_EQ(s.dropped_events_count(), 4u);
+  EXPECT_EQ(s.dropped_links_count(), 5u);
+
+  ASSERT_EQ(s.attributes_size(), 8);
+  EXPECT_EQ(s.attributes(0).key(), "str");
+  EXPECT_EQ(s.attributes(0).value().value_case(), pb::common::v1::AnyValue::kStringValue);
+  EXPECT_EQ(s.attributes(0).value().string_value(), "hello");
+  EXPECT_EQ(s.attributes(1).value().value_case(), pb::common::v1::AnyValue::kBoolValue);
+  EXPECT_TRUE(s.attributes(1).value().bool_value());
+  EXPECT_EQ(s.attributes(2).value().value_case(), pb::common::v1::AnyValue::kIntValue);
+  EXPECT_EQ(s.attributes(2).value().int_value(), -9007199254740993);
+  EXPECT_EQ(s.attributes(3).value().value_case(), pb::common::v1::AnyValue::kDoubleValue);
+  EXPECT_DOUBLE_EQ(s.attributes(3).value().double_value(), 0.25);
+
+  const auto& strs = s.attributes(4).value().array_value();
+  ASSERT_EQ(strs.values_size(), 2);
+  EXPECT_EQ(strs.values(0).string_value(), "a");
+  EXPECT_EQ(strs.values(1).string_value(), "b");
+  const auto& bools = s.attributes(5).value().array_value();
+  ASSERT_EQ(bools.values_size(), 2);
+  EXPECT_EQ(bools.values(0).value_case(), pb::common::v1::AnyValue::kBoolValue);
+  EXPECT_TRUE(bools.values(0).bool_value());
+  EXPECT_FALSE(bools.values(1).bool_value());
+  const auto& ints = s.attributes(6).value().array_value();
+  ASSERT_EQ(ints.values_size(), 2);
+  EXPECT_EQ(ints.values(1).int_value(), std::numeric_limits<std::int64_t>::max());
+  const auto& doubles = s.attributes(7).value().array_value();
+  ASSERT_EQ(doubles.values_size(), 2);
+  EXPECT_DOUBLE_EQ(doubles.values(0).double_value(), 1.5);
+  EXPECT_DOUBLE_EQ(doubles.values(1).double_value(), -2.0);
+
+  ASSERT_EQ(s.events_size(), 2);
+  EXPECT_EQ(s.events(0).name(), "gen_ai.first_token");
+  EXPECT_EQ(s.events(0).time_unix_nano(), kBigNanos + 7);
+  ASSERT_EQ(s.events(0).attributes_size(), 1);
+  EXPECT_EQ(s.events(0).attributes(0).key(), "ttft_ms");
+  EXPECT_EQ(s.events(0).attributes(0).value().int_value(), 12);
+  EXPECT_EQ(s.events(1).name(), "exception");
+  EXPECT_EQ(s.events(1).attributes_size(), 0);
+
+  ASSERT_EQ(s.links_size(), 1);
+  EXPECT_EQ(s.links(0).trace_id(), bytes_of(id_from<TraceId>(kLinkTrace)));
+  EXPECT_EQ(s.links(0).span_id(), bytes_of(id_from<SpanId>(kLinkSpan)));
+  EXPECT_EQ(s.links(0).trace_state(), "k=v");
+  ASSERT_EQ(s.links(0).attributes_size(), 1);
+  EXPECT_TRUE(s.links(0).attributes(0).value().bool_value());
+
+  ASSERT_TRUE(s.has_status());
+  EXPECT_EQ(s.status().code(), pb::trace::v1::Status::STATUS_CODE_ERROR);
+  EXPECT_EQ(s.status().message(), "upstream 502");
+
+  const auto& root = ss.spans(1);
+  EXPECT_TRUE(root.parent_span_id().empty());  // a root span has no parent bytes at all
+  EXPECT_EQ(root.kind(), pb::trace::v1::Span::SPAN_KIND_INTERNAL);
+  EXPECT_FALSE(root.has_status());
+  EXPECT_TRUE(root.trace_state().empty());
+}
+
+TEST(OtlpEncodingTest, ProtobufEnumsMatchOurEnumValues) {
+  for (SpanKind kind : {SpanKind::unspecified, SpanKind::internal, SpanKind::server, SpanKind::client,
+                        SpanKind::producer, SpanKind::consumer}) {
+    SpanData s = root_span();
+    s.kind = kind;
+    s.status_code = StatusCode::ok;
+    std::vector<SpanData> spans{s};
+    pb::collector::trace::v1::ExportTraceServiceRequest req;
+    ASSERT_TRUE(req.ParseFromString(encode_traces_protobuf(spans, {}, {})));
+    const auto& span = req.resource_spans(0).scope_spans(0).spans(0);
+    EXPECT_EQ(static_cast<int>(span.kind()), static_cast<int>(kind));
+    EXPECT_EQ(span.status().code(), pb::trace::v1::Status::STATUS_CODE_OK);
+  }
+}
+
+TEST(OtlpEncodingTest, BuildExportRequestClearsItsOutput) {
+  std::vector<SpanData> spans{root_span()};
+  pb::collector::trace::v1::ExportTraceServiceRequest req;
+  build_export_request(spans, {}, {}, req);
+  build_export_request(spans, {}, {}, req);
+  EXPECT_EQ(req.resource_spans_size(), 1);
+  EXPECT_EQ(req.resource_spans(0).scope_spans(0).spans_size(), 1);
+}
+
+TEST(OtlpEncodingTest, EmptyBatchStillHasOneResourceAndScope) {
+  pb::collector::trace::v1::ExportTraceServiceRequest req;
+  ASSERT_TRUE(req.ParseFromString(encode_traces_protobuf({}, test_resource(), test_scope())));
+  ASSERT_EQ(req.resource_spans_size(), 1);
+  ASSERT_EQ(req.resource_spans(0).scope_spans_size(), 1);
+  EXPECT_EQ(req.resource_spans(0).scope_spans(0).spans_size(), 0);
+}
+
+// A reference into `attributes`, so sub-objects taken from it stay valid.
+const json::value& attribute_value(const json::array& attributes, std::string_view key) {
+  for (const auto& kv : attributes) {
+    if (kv.as_object().at("key").as_string() == key) return kv.as_object().at("value");
+  }
+  ADD_FAILURE() << "no attribute " << key;
+  static const json::value missing = json::object{{"missing", true}};
+  return missing;
+}
+
+TEST(OtlpEncodingTest, JsonUsesHexIdsIntegerEnumsStringInt64sAndCamelCase) {
+  std::vector<SpanData> spans{full_span(), root_span()};
+  json::value doc = json::parse(encode_traces_json(spans, test_resource(), test_scope()));
+
+  const json::array& resource_spans = doc.at("resourceSpans").as_array();
+  ASSERT_EQ(resource_spans.size(), 1u);
+  const json::value& rs = resource_spans[0];
+  const json::array& resource_attrs = rs.at("resource").at("attributes").as_array();
+  EXPECT_EQ(attribute_value(resource_attrs, "service.name").at("stringValue").as_string(), "litellm-gateway");
+  EXPECT_EQ(attribute_value(resource_attrs, "process.pid").at("intValue").as_string(), "4242");
+
+  const json::array& scope_spans = rs.at("scopeSpans").as_array();
+  ASSERT_EQ(scope_spans.size(), 1u);
+  const json::object& scope = scope_spans[0].at("scope").as_object();
+  EXPECT_EQ(scope.at("name").as_string(), "switchyard");
+  EXPECT_EQ(scope.at("version").as_string(), "0.1.0");
+
+  const json::array& js = scope_spans[0].at("spans").as_array();
+  ASSERT_EQ(js.size(), 2u);
+  const json::object& s = js[0].as_object();
+  EXPECT_EQ(s.at("traceId").as_string(), kTrace);  // hex, not base64
+  EXPECT_EQ(s.at("spanId").as_string(), kSpan);
+  EXPECT_EQ(s.at("parentSpanId").as_string(), kParent);
+  EXPECT_EQ(s.at("traceState").as_string(), "vendor=value");
+  EXPECT_EQ(s.at("flags").to_number<int>(), 1);
+  EXPECT_EQ(s.at("name").as_string(), "POST /v1/chat/completions");
+  ASSERT_TRUE(s.at("kind").is_number());
+  EXPECT_EQ(s.at("kind").to_number<int>(), 2);
+  EXPECT_EQ(s.at("startTimeUnixNano").as_string(), std::to_string(kBigNanos));
+  EXPECT_EQ(s.at("endTimeUnixNano").as_string(), std::to_string(kBigNanos + 42));
+  EXPECT_EQ(s.at("droppedAttributesCount").to_number<int>(), 3);
+  EXPECT_EQ(s.at("droppedEventsCount").to_number<int>(), 4);
+  EXPECT_EQ(s.at("droppedLinksCount").to_number<int>(), 5);
+
+  const json::array& attrs = s.at("attributes").as_array();
+  ASSERT_EQ(attrs.size(), 8u);
+  EXPECT_EQ(attribute_value(attrs, "str").at("stringValue").as_string(), "hello");
+  EXPECT_EQ(attribute_value(attrs, "flag").at("boolValue").as_bool(), true);
+  EXPECT_EQ(attribute_value(attrs, "count").at("intValue").as_string(), "-9007199254740993");
+  EXPECT_DOUBLE_EQ(attribute_value(attrs, "ratio").at("doubleValue").to_number<double>(), 0.25);
+  const json::array& strs = attribute_value(attrs, "strs").at("arrayValue").at("values").as_array();
+  ASSERT_EQ(strs.size(), 2u);
+  EXPECT_EQ(strs[1].at("stringValue").as_string(), "b");
+  const json::array& bools = attribute_value(attrs, "bools").at("arrayValue").at("values").as_array();
+  ASSERT_EQ(bools.size(), 2u);
+  EXPECT_EQ(bools[0].at("boolValue").as_bool(), true);
+  EXPECT_EQ(bools[1].at("boolValue").as_bool(), false);
+  const json::array& ints = attribute_value(attrs, "ints").at("arrayValue").at("values").as_array();
+  ASSERT_EQ(ints.size(), 2u);
+  EXPECT_EQ(ints[1].at("intValue").as_string(), "9223372036854775807");
+  const json::array& doubles = attribute_value(attrs, "doubles").at("arrayValue").at("values").as_array();
+  ASSERT_EQ(doubles.size(), 2u);
+  EXPECT_DOUBLE_EQ(doubles[1].at("doubleValue").to_number<double>(), -2.0);
+
+  const json::array& events = s.at("events").as_array();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].at("name").as_string(), "gen_ai.first_token");
+  EXPECT_EQ(events[0].at("timeUnixNano").as_string(), std::to_string(kBigNanos + 7));
+  EXPECT_EQ(attribute_value(events[0].at("attributes").as_array(), "ttft_ms").at("intValue").as_string(),
+            "12");
+
+  const json::array& links = s.at("links").as_array();
+  ASSERT_EQ(links.size(), 1u);
+  EXPECT_EQ(links[0].at("traceId").as_string(), kLinkTrace);
+  EXPECT_EQ(links[0].at("spanId").as_string(), kLinkSpan);
+  EXPECT_EQ(links[0].at("traceState").as_string(), "k=v");
+
+  const json::object& status = s.at("status").as_object();
+  EXPECT_EQ(status.at("code").to_number<int>(), 2);
+  EXPECT_EQ(status.at("message").as_string(), "upstream 502");
+
+  // Defaults are left out: no parent, status, trace state, counts or empty lists on the root span.
+  const json::object& root = js[1].as_object();
+  EXPECT_FALSE(root.contains("parentSpanId"));
+  EXPECT_FALSE(root.contains("status"));
+  EXPECT_FALSE(root.contains("traceState"));
+  EXPECT_FALSE(root.contains("droppedAttributesCount"));
+  EXPECT_FALSE(root.contains("attributes"));
+  EXPECT_FALSE(root.contains("events"));
+  EXPECT_FALSE(root.contains("links"));
+  EXPECT_EQ(root.at("kind").to_number<int>(), 1);
+  EXPECT_EQ(root.at("startTimeUnixNano").as_string(), "1");
+
+  // No snake_case names anywhere.
+  std::string text = json::serialize(doc);
+  for (const char* snake : {"trace_id", "span_id", "time_unix_nano", "resource_spans", "scope_spans",
+                            "string_value", "int_value", "array_value"}) {
+    EXPECT_EQ(text.find(snake), std::string::npos) << snake;
+  }
+}
+
+TEST(OtlpEncodingTest, JsonSpellsNonFiniteDoublesAsStrings) {
+  SpanData s = root_span();
+  s.attributes = {{"nan", std::nan("")},
+                  {"inf", std::numeric_limits<double>::infinity()},
+                  {"ninf", -std::numeric_limits<double>::infinity()}};
+  std::vector<SpanData> spans{s};
+  json::value doc = json::parse(encode_traces_json(spans, {}, {}));
+  const json::array& attrs =
+      doc.at("resourceSpans").at(0).at("scopeSpans").at(0).at("spans").at(0).at("attributes").as_array();
+  EXPECT_EQ(attribute_value(attrs, "nan").at("doubleValue").as_string(), "NaN");
+  EXPECT_EQ(attribute_value(attrs, "inf").at("doubleValue").as_string(), "Infinity");
+  EXPECT_EQ(attribute_value(attrs, "ninf").at("doubleValue").as_string(), "-Infinity");
+}
+
+TEST(OtlpEncodingTest, JsonEscapesStrings) {
+  SpanData s = root_span();
+  s.name = "quote \" backslash \\ newline \n";
+  std::vector<SpanData> spans{s};
+  json::value doc = json::parse(encode_traces_json(spans, {}, {}));
+  EXPECT_EQ(doc.at("resourceSpans").at(0).at("scopeSpans").at(0).at("spans").at(0).at("name").as_string(),
+            s.name);
+}
+
+TEST(OtlpConsoleExporterTest, WritesOneJsonLinePerBatch) {
+  std::FILE* f = std::tmpfile();
+  ASSERT_NE(f, nullptr);
+  ConsoleExporter exporter(f);
+  EXPECT_EQ(exporter.name(), "console");
+  std::vector<SpanData> first{full_span(), root_span()};
+  std::vector<SpanData> second{root_span()};
+  EXPECT_EQ(exporter.export_spans(first, test_resource(), test_scope()), ExportResult::success);
+  EXPECT_EQ(exporter.export_spans(second, test_resource(), test_scope()), ExportResult::success);
+  std::rewind(f);
+  std::string text;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+  std::fclose(f);
+
+  ASSERT_FALSE(text.empty());
+  EXPECT_EQ(text.back(), '\n');
+  std::size_t newline = text.find('\n');
+  ASSERT_NE(newline, std::string::npos);
+  json::value line1 = json::parse(text.substr(0, newline));
+  json::value line2 = json::parse(text.substr(newline + 1, text.size() - newline - 2));
+  EXPECT_EQ(line1.at("resourceSpans").at(0).at("scopeSpans").at(0).at("spans").as_array().size(), 2u);
+  EXPECT_EQ(line2.at("resourceSpans").at(0).at("scopeSpans").at(0).at("spans").as_array().size(), 1u);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2);
+}
+
+TEST(OtlpConsoleExporterTest, FailsAfterShutdown) {
+  std::FILE* f = std::tmpfile();
+  ASSERT_NE(f, nullptr);
+  auto exporter = make_console_exporter(f);
+  exporter->shutdown();
+  std::vector<SpanData> spans{root_span()};
+  EXPECT_EQ(exporter->export_spans(spans, {}, {}), ExportResult::failure);
+  std::fclose(f);
+}
+
+TEST(OtlpConsoleExporterTest, FactoryPicksTheExporterByProtocol) {
+  OtlpExporterOptions o;
+  o.protocol = OtlpExporterOptions::Protocol::grpc;
+  o.endpoint = "http://127.0.0.1:4317";
+  EXPECT_EQ(make_otlp_exporter(o)->name(), "otlp_grpc");
+  o.protocol = OtlpExporterOptions::Protocol::http_json;
+  o.endpoint = "http://127.0.0.1:4318/v1/traces";
+  EXPECT_EQ(make_otlp_exporter(o)->name(), "otlp_http_json");
+  o.protocol = OtlpExporterOptions::Protocol::http_protobuf;
+  EXPECT_EQ(make_otlp_exporter(o)->name(), "otlp_http_protobuf");
+}
+
+}  // namespace
+}  // namespace sy::telemetry
