@@ -208,7 +208,14 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
   if (log::enabled(log::Level::debug)) {
     const auto ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    std::string trace_id, span_id;
+    if (server_span.context().valid()) {
+      trace_id = telemetry::to_hex(server_span.context().trace_id);
+      span_id = telemetry::to_hex(server_span.context().span_id);
+    }
     log::debug("request", {{"request_id", ctx.request_id},
+                           {"trace_id", trace_id},
+                           {"span_id", span_id},
                            {"method", request.method},
                            {"path", path},
                            {"status", writer.status()},

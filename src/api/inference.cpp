@@ -230,7 +230,7 @@ asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& 
   if (ctx.telemetry) {
     const std::string name = std::string(operation_name(endpoint)) + " " + deployment->params.provider_model;
     attempt = ctx.telemetry->tracer().start_span(name, telemetry::SpanKind::client, ctx.span->context());
-    record_attempt(attempt, endpoint, *deployment);
+    record_attempt(attempt, endpoint, *deployment, body);
     ctx.telemetry->propagators().inject(
         attempt.context(), ctx.baggage, [&call](std::string_view name, std::string value) {
           call.upstream_headers.push_back({std::string(name), std::move(value)});

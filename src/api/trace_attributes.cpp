@@ -32,11 +32,8 @@ std::string_view operation_name(Endpoint endpoint) noexcept {
   }
 }
 
-void record_request(telemetry::Span& span, Endpoint endpoint, const bj::object& body,
-                    std::string_view public_model, bool capture_content) {
-  if (!span.recording()) return;
-  span.set_attribute("gen_ai.operation.name", operation_name(endpoint));
-  if (!public_model.empty()) span.set_attribute("gen_ai.request.model", public_model);
+// The request parameters both the SERVER and the CLIENT span carry.
+void record_parameters(telemetry::Span& span, Endpoint endpoint, const bj::object& body) {
   const bj::value* max_tokens = body.if_contains("max_completion_tokens");
   if (!max_tokens) max_tokens = body.if_contains("max_tokens");
   set_number(span, "gen_ai.request.max_tokens", max_tokens, true);
@@ -46,6 +43,14 @@ void record_request(telemetry::Span& span, Endpoint endpoint, const bj::object& 
     const auto* stream = body.if_contains("stream");
     span.set_attribute("gen_ai.request.stream", stream && stream->is_bool() && stream->get_bool());
   }
+}
+
+void record_request(telemetry::Span& span, Endpoint endpoint, const bj::object& body,
+                    std::string_view public_model, bool capture_content) {
+  if (!span.recording()) return;
+  span.set_attribute("gen_ai.operation.name", operation_name(endpoint));
+  if (!public_model.empty()) span.set_attribute("gen_ai.request.model", public_model);
+  record_parameters(span, endpoint, body);
   if (capture_content) {
     for (std::string_view key : {"messages", "prompt", "input"}) {
       if (const auto* v = body.if_contains(key)) span.set_attribute("gen_ai.prompt", bj::serialize(*v));
@@ -53,8 +58,10 @@ void record_request(telemetry::Span& span, Endpoint endpoint, const bj::object& 
   }
 }
 
-void record_attempt(telemetry::Span& span, Endpoint endpoint, const config::Deployment& d) {
+void record_attempt(telemetry::Span& span, Endpoint endpoint, const config::Deployment& d,
+                    const bj::object& body) {
   if (!span.recording()) return;
+  record_parameters(span, endpoint, body);
   span.set_attribute("gen_ai.operation.name", operation_name(endpoint));
   span.set_attribute("gen_ai.provider.name", d.params.provider);
   span.set_attribute("gen_ai.system", d.params.provider);

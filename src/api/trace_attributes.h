@@ -20,8 +20,8 @@ void record_request(telemetry::Span& span, providers::Endpoint endpoint, const b
                     std::string_view public_model, bool capture_content);
 
 // The attempt's CLIENT span, as it starts.
-void record_attempt(telemetry::Span& span, providers::Endpoint endpoint,
-                    const config::Deployment& deployment);
+void record_attempt(telemetry::Span& span, providers::Endpoint endpoint, const config::Deployment& deployment,
+                    const boost::json::object& body);
 
 // The outcome on both spans: response model/id, finish reasons, usage, upstream address and status; on
 // failure error.type, ERROR status and an `exception` event.
