@@ -28,13 +28,18 @@ void BatchSpanProcessor::on_end(SpanData&& span) noexcept {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  // Wake the exporter early once a whole batch waits; the flag keeps this to one notify per batch.
-  if (queue_.size() >= settings_.max_export_batch_size && !batch_signalled_.exchange(true))
+  // Wake the exporter early once a whole batch waits. The flag keeps this to once per batch; taking the mutex
+  // for that one notify makes sure the export thread cannot miss it between checking and sleeping.
+  if (queue_.size() >= settings_.max_export_batch_size && !batch_signalled_.exchange(true)) {
+    { std::lock_guard lock(mutex_); }
     wake_.notify_one();
+  }
 }
 
 void BatchSpanProcessor::export_available(std::size_t max_batches) noexcept {
   for (std::size_t n = 0; n < max_batches; ++n) {
+    // A shutdown that arrives mid-way takes over: it flushes against its own deadline.
+    if (n > 0 && stopping_.load(std::memory_order_relaxed)) return;
     batch_.clear();
     SpanData span;
     while (batch_.size() < settings_.max_export_batch_size && queue_.try_pop(span))

@@ -12,4 +12,12 @@ EnvLookup process_environment() {
   };
 }
 
+EnvLookup ignoring_empty(EnvLookup env) {
+  return [env = std::move(env)](std::string_view name) -> std::optional<std::string> {
+    auto v = env(name);
+    if (v && v->empty()) return std::nullopt;
+    return v;
+  };
+}
+
 }  // namespace sy::telemetry

@@ -13,6 +13,9 @@ namespace sy::telemetry {
 using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
 EnvLookup process_environment();
 
+// The spec says an empty variable means unset: this lookup returns nullopt for empty values too.
+EnvLookup ignoring_empty(EnvLookup env);
+
 // Malformed OTEL_* values are not fatal: they are reported here and the default is used.
 using Warnings = std::vector<std::string>;
 

@@ -1,5 +1,6 @@
 #include "telemetry/propagation.h"
 
+#include <algorithm>
 #include <cctype>
 
 namespace sy::telemetry {
@@ -102,6 +103,31 @@ std::string format_traceparent(const SpanContext& ctx) {
   return out;
 }
 
+namespace {
+
+bool tracestate_key_char(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '*' || c == '/';
+}
+
+// W3C Trace Context Level 2: key = (lcalpha / DIGIT) 0*255(keychar), keychar = lcalpha / DIGIT / "_" / "-" /
+// "*" / "/" / "@".
+bool valid_tracestate_key(std::string_view key) noexcept {
+  if (key.empty() || key.size() > 256) return false;
+  if (!((key[0] >= 'a' && key[0] <= 'z') || (key[0] >= '0' && key[0] <= '9'))) return false;
+  return std::all_of(key.begin(), key.end(), [](char c) { return tracestate_key_char(c) || c == '@'; });
+}
+
+// value = 0*255(chr) nblk-chr, chr = %x20 / nblk-chr, nblk-chr = %x21-2B / %x2D-3C / %x3E-7E.
+bool valid_tracestate_value(std::string_view value) noexcept {
+  if (value.empty() || value.size() > 256 || value.back() == ' ') return false;
+  for (char c : value) {
+    if (c < 0x20 || c > 0x7e || c == ',' || c == '=') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::string sanitize_tracestate(std::string_view value) {
   value = trim(value);
   if (value.empty() || value.size() > kMaxTraceState) return {};
@@ -111,9 +137,12 @@ std::string sanitize_tracestate(std::string_view value) {
     std::size_t comma = value.find(',', start);
     std::string_view member =
         trim(value.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-    if (!member.empty()) {
+    if (!member.empty()) {  // empty members are allowed and skipped
       auto eq = member.find('=');
-      if (eq == std::string_view::npos || eq == 0 || eq + 1 == member.size()) return {};
+      if (eq == std::string_view::npos || !valid_tracestate_key(member.substr(0, eq)) ||
+          !valid_tracestate_value(member.substr(eq + 1))) {
+        return {};
+      }
       if (++members > kMaxTraceStateMembers) return {};
     }
     if (comma == std::string_view::npos) break;

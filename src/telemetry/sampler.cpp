@@ -5,7 +5,8 @@
 
 namespace sy::telemetry {
 
-Sampler Sampler::from_env(const EnvLookup& env, Warnings& warnings) {
+Sampler Sampler::from_env(const EnvLookup& raw_env, Warnings& warnings) {
+  const EnvLookup env = ignoring_empty(raw_env);  // empty means unset, as the spec says
   std::string name = env("OTEL_TRACES_SAMPLER").value_or("parentbased_always_on");
   double ratio = 1.0;
   const bool wants_ratio = name == "traceidratio" || name == "parentbased_traceidratio";

@@ -24,9 +24,15 @@ std::string lower_trimmed(std::string_view s) {
   return out;
 }
 
-bool env_true(const EnvLookup& env, std::string_view name) {
+// A boolean variable: "true" or "false" in any case; anything else warns and counts as false.
+bool env_true(const EnvLookup& env, std::string_view name, Warnings& warnings) {
   auto v = env(name);
-  return v && lower_trimmed(*v) == "true";
+  if (!v) return false;
+  const std::string value = lower_trimmed(*v);
+  if (value != "true" && value != "false") {
+    warnings.push_back(std::string(name) + ": expected true or false; using false");
+  }
+  return value == "true";
 }
 
 // A non-negative integer variable; malformed: warning and the default.
@@ -83,21 +89,29 @@ Resource resource_from_env(const EnvLookup& env, std::string_view service_versio
   if (gethostname(host, sizeof host - 1) == 0) set_resource(r, "host.name", std::string(host));
   set_resource(r, "process.pid", static_cast<std::int64_t>(getpid()));
   if (auto attrs = env("OTEL_RESOURCE_ATTRIBUTES")) {
+    // All or nothing, as the spec says: one malformed member discards the whole value.
+    std::vector<std::pair<std::string, std::string>> pairs;
+    bool malformed = false;
     std::string_view list = *attrs;
     std::size_t start = 0;
-    while (start <= list.size()) {
+    while (start <= list.size() && !malformed) {
       std::size_t comma = list.find(',', start);
       std::string_view pair =
           list.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
       auto eq = pair.find('=');
       std::string key = eq == std::string_view::npos ? std::string() : trimmed(pair.substr(0, eq));
-      if (!key.empty()) {
-        set_resource(r, std::move(key), percent_decoded(trimmed(pair.substr(eq + 1))));
-      } else if (!pair.empty()) {
-        warnings.push_back("OTEL_RESOURCE_ATTRIBUTES: a member without key=value was ignored");
+      if (key.empty()) {
+        malformed = !trimmed(pair).empty() || comma != std::string_view::npos;
+      } else {
+        pairs.emplace_back(std::move(key), percent_decoded(trimmed(pair.substr(eq + 1))));
       }
       if (comma == std::string_view::npos) break;
       start = comma + 1;
+    }
+    if (malformed) {
+      warnings.push_back("OTEL_RESOURCE_ATTRIBUTES: malformed (expected key=value,key2=value2); ignored");
+    } else {
+      for (auto& [k, v] : pairs) set_resource(r, std::move(k), std::move(v));
     }
   }
   // OTEL_SERVICE_NAME wins over service.name in OTEL_RESOURCE_ATTRIBUTES.
@@ -107,15 +121,17 @@ Resource resource_from_env(const EnvLookup& env, std::string_view service_versio
 
 }  // namespace
 
-TelemetrySettings settings_from_env(const EnvLookup& env, std::string_view service_version,
+TelemetrySettings settings_from_env(const EnvLookup& raw_env, std::string_view service_version,
                                     Warnings& warnings) {
+  const EnvLookup env = ignoring_empty(raw_env);  // empty means unset, as the spec says
   TelemetrySettings s;
-  s.sdk_disabled = env_true(env, "OTEL_SDK_DISABLED");
+  s.sdk_disabled = env_true(env, "OTEL_SDK_DISABLED", warnings);
   // The spec's default exporter is otlp; a gateway that nobody told where to send traces keeps them to itself
   // rather than knock on localhost:4318 for every batch. Any OTLP endpoint variable, or OTEL_TRACES_EXPORTER,
   // turns export on.
   const bool endpoint_given = env("OTEL_EXPORTER_OTLP_ENDPOINT") || env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
-  std::string exporters = lower_trimmed(env("OTEL_TRACES_EXPORTER").value_or(endpoint_given ? "otlp" : "none"));
+  std::string exporters =
+      lower_trimmed(env("OTEL_TRACES_EXPORTER").value_or(endpoint_given ? "otlp" : "none"));
   std::size_t start = 0;
   while (start <= exporters.size()) {
     std::size_t comma = exporters.find(',', start);
@@ -135,7 +151,7 @@ TelemetrySettings settings_from_env(const EnvLookup& env, std::string_view servi
   }
   s.propagators = env("OTEL_PROPAGATORS").value_or("tracecontext,baggage");
   s.xray_ids = lower_trimmed(env("OTEL_SWITCHYARD_ID_GENERATOR").value_or("")) == "xray";
-  s.capture_message_content = env_true(env, "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT");
+  s.capture_message_content = env_true(env, "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", warnings);
   s.batch.max_queue_size = env_count<std::size_t>(env, "OTEL_BSP_MAX_QUEUE_SIZE", 2048, warnings);
   s.batch.max_export_batch_size =
       env_count<std::size_t>(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512, warnings);
@@ -163,6 +179,7 @@ TelemetrySettings settings_from_env(const EnvLookup& env, std::string_view servi
 std::unique_ptr<Telemetry> Telemetry::create(const EnvLookup& env, std::string_view service_version,
                                              Warnings& warnings, Diagnostics diagnostics) {
   TelemetrySettings s = settings_from_env(env, service_version, warnings);
+  const EnvLookup nonempty_env = ignoring_empty(env);
   if (s.sdk_disabled) return nullptr;
   auto t = std::unique_ptr<Telemetry>(new Telemetry());
   t->propagators_ = Propagators::from_list(s.propagators, warnings);
@@ -173,7 +190,7 @@ std::unique_ptr<Telemetry> Telemetry::create(const EnvLookup& env, std::string_v
     if (name == "console") {
       exporters.push_back(make_console_exporter());
     } else {
-      OtlpExporterOptions options = otlp_options_from_env(env, warnings);
+      OtlpExporterOptions options = otlp_options_from_env(nonempty_env, warnings);
       options.timeout = std::min(options.timeout, s.batch.export_timeout);
       if (auto e = make_otlp_exporter(options)) exporters.push_back(std::move(e));
     }
@@ -189,8 +206,8 @@ std::unique_ptr<Telemetry> Telemetry::create(const EnvLookup& env, std::string_v
         s.batch, std::move(exporter), s.resource,
         InstrumentationScope{"switchyard", std::string(service_version)}, std::move(diagnostics));
   }
-  t->tracer_ = std::make_unique<Tracer>(Sampler::from_env(env, warnings), IdGenerator(s.xray_ids), s.limits,
-                                        t->processor_);
+  t->tracer_ = std::make_unique<Tracer>(Sampler::from_env(nonempty_env, warnings), IdGenerator(s.xray_ids),
+                                        s.limits, t->processor_);
   return t;
 }
 

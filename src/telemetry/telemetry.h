@@ -17,8 +17,9 @@
 namespace sy::telemetry {
 
 struct TelemetrySettings {
-  bool sdk_disabled = false;           // OTEL_SDK_DISABLED=true
-  std::vector<std::string> exporters;  // OTEL_TRACES_EXPORTER (default: otlp)
+  bool sdk_disabled = false;  // OTEL_SDK_DISABLED=true
+  std::vector<std::string>
+      exporters;  // OTEL_TRACES_EXPORTER (default: otlp when an endpoint is set, else none)
   std::string propagators = "tracecontext,baggage";
   bool xray_ids = false;                 // OTEL_SWITCHYARD_ID_GENERATOR=xray
   bool capture_message_content = false;  // OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true

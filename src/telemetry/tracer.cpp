@@ -8,6 +8,21 @@ std::uint64_t now_unix_nano() noexcept {
                                         .count());
 }
 
+void truncate_utf8(std::string& s, std::size_t max_chars) {
+  // Counts characters, not bytes, and never cuts one in half: a receiver may reject invalid UTF-8.
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if ((c & 0xC0) != 0x80) {  // the first byte of a character
+      if (chars == max_chars) {
+        s.resize(i);
+        return;
+      }
+      ++chars;
+    }
+  }
+}
+
 Span& Span::operator=(Span&& other) noexcept {
   if (this != &other) {
     end();
@@ -22,8 +37,9 @@ void Span::set_value(std::string_view key, AttributeValue value) {
   if (!data_) return;
   const SpanLimits& lim = tracer_->limits();
   if (lim.attribute_value_length > 0) {
-    if (auto* s = std::get_if<std::string>(&value); s && s->size() > lim.attribute_value_length) {
-      s->resize(lim.attribute_value_length);
+    if (auto* s = std::get_if<std::string>(&value)) truncate_utf8(*s, lim.attribute_value_length);
+    if (auto* v = std::get_if<std::vector<std::string>>(&value)) {
+      for (std::string& s : *v) truncate_utf8(s, lim.attribute_value_length);
     }
   }
   for (Attribute& a : data_->attributes) {
@@ -51,6 +67,7 @@ void Span::add_event(std::string_view name, std::vector<Attribute> attributes) {
 void Span::set_status(StatusCode code, std::string_view description) {
   if (!data_) return;
   if (data_->status_code == StatusCode::ok) return;  // OK is final, as the spec says
+  if (code == StatusCode::unset) return;             // and setting Unset is ignored
   data_->status_code = code;
   data_->status_message = code == StatusCode::error ? std::string(description) : std::string();
 }

@@ -21,6 +21,8 @@ struct SpanLimits {
 };
 
 std::uint64_t now_unix_nano() noexcept;
+// Keeps at most `max_chars` UTF-8 characters of `s`.
+void truncate_utf8(std::string& s, std::size_t max_chars);
 
 class Tracer;
 

@@ -177,11 +177,11 @@ TEST(PropagationTraceparent, UnknownFlagBitsAreIgnored) {
 }
 
 TEST(PropagationTraceparent, LeadingAndTrailingWhitespaceIsAccepted) {
-  for (const std::string v : {" 00-12345678901234567890123456789012-1234567890123456-01",
-                              "\t00-12345678901234567890123456789012-1234567890123456-01",
-                              "00-12345678901234567890123456789012-1234567890123456-01 ",
-                              "00-12345678901234567890123456789012-1234567890123456-01\t",
-                              "\t 00-12345678901234567890123456789012-1234567890123456-01 \t"}) {
+  for (const char* v : {" 00-12345678901234567890123456789012-1234567890123456-01",
+                        "\t00-12345678901234567890123456789012-1234567890123456-01",
+                        "00-12345678901234567890123456789012-1234567890123456-01 ",
+                        "00-12345678901234567890123456789012-1234567890123456-01\t",
+                        "\t 00-12345678901234567890123456789012-1234567890123456-01 \t"}) {
     auto ctx = parse_traceparent(v);
     ASSERT_TRUE(ctx.has_value()) << "'" << v << "'";
     EXPECT_EQ(to_hex(ctx->trace_id), "12345678901234567890123456789012");
@@ -191,7 +191,7 @@ TEST(PropagationTraceparent, LeadingAndTrailingWhitespaceIsAccepted) {
 }
 
 TEST(PropagationTraceparent, GarbageIsInvalidAndNeverThrows) {
-  for (const std::string v : {std::string(), std::string("-"), std::string("00"), std::string(55, '-'),
+  for (const std::string& v : {std::string(), std::string("-"), std::string("00"), std::string(55, '-'),
                               std::string(55, '0'), std::string(5000, 'a'), std::string("\0\0\0", 3),
                               std::string("00-12345678901234567890123456789012-1234567890123456-01\0", 56),
                               std::string("\xff\xfe-\x80")}) {
@@ -377,7 +377,7 @@ TEST(PropagationBaggage, EmptyHeaderAddsNothing) {
 
 TEST(PropagationBaggage, MemberCountIsBounded) {
   std::string header;
-  for (int i = 0; i < 1000; ++i) {
+  for (int i = 0; i < 800; ++i) {
     if (!header.empty()) header += ',';
     header += "k" + std::to_string(i) + "=" + std::to_string(i);
   }
@@ -396,11 +396,14 @@ TEST(PropagationBaggage, MemberCountIsBounded) {
 TEST(PropagationBaggage, OversizedHeaderYieldsNoPartialMembers) {
   // More than 8192 bytes: whatever is kept must be whole members, and no more than the limit allows.
   std::string header;
-  std::vector<std::string> values;
+  std::vector<std::string> values(40);
   for (int i = 0; i < 40; ++i) {
     if (!header.empty()) header += ',';
-    values.push_back(std::string(300, static_cast<char>('a' + i % 26)));
-    header += "k" + std::to_string(i) + "=" + values.back();
+    values[i].assign(300, static_cast<char>('a' + i % 26));
+    header += 'k';
+    header += std::to_string(i);
+    header += '=';
+    header += values[i];
   }
   ASSERT_GT(header.size(), 8192u);
   Baggage b;
@@ -505,7 +508,7 @@ TEST(PropagationXray, MalformedIdsAreInvalid) {
 }
 
 TEST(PropagationXray, GarbageNeverThrows) {
-  for (const std::string v : {std::string(";;;;"), std::string("===="), std::string(10000, ';'),
+  for (const std::string& v : {std::string(";;;;"), std::string("===="), std::string(10000, ';'),
                               std::string("Root=1-\0\0", 9), std::string("Root=1-5759e988-"),
                               std::string("Root"), std::string("\xff\xfe")}) {
     std::optional<SpanContext> ctx;

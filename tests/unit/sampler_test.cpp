@@ -163,8 +163,12 @@ TEST(SamplerRatio, SampledAtALowerRatioIsSampledAtAHigherOne) {
   IdGenerator gen;
   for (int i = 0; i < 20000; ++i) {
     const TraceId id = gen.trace_id();
-    if (low.should_sample(SpanContext{}, id)) ASSERT_TRUE(mid.should_sample(SpanContext{}, id));
-    if (mid.should_sample(SpanContext{}, id)) ASSERT_TRUE(high.should_sample(SpanContext{}, id));
+    if (low.should_sample(SpanContext{}, id)) {
+      ASSERT_TRUE(mid.should_sample(SpanContext{}, id));
+    }
+    if (mid.should_sample(SpanContext{}, id)) {
+      ASSERT_TRUE(high.should_sample(SpanContext{}, id));
+    }
   }
 }
 

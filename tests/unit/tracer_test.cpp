@@ -1,0 +1,533 @@
+// Unit tests for the tracer and spans (tracer.h): ids and parenting, sampling, typed attributes and their limits,
+// events, status, ending. Spans reach a fake exporter through a real BatchSpanProcessor; a test reads them after
+// shutting the processor down, which flushes synchronously (no waiting on timers).
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "telemetry/propagation.h"
+#include "telemetry/tracer.h"
+
+namespace sy::telemetry {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct SpanSink {
+  std::mutex m;
+  std::vector<SpanData> spans;
+};
+
+class RecordingExporter final : public SpanExporter {
+ public:
+  explicit RecordingExporter(std::shared_ptr<SpanSink> sink) : sink_(std::move(sink)) {}
+  ExportResult export_spans(std::span<const SpanData> spans, const Resource&,
+                            const InstrumentationScope&) noexcept override {
+    std::lock_guard lock(sink_->m);
+    sink_->spans.insert(sink_->spans.end(), spans.begin(), spans.end());
+    return ExportResult::success;
+  }
+  std::string_view name() const noexcept override { return "recording"; }
+
+ private:
+  std::shared_ptr<SpanSink> sink_;
+};
+
+std::uint64_t unix_nanos_now() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+bool is_valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (std::size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+class TracerTest : public ::testing::Test {
+ protected:
+  void make(Sampler sampler = Sampler(), SpanLimits limits = SpanLimits(), bool xray_ids = false) {
+    BatchSettings s;
+    s.max_queue_size = 4096;
+    s.max_export_batch_size = 4096;
+    s.schedule_delay = std::chrono::milliseconds(60000);  // nothing leaves before flush()
+    s.export_timeout = 5000ms;
+    processor_ = std::make_shared<BatchSpanProcessor>(s, std::make_unique<RecordingExporter>(sink_), Resource{},
+                                                      InstrumentationScope{});
+    tracer_ = std::make_unique<Tracer>(sampler, IdGenerator(xray_ids), limits, processor_);
+  }
+  void SetUp() override { make(); }
+  void TearDown() override {
+    if (processor_) processor_->shutdown(5000ms);
+  }
+
+  // Shuts the processor down (flushing everything ended so far) and returns what was exported.
+  std::vector<SpanData> flush() {
+    processor_->shutdown(5000ms);
+    std::lock_guard lock(sink_->m);
+    return sink_->spans;
+  }
+  SpanData only_span() {
+    auto spans = flush();
+    EXPECT_EQ(spans.size(), 1u);
+    return spans.empty() ? SpanData{} : spans.front();
+  }
+
+  static const Attribute* find(const SpanData& d, std::string_view key) {
+    for (const Attribute& a : d.attributes) {
+      if (a.key == key) return &a;
+    }
+    return nullptr;
+  }
+
+  std::shared_ptr<SpanSink> sink_ = std::make_shared<SpanSink>();
+  std::shared_ptr<BatchSpanProcessor> processor_;
+  std::unique_ptr<Tracer> tracer_;
+};
+
+// ---- ids and parenting ----
+
+TEST_F(TracerTest, RootSpanGetsANewTraceId) {
+  Span a = tracer_->start_span("a", SpanKind::server, SpanContext{});
+  Span b = tracer_->start_span("b", SpanKind::server, SpanContext{});
+  ASSERT_TRUE(a.recording());
+  EXPECT_TRUE(a.context().valid());
+  EXPECT_TRUE(a.context().sampled());
+  EXPECT_FALSE(a.context().remote);
+  EXPECT_NE(a.context().trace_id, b.context().trace_id);
+  const SpanContext actx = a.context();
+  a.end();
+  b.end();
+  auto spans = flush();
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_EQ(spans[0].trace_id, actx.trace_id);
+  EXPECT_EQ(spans[0].span_id, actx.span_id);
+  EXPECT_FALSE(is_valid(spans[0].parent_span_id));  // a root has no parent
+  EXPECT_EQ(spans[0].flags & 1u, 1u);
+  EXPECT_TRUE(spans[0].trace_state.empty());
+}
+
+TEST_F(TracerTest, ChildContinuesTheParentsTrace) {
+  Span root = tracer_->start_span("root", SpanKind::server, SpanContext{});
+  Span child = tracer_->start_span("child", SpanKind::client, root.context());
+  EXPECT_EQ(child.context().trace_id, root.context().trace_id);
+  EXPECT_NE(child.context().span_id, root.context().span_id);
+  const SpanContext rctx = root.context(), cctx = child.context();
+  child.end();
+  root.end();
+  auto spans = flush();
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_EQ(spans[0].name, "child");
+  EXPECT_EQ(spans[0].trace_id, rctx.trace_id);
+  EXPECT_EQ(spans[0].span_id, cctx.span_id);
+  EXPECT_EQ(spans[0].parent_span_id, rctx.span_id);
+  EXPECT_EQ(spans[1].name, "root");
+  EXPECT_FALSE(is_valid(spans[1].parent_span_id));
+}
+
+TEST_F(TracerTest, RemoteParentFromTraceparentIsContinuedWithItsTracestate) {
+  auto remote = parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  ASSERT_TRUE(remote.has_value());
+  remote->trace_state = "congo=t61rcWkgMzE";
+  Span s = tracer_->start_span("POST /v1/chat/completions", SpanKind::server, *remote);
+  EXPECT_EQ(to_hex(s.context().trace_id), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(s.context().trace_state, "congo=t61rcWkgMzE");
+  EXPECT_FALSE(s.context().remote);
+  s.end();
+  SpanData d = only_span();
+  EXPECT_EQ(to_hex(d.trace_id), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(to_hex(d.parent_span_id), "00f067aa0ba902b7");
+  EXPECT_EQ(d.trace_state, "congo=t61rcWkgMzE");
+}
+
+TEST_F(TracerTest, XrayIdGeneratorPutsTheTimeInRootTraceIds) {
+  make(Sampler(), SpanLimits(), true);
+  const auto before = static_cast<std::uint32_t>(unix_nanos_now() / 1000000000ULL);
+  Span s = tracer_->start_span("x", SpanKind::internal, SpanContext{});
+  const auto after = static_cast<std::uint32_t>(unix_nanos_now() / 1000000000ULL);
+  const TraceId& id = s.context().trace_id;
+  const std::uint32_t secs = (std::uint32_t(id[0]) << 24) | (std::uint32_t(id[1]) << 16) |
+                             (std::uint32_t(id[2]) << 8) | std::uint32_t(id[3]);
+  EXPECT_GE(secs, before);
+  EXPECT_LE(secs, after);
+}
+
+// ---- sampling ----
+
+TEST_F(TracerTest, SamplerOffGivesANonRecordingSpanWithAValidContext) {
+  make(Sampler(Sampler::Root::always_off, 0.0, false));
+  Span s = tracer_->start_span("dropped", SpanKind::server, SpanContext{});
+  EXPECT_FALSE(s.recording());
+  EXPECT_TRUE(s.context().valid());
+  EXPECT_EQ(s.context().flags, 0);
+  EXPECT_FALSE(s.context().sampled());
+  // Everything on a non-recording span is a no-op.
+  s.set_attribute("k", "v");
+  s.add_event("e");
+  s.set_status(StatusCode::error, "boom");
+  EXPECT_EQ(s.status(), StatusCode::unset);
+  // Its context still propagates (with the sampled flag off).
+  EXPECT_EQ(format_traceparent(s.context()).substr(53), "00");
+  Span child = tracer_->start_span("child", SpanKind::client, s.context());
+  EXPECT_EQ(child.context().trace_id, s.context().trace_id);
+  s.end();
+  child.end();
+  EXPECT_TRUE(flush().empty());
+  EXPECT_EQ(processor_->dropped(), 0u);
+}
+
+TEST_F(TracerTest, ParentBasedFollowsAnUnsampledRemoteParent) {
+  auto remote = parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00");
+  ASSERT_TRUE(remote.has_value());
+  Span s = tracer_->start_span("server", SpanKind::server, *remote);
+  EXPECT_FALSE(s.recording());
+  EXPECT_TRUE(s.context().valid());
+  EXPECT_EQ(to_hex(s.context().trace_id), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_NE(to_hex(s.context().span_id), "00f067aa0ba902b7");
+  EXPECT_EQ(s.context().flags, 0);
+  s.end();
+  EXPECT_TRUE(flush().empty());
+}
+
+TEST_F(TracerTest, NoProcessorMeansNonRecordingButPropagatable) {
+  Tracer t(Sampler(), IdGenerator(), SpanLimits(), nullptr);
+  Span s = t.start_span("x", SpanKind::server, SpanContext{});
+  EXPECT_FALSE(s.recording());
+  EXPECT_TRUE(s.context().valid());
+  EXPECT_TRUE(s.context().sampled());
+  s.set_attribute("k", 1);
+  s.end();
+}
+
+// ---- attributes ----
+
+TEST_F(TracerTest, AttributeOverloadsKeepTheirTypes) {
+  Span s = tracer_->start_span("attrs", SpanKind::internal, SpanContext{});
+  s.set_attribute("bool", true);
+  s.set_attribute("double", 0.5);
+  s.set_attribute("int", 42);
+  s.set_attribute("int64", std::int64_t{1} << 40);
+  s.set_attribute("cstr", "text");
+  s.set_attribute("view", std::string_view("view"));
+  s.set_attribute("string", std::string("owned"));
+  s.set_attribute("strings", std::vector<std::string>{"stop", "length"});
+  s.end();
+  SpanData d = only_span();
+  ASSERT_EQ(d.attributes.size(), 8u);
+  ASSERT_NE(find(d, "bool"), nullptr);
+  ASSERT_TRUE(std::holds_alternative<bool>(find(d, "bool")->value));
+  EXPECT_TRUE(std::get<bool>(find(d, "bool")->value));
+  ASSERT_TRUE(std::holds_alternative<double>(find(d, "double")->value));
+  EXPECT_DOUBLE_EQ(std::get<double>(find(d, "double")->value), 0.5);
+  ASSERT_TRUE(std::holds_alternative<std::int64_t>(find(d, "int")->value));
+  EXPECT_EQ(std::get<std::int64_t>(find(d, "int")->value), 42);
+  ASSERT_TRUE(std::holds_alternative<std::int64_t>(find(d, "int64")->value));
+  EXPECT_EQ(std::get<std::int64_t>(find(d, "int64")->value), std::int64_t{1} << 40);
+  ASSERT_TRUE(std::holds_alternative<std::string>(find(d, "cstr")->value));
+  EXPECT_EQ(std::get<std::string>(find(d, "cstr")->value), "text");
+  ASSERT_TRUE(std::holds_alternative<std::string>(find(d, "view")->value));
+  EXPECT_EQ(std::get<std::string>(find(d, "view")->value), "view");
+  ASSERT_TRUE(std::holds_alternative<std::string>(find(d, "string")->value));
+  EXPECT_EQ(std::get<std::string>(find(d, "string")->value), "owned");
+  ASSERT_TRUE(std::holds_alternative<std::vector<std::string>>(find(d, "strings")->value));
+  EXPECT_EQ(std::get<std::vector<std::string>>(find(d, "strings")->value),
+            (std::vector<std::string>{"stop", "length"}));
+  // Insertion order is kept.
+  EXPECT_EQ(d.attributes[0].key, "bool");
+  EXPECT_EQ(d.attributes[7].key, "strings");
+  EXPECT_EQ(d.dropped_attributes_count, 0u);
+}
+
+TEST_F(TracerTest, FalseStaysBoolAndZeroStaysInt) {
+  Span s = tracer_->start_span("attrs", SpanKind::internal, SpanContext{});
+  s.set_attribute("f", false);
+  s.set_attribute("zero", 0);
+  s.set_attribute("dzero", 0.0);
+  s.end();
+  SpanData d = only_span();
+  ASSERT_TRUE(std::holds_alternative<bool>(find(d, "f")->value));
+  EXPECT_FALSE(std::get<bool>(find(d, "f")->value));
+  ASSERT_TRUE(std::holds_alternative<std::int64_t>(find(d, "zero")->value));
+  ASSERT_TRUE(std::holds_alternative<double>(find(d, "dzero")->value));
+}
+
+TEST_F(TracerTest, SetValueTakesArrayTypes) {
+  Span s = tracer_->start_span("arrays", SpanKind::internal, SpanContext{});
+  s.set_value("ints", std::vector<std::int64_t>{1, 2, 3});
+  s.set_value("bools", std::vector<bool>{true, false});
+  s.set_value("doubles", std::vector<double>{0.5});
+  s.end();
+  SpanData d = only_span();
+  EXPECT_EQ(std::get<std::vector<std::int64_t>>(find(d, "ints")->value), (std::vector<std::int64_t>{1, 2, 3}));
+  EXPECT_EQ(std::get<std::vector<bool>>(find(d, "bools")->value), (std::vector<bool>{true, false}));
+  EXPECT_EQ(std::get<std::vector<double>>(find(d, "doubles")->value), (std::vector<double>{0.5}));
+}
+
+TEST_F(TracerTest, SameKeyReplacesInPlace) {
+  Span s = tracer_->start_span("attrs", SpanKind::internal, SpanContext{});
+  s.set_attribute("a", 1);
+  s.set_attribute("k", 1);
+  s.set_attribute("b", 2);
+  s.set_attribute("k", "now a string");
+  s.end();
+  SpanData d = only_span();
+  ASSERT_EQ(d.attributes.size(), 3u);
+  EXPECT_EQ(d.attributes[1].key, "k");
+  EXPECT_EQ(std::get<std::string>(d.attributes[1].value), "now a string");
+  EXPECT_EQ(d.dropped_attributes_count, 0u);
+}
+
+TEST_F(TracerTest, AttributeCountLimitDropsAndCounts) {
+  SpanLimits limits;
+  limits.attribute_count = 3;
+  make(Sampler(), limits);
+  Span s = tracer_->start_span("attrs", SpanKind::internal, SpanContext{});
+  for (int i = 0; i < 5; ++i) s.set_attribute("k" + std::to_string(i), i);
+  s.set_attribute("k1", "replaced at the limit");  // an existing key still updates
+  s.end();
+  SpanData d = only_span();
+  ASSERT_EQ(d.attributes.size(), 3u);
+  EXPECT_EQ(d.attributes[0].key, "k0");
+  EXPECT_EQ(d.attributes[1].key, "k1");
+  EXPECT_EQ(d.attributes[2].key, "k2");
+  EXPECT_EQ(std::get<std::string>(d.attributes[1].value), "replaced at the limit");
+  EXPECT_EQ(find(d, "k3"), nullptr);
+  EXPECT_EQ(find(d, "k4"), nullptr);
+  EXPECT_EQ(d.dropped_attributes_count, 2u);
+}
+
+TEST_F(TracerTest, ValueLengthLimitTruncatesStrings) {
+  SpanLimits limits;
+  limits.attribute_value_length = 5;
+  make(Sampler(), limits);
+  Span s = tracer_->start_span("attrs", SpanKind::internal, SpanContext{});
+  s.set_attribute("long", "abcdefghij");
+  s.set_attribute("exact", "abcde");
+  s.set_attribute("short", "abc");
+  s.set_attribute("int", 1234567890);
+  s.set_attribute("double", 3.14159265);
+  s.set_attribute("bool", true);
+  s.end();
+  SpanData d = only_span();
+  EXPECT_EQ(std::get<std::string>(find(d, "long")->value), "abcde");
+  EXPECT_EQ(std::get<std::string>(find(d, "exact")->value), "abcde");
+  EXPECT_EQ(std::get<std::string>(find(d, "short")->value), "abc");
+  // Only strings are truncated.
+  EXPECT_EQ(std::get<std::int64_t>(find(d, "int")->value), 1234567890);
+  EXPECT_DOUBLE_EQ(std::get<double>(find(d, "double")->value), 3.14159265);
+  EXPECT_TRUE(std::get<bool>(find(d, "bool")->value));
+}
+
+TEST_F(TracerTest, ValueLengthLimitTruncatesEachStringOfAnArray) {
+  // OTel SDK spec (attribute limits): "if it is an array of strings, then apply the above rule to each of the values
+  // separately".
+  SpanLimits limits;
+  limits.attribute_value_length = 4;
+  make(Sampler(), limits);
+  Span s = tracer_->start_span("attrs", SpanKind::internal, SpanContext{});
+  s.set_attribute("finish_reasons", std::vector<std::string>{"stop", "length", "content_filter", "ok"});
+  s.end();
+  SpanData d = only_span();
+  ASSERT_NE(find(d, "finish_reasons"), nullptr);
+  EXPECT_EQ(std::get<std::vector<std::string>>(find(d, "finish_reasons")->value),
+            (std::vector<std::string>{"stop", "leng", "cont", "ok"}));
+}
+
+TEST_F(TracerTest, ValueLengthLimitCountsCharactersNotBytes) {
+  // OTel SDK spec: truncate "counting any character in it as 1". Cutting UTF-8 mid-character would also make the
+  // value invalid UTF-8, which OTLP (protobuf string fields) rejects.
+  SpanLimits limits;
+  limits.attribute_value_length = 2;
+  make(Sampler(), limits);
+  Span s = tracer_->start_span("attrs", SpanKind::internal, SpanContext{});
+  s.set_attribute("text", "h\xc3\xa9llo");  // "héllo"
+  s.set_attribute("fits", "\xc3\xa9\xc3\xa9");  // "éé": two characters, four bytes
+  s.end();
+  SpanData d = only_span();
+  const std::string text = std::get<std::string>(find(d, "text")->value);
+  EXPECT_TRUE(is_valid_utf8(text)) << "truncated to invalid UTF-8";
+  EXPECT_EQ(text, "h\xc3\xa9");
+  EXPECT_EQ(std::get<std::string>(find(d, "fits")->value), "\xc3\xa9\xc3\xa9");
+}
+
+TEST_F(TracerTest, ZeroValueLengthLimitMeansUnlimited) {
+  Span s = tracer_->start_span("attrs", SpanKind::internal, SpanContext{});
+  s.set_attribute("big", std::string(100000, 'x'));
+  s.end();
+  SpanData d = only_span();
+  EXPECT_EQ(std::get<std::string>(find(d, "big")->value).size(), 100000u);
+}
+
+// ---- events ----
+
+TEST_F(TracerTest, EventsAreTimedBetweenStartAndEnd) {
+  const std::uint64_t before = unix_nanos_now();
+  Span s = tracer_->start_span("events", SpanKind::internal, SpanContext{});
+  s.add_event("gen_ai.first_token", {Attribute{"gen_ai.response.time_to_first_chunk", 0.25}});
+  s.add_event("exception", {Attribute{"exception.type", std::string("timeout")}});
+  s.end();
+  const std::uint64_t after = unix_nanos_now();
+  SpanData d = only_span();
+  ASSERT_EQ(d.events.size(), 2u);
+  EXPECT_EQ(d.events[0].name, "gen_ai.first_token");
+  EXPECT_EQ(d.events[1].name, "exception");
+  ASSERT_EQ(d.events[0].attributes.size(), 1u);
+  EXPECT_EQ(d.events[0].attributes[0].key, "gen_ai.response.time_to_first_chunk");
+  EXPECT_EQ(std::get<std::string>(d.events[1].attributes[0].value), "timeout");
+  EXPECT_LE(before, d.start_time_unix_nano);
+  EXPECT_LE(d.start_time_unix_nano, d.events[0].time_unix_nano);
+  EXPECT_LE(d.events[0].time_unix_nano, d.events[1].time_unix_nano);
+  EXPECT_LE(d.events[1].time_unix_nano, d.end_time_unix_nano);
+  EXPECT_LE(d.end_time_unix_nano, after);
+}
+
+TEST_F(TracerTest, EventCountLimitDropsAndCounts) {
+  SpanLimits limits;
+  limits.event_count = 2;
+  make(Sampler(), limits);
+  Span s = tracer_->start_span("events", SpanKind::internal, SpanContext{});
+  for (int i = 0; i < 5; ++i) s.add_event("e" + std::to_string(i));
+  s.end();
+  SpanData d = only_span();
+  ASSERT_EQ(d.events.size(), 2u);
+  EXPECT_EQ(d.events[0].name, "e0");
+  EXPECT_EQ(d.events[1].name, "e1");
+  EXPECT_EQ(d.dropped_events_count, 3u);
+}
+
+// ---- status ----
+
+TEST_F(TracerTest, ErrorStatusKeepsItsDescription) {
+  Span s = tracer_->start_span("status", SpanKind::server, SpanContext{});
+  EXPECT_EQ(s.status(), StatusCode::unset);
+  s.set_status(StatusCode::error, "upstream returned 502");
+  EXPECT_EQ(s.status(), StatusCode::error);
+  s.end();
+  SpanData d = only_span();
+  EXPECT_EQ(d.status_code, StatusCode::error);
+  EXPECT_EQ(d.status_message, "upstream returned 502");
+}
+
+TEST_F(TracerTest, OkIgnoresTheDescriptionAndIsFinal) {
+  Span s = tracer_->start_span("status", SpanKind::server, SpanContext{});
+  s.set_status(StatusCode::ok, "ignored for OK");
+  s.set_status(StatusCode::error, "too late");
+  s.set_status(StatusCode::unset);
+  EXPECT_EQ(s.status(), StatusCode::ok);
+  s.end();
+  SpanData d = only_span();
+  EXPECT_EQ(d.status_code, StatusCode::ok);
+  EXPECT_EQ(d.status_message, "");
+}
+
+TEST_F(TracerTest, ErrorCanBecomeOk) {
+  Span s = tracer_->start_span("status", SpanKind::server, SpanContext{});
+  s.set_status(StatusCode::error, "first attempt failed");
+  s.set_status(StatusCode::ok);
+  s.end();
+  SpanData d = only_span();
+  EXPECT_EQ(d.status_code, StatusCode::ok);
+  EXPECT_EQ(d.status_message, "");
+}
+
+TEST_F(TracerTest, SettingUnsetIsIgnored) {
+  // OTel trace API (Set Status): "An attempt to set value Unset SHOULD be ignored."
+  Span s = tracer_->start_span("status", SpanKind::server, SpanContext{});
+  s.set_status(StatusCode::error, "boom");
+  s.set_status(StatusCode::unset, "whatever");
+  EXPECT_EQ(s.status(), StatusCode::error);
+  s.end();
+  SpanData d = only_span();
+  EXPECT_EQ(d.status_code, StatusCode::error);
+  EXPECT_EQ(d.status_message, "boom");
+}
+
+// ---- ending ----
+
+TEST_F(TracerTest, EndIsIdempotent) {
+  Span s = tracer_->start_span("once", SpanKind::internal, SpanContext{});
+  EXPECT_TRUE(s.recording());
+  s.end();
+  EXPECT_FALSE(s.recording());
+  s.set_attribute("after_end", 1);  // ignored
+  s.end();
+  s.end();
+  SpanData d = only_span();
+  EXPECT_EQ(d.name, "once");
+  EXPECT_EQ(find(d, "after_end"), nullptr);
+  EXPECT_GE(d.end_time_unix_nano, d.start_time_unix_nano);
+  EXPECT_GT(d.start_time_unix_nano, 0u);
+}
+
+TEST_F(TracerTest, DestructorEndsTheSpan) {
+  const std::uint64_t before = unix_nanos_now();
+  {
+    Span s = tracer_->start_span("scoped", SpanKind::internal, SpanContext{});
+    s.set_attribute("k", "v");
+  }
+  SpanData d = only_span();
+  EXPECT_EQ(d.name, "scoped");
+  EXPECT_GE(d.start_time_unix_nano, before);
+  EXPECT_GE(d.end_time_unix_nano, d.start_time_unix_nano);
+  EXPECT_LE(d.end_time_unix_nano, unix_nanos_now());
+}
+
+TEST_F(TracerTest, MovedSpanEndsOnce) {
+  Span a = tracer_->start_span("moved", SpanKind::internal, SpanContext{});
+  Span b = std::move(a);
+  EXPECT_TRUE(b.recording());
+  a.end();  // NOLINT(bugprone-use-after-move): the moved-from span is empty and ends nothing
+  b.end();
+  auto spans = flush();
+  ASSERT_EQ(spans.size(), 1u);
+  EXPECT_EQ(spans[0].name, "moved");
+}
+
+TEST_F(TracerTest, MoveAssignmentEndsTheSpanItReplaces) {
+  Span target = tracer_->start_span("first", SpanKind::internal, SpanContext{});
+  target = tracer_->start_span("second", SpanKind::internal, SpanContext{});
+  EXPECT_TRUE(target.recording());
+  target.end();
+  auto spans = flush();
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_EQ(spans[0].name, "first");
+  EXPECT_EQ(spans[1].name, "second");
+}
+
+TEST_F(TracerTest, KindAndNameAreRecorded) {
+  const std::vector<std::pair<SpanKind, std::string>> cases = {
+      {SpanKind::server, "POST /v1/chat/completions"},
+      {SpanKind::client, "chat gpt-4o"},
+      {SpanKind::internal, "router.decide"},
+      {SpanKind::producer, "enqueue"},
+      {SpanKind::consumer, "dequeue"}};
+  for (const auto& [kind, name] : cases) {
+    Span s = tracer_->start_span(name, kind, SpanContext{});
+    s.end();
+  }
+  auto spans = flush();
+  ASSERT_EQ(spans.size(), cases.size());
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(spans[i].kind, cases[i].first);
+    EXPECT_EQ(spans[i].name, cases[i].second);
+  }
+}
+
+}  // namespace
+}  // namespace sy::telemetry
