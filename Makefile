@@ -11,7 +11,7 @@ WERROR         := $(if $(filter true 1,$(CI)),ON,OFF)
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 export CCACHE_DIR ?= $(CURDIR)/.ccache
 
-.PHONY: all deps build build-asan run test format clean
+.PHONY: all deps configure build build-asan run test format clean
 
 all: build
 
@@ -19,8 +19,10 @@ deps:
 	@scripts/install-deps.sh
 
 # Configuring again is cheap and keeps the options (such as CI's -Werror) in step with the environment.
-build: deps
+configure: deps
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSWITCHYARD_WERROR=$(WERROR) >/dev/null
+
+build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 build-asan: deps
@@ -28,7 +30,9 @@ build-asan: deps
 	  -DSWITCHYARD_WERROR=$(WERROR) >/dev/null
 	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
 
-run: build
+# Only the gateway itself: the tests are not built for `make run`.
+run: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target switchyard
 	$(BUILD_DIR)/switchyard serve --config $(CONFIG) --port $(PORT)
 
 # Every suite, then the same suites against the sanitizer build.
