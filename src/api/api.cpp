@@ -185,9 +185,16 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
   } else if (endpoint) {
     try {
       co_await handle_inference(*endpoint, router_, request, writer, ctx);
-    } catch (...) {
-      // Cancelled: the client went away mid-request. The span still ends, and says so.
-      server_span.set_status(telemetry::StatusCode::error, "request cancelled: the client went away");
+    } catch (const boost::system::system_error& e) {
+      // Cancelled (the client went away mid-request) or an I/O failure: the span still ends, and says which.
+      server_span.set_status(telemetry::StatusCode::error,
+                             e.code() == boost::asio::error::operation_aborted
+                                 ? std::string("request cancelled: the client went away")
+                                 : std::string("request failed: ") + e.what());
+      server_span.end();
+      throw;
+    } catch (const std::exception& e) {
+      server_span.set_status(telemetry::StatusCode::error, std::string("request failed: ") + e.what());
       server_span.end();
       throw;
     }

@@ -139,6 +139,11 @@ std::optional<Error> route(const router::Router& router, const RequestContext& c
     span = ctx.telemetry->tracer().start_span("route", telemetry::SpanKind::internal, ctx.span->context());
   const router::ModelGroup* group = router.group(public_model);
   if (!group) {
+    if (span.recording()) {
+      span.set_attribute("router.strategy", "simple-shuffle");
+      span.set_attribute("router.candidates_evaluated", std::int64_t{0});
+      span.set_attribute("router.decision_reason", "unknown_model");
+    }
     return invalid_request("Invalid model name passed in model=" + std::string(public_model) +
                                ". Call `/v1/models` to view available models.",
                            "model", "model_not_found");

@@ -94,21 +94,39 @@ void BatchSpanProcessor::run() noexcept {
   // Flush: everything queued, batch by batch, while the shutdown deadline allows.
   while (queue_.size() > 0 && std::chrono::steady_clock::now() < deadline) export_available(1);
   report_drops();
-  if (exporter_) exporter_->shutdown();
+  shutdown_exporter_once();
+  {
+    std::lock_guard lock(mutex_);
+    finished_ = true;
+  }
+  done_.notify_all();
+}
+
+void BatchSpanProcessor::shutdown_exporter_once() noexcept {
+  if (exporter_ && !exporter_shut_down_.exchange(true)) exporter_->shutdown();
 }
 
 void BatchSpanProcessor::shutdown(std::chrono::milliseconds timeout) noexcept {
+  std::chrono::steady_clock::time_point deadline;
   {
     std::lock_guard lock(mutex_);
-    if (stopping_.load()) {
-      // Already stopping: just wait for the thread below.
-    } else {
+    if (!stopping_.load()) {
       shutdown_deadline_ = std::chrono::steady_clock::now() + timeout;
       stopping_.store(true);
     }
+    deadline = shutdown_deadline_;
   }
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (!thread_.joinable()) return;
+  // An export in flight may outlive the deadline (a hanging collector): past it, the exporter is shut down,
+  // which cancels the call, and the thread ends.
+  bool finished = false;
+  {
+    std::unique_lock lock(mutex_);
+    finished = done_.wait_until(lock, deadline, [this] { return finished_; });
+  }
+  if (!finished) shutdown_exporter_once();
+  thread_.join();
 }
 
 }  // namespace sy::telemetry

@@ -47,6 +47,7 @@ class BatchSpanProcessor {
   void run() noexcept;
   void export_available(std::size_t max_batches) noexcept;
   void report_drops() noexcept;
+  void shutdown_exporter_once() noexcept;
 
   BatchSettings settings_;
   std::unique_ptr<SpanExporter> exporter_;
@@ -58,6 +59,9 @@ class BatchSpanProcessor {
 
   std::mutex mutex_;  // export thread and shutdown only: never taken by on_end
   std::condition_variable wake_;
+  std::condition_variable done_;  // the export thread has flushed and stopped
+  bool finished_ = false;
+  std::atomic<bool> exporter_shut_down_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> batch_signalled_{false};
   std::chrono::steady_clock::time_point shutdown_deadline_{};

@@ -150,13 +150,31 @@ TelemetrySettings settings_from_env(const EnvLookup& raw_env, std::string_view s
     start = comma + 1;
   }
   s.propagators = env("OTEL_PROPAGATORS").value_or("tracecontext,baggage");
-  s.xray_ids = lower_trimmed(env("OTEL_SWITCHYARD_ID_GENERATOR").value_or("")) == "xray";
+  const std::string ids = lower_trimmed(env("OTEL_SWITCHYARD_ID_GENERATOR").value_or("random"));
+  s.xray_ids = ids == "xray";
+  if (ids != "xray" && ids != "random") {
+    warnings.push_back("OTEL_SWITCHYARD_ID_GENERATOR: expected random or xray; using random");
+  }
   s.capture_message_content = env_true(env, "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", warnings);
   s.batch.max_queue_size = env_count<std::size_t>(env, "OTEL_BSP_MAX_QUEUE_SIZE", 2048, warnings);
   s.batch.max_export_batch_size =
       env_count<std::size_t>(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512, warnings);
   s.batch.schedule_delay = env_ms(env, "OTEL_BSP_SCHEDULE_DELAY", std::chrono::milliseconds(5000), warnings);
   s.batch.export_timeout = env_ms(env, "OTEL_BSP_EXPORT_TIMEOUT", std::chrono::milliseconds(30000), warnings);
+  // Bounds that keep a typo from costing the process: a queue of at most 1M spans, delays between 1 ms and a
+  // day.
+  constexpr std::size_t kMaxQueue = 1u << 20;
+  if (s.batch.max_queue_size > kMaxQueue) {
+    warnings.push_back("OTEL_BSP_MAX_QUEUE_SIZE: at most 1048576; using 1048576");
+    s.batch.max_queue_size = kMaxQueue;
+  }
+  for (auto* delay : {&s.batch.schedule_delay, &s.batch.export_timeout}) {
+    if (delay->count() < 1 || delay->count() > 86'400'000) {
+      warnings.push_back(
+          "OTEL_BSP_SCHEDULE_DELAY/OTEL_BSP_EXPORT_TIMEOUT: between 1 and 86400000 ms; clamped");
+      *delay = std::chrono::milliseconds(std::clamp<std::int64_t>(delay->count(), 1, 86'400'000));
+    }
+  }
   if (s.batch.max_queue_size == 0) {
     warnings.push_back("OTEL_BSP_MAX_QUEUE_SIZE: must be positive; using 2048");
     s.batch.max_queue_size = 2048;
@@ -201,11 +219,12 @@ std::unique_ptr<Telemetry> Telemetry::create(const EnvLookup& env, std::string_v
   } else if (exporters.size() > 1) {
     exporter = make_fanout_exporter(std::move(exporters));
   }
-  if (exporter) {
-    t->processor_ = std::make_shared<BatchSpanProcessor>(
-        s.batch, std::move(exporter), s.resource,
-        InstrumentationScope{"switchyard", std::string(service_version)}, std::move(diagnostics));
-  }
+  // Nothing to export to: no spans, and no trace headers sent upstream either (a sampled traceparent would
+  // promise a parent span that never arrives anywhere).
+  if (!exporter) return nullptr;
+  t->processor_ = std::make_shared<BatchSpanProcessor>(
+      s.batch, std::move(exporter), s.resource,
+      InstrumentationScope{"switchyard", std::string(service_version)}, std::move(diagnostics));
   t->tracer_ = std::make_unique<Tracer>(Sampler::from_env(nonempty_env, warnings), IdGenerator(s.xray_ids),
                                         s.limits, t->processor_);
   return t;

@@ -8,6 +8,46 @@ std::uint64_t now_unix_nano() noexcept {
                                         .count());
 }
 
+namespace {
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 when the bytes there are not one.
+std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
+  const auto c = static_cast<unsigned char>(s[i]);
+  std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  if (len == 0 || i + len > s.size()) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+  }
+  if (len == 2 && c < 0xC2) return 0;  // overlong
+  return len;
+}
+
+// OTLP strings must be UTF-8, and some receivers reject a whole batch otherwise: bytes that are not (a
+// client's User-Agent, say) become U+FFFD.
+void make_valid_utf8(std::string& s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    std::size_t n = utf8_sequence(s, i);
+    if (n == 0) break;
+    i += n;
+  }
+  if (i == s.size()) return;
+  std::string out(s, 0, i);
+  while (i < s.size()) {
+    std::size_t n = utf8_sequence(s, i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(s, i, n);
+      i += n;
+    }
+  }
+  s = std::move(out);
+}
+
+}  // namespace
+
 void truncate_utf8(std::string& s, std::size_t max_chars) {
   // Counts characters, not bytes, and never cuts one in half: a receiver may reject invalid UTF-8.
   std::size_t chars = 0;
@@ -36,6 +76,10 @@ Span& Span::operator=(Span&& other) noexcept {
 void Span::set_value(std::string_view key, AttributeValue value) {
   if (!data_) return;
   const SpanLimits& lim = tracer_->limits();
+  if (auto* s = std::get_if<std::string>(&value)) make_valid_utf8(*s);
+  if (auto* v = std::get_if<std::vector<std::string>>(&value)) {
+    for (std::string& s : *v) make_valid_utf8(s);
+  }
   if (lim.attribute_value_length > 0) {
     if (auto* s = std::get_if<std::string>(&value)) truncate_utf8(*s, lim.attribute_value_length);
     if (auto* v = std::get_if<std::vector<std::string>>(&value)) {

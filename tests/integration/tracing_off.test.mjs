@@ -73,10 +73,16 @@ describe('tracing off and sampled out', { timeout: 45_000 }, () => {
         const receiver = await startOtlpReceiver();
         cleanups.push(() => receiver.close());
         const gw = await startWith({ ...envFor(protocol), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint(protocol) });
-        await traffic(gw);
+        const seenBefore = upstream.requests.length;
+        await traffic(gw, { headers: { baggage: 'user.id=alice' } });
         const stopped = await gw.stop();
         assert.equal(stopped.code, 0, `exit code (${protocol})`);
         assert.equal(receiver.connections, 0, `${protocol}: the collector saw ${receiver.connections} connection(s); ${receiver.describe()}`);
+        // Tracing off means no trace headers upstream either: no traceparent promising a parent nobody records.
+        for (const r of upstream.requests.slice(seenBefore)) {
+          assert.equal(r.headers.traceparent, undefined, `${label}: traceparent sent upstream`);
+          assert.equal(r.headers.baggage, undefined, `${label}: baggage sent upstream`);
+        }
       }
     });
   }
