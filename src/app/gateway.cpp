@@ -33,6 +33,20 @@ std::optional<config::Config> load_or_report(const std::string& path) {
   return std::move(result.config);
 }
 
+// The OTEL_* environment, plus the one tracing choice a config file may make: general_settings.otel_id_generator
+// (random or xray) for users on older X-Ray pipelines. The environment variable wins over the file.
+telemetry::EnvLookup telemetry_environment(const config::Config& cfg) {
+  std::optional<std::string> id_generator;
+  if (const auto* v = cfg.general_settings.extra.if_contains("otel_id_generator"); v && v->is_string()) {
+    id_generator = std::string(v->get_string());
+  }
+  return [env = telemetry::process_environment(), id_generator](std::string_view name) {
+    auto value = env(name);
+    if (!value && name == "OTEL_SWITCHYARD_ID_GENERATOR") return id_generator;
+    return value;
+  };
+}
+
 }  // namespace
 
 int check_config(const std::string& path) {
@@ -66,7 +80,7 @@ int serve(const ServeOptions& options) {
 
   telemetry::Warnings telemetry_warnings;
   auto tracing =
-      telemetry::Telemetry::create(telemetry::process_environment(), SWITCHYARD_VERSION, telemetry_warnings,
+      telemetry::Telemetry::create(telemetry_environment(*cfg), SWITCHYARD_VERSION, telemetry_warnings,
                                    [](std::string_view message) { log::warn(message); });
   for (const auto& w : telemetry_warnings) log::warn("telemetry", {{"diagnostic", w}});
   auto api = std::make_shared<api::Api>(cfg, tracing.get());

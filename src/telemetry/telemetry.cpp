@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <fstream>
 
 #include "telemetry/exporter_factory.h"
 #include "telemetry/fanout_exporter.h"
@@ -187,6 +188,9 @@ TelemetrySettings settings_from_env(const EnvLookup& raw_env, std::string_view s
   s.limits.attribute_count =
       env_count<std::size_t>(env, "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", general_attrs, warnings);
   s.limits.event_count = env_count<std::size_t>(env, "OTEL_SPAN_EVENT_COUNT_LIMIT", 128, warnings);
+  s.limits.link_count = env_count<std::size_t>(env, "OTEL_SPAN_LINK_COUNT_LIMIT", 128, warnings);
+  s.limits.event_attribute_count = env_count<std::size_t>(env, "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", 128, warnings);
+  s.limits.link_attribute_count = env_count<std::size_t>(env, "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", 128, warnings);
   s.limits.attribute_value_length = env_count<std::size_t>(
       env, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
       env_count<std::size_t>(env, "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", 0, warnings), warnings);
@@ -209,6 +213,13 @@ std::unique_ptr<Telemetry> Telemetry::create(const EnvLookup& env, std::string_v
       exporters.push_back(make_console_exporter());
     } else {
       OtlpExporterOptions options = otlp_options_from_env(nonempty_env, warnings);
+      // TLS files are read by the exporter when it first connects; say now, at start, if one cannot be read.
+      for (const std::string* file : {&options.certificate_file, &options.client_key_file,
+                                      &options.client_certificate_file}) {
+        if (!file->empty() && !std::ifstream(*file).good()) {
+          warnings.push_back("OTLP exporter: cannot read the TLS file " + *file + "; exports will fail");
+        }
+      }
       options.timeout = std::min(options.timeout, s.batch.export_timeout);
       if (auto e = make_otlp_exporter(options)) exporters.push_back(std::move(e));
     }

@@ -105,7 +105,22 @@ void Span::add_event(std::string_view name, std::vector<Attribute> attributes) {
     ++data_->dropped_events_count;
     return;
   }
+  if (attributes.size() > tracer_->limits().event_attribute_count) {
+    attributes.resize(tracer_->limits().event_attribute_count);
+  }
   data_->events.push_back(Event{std::string(name), now_unix_nano(), std::move(attributes)});
+}
+
+void Span::add_link(const SpanContext& other, std::vector<Attribute> attributes) {
+  if (!data_ || !other.valid()) return;
+  if (data_->links.size() >= tracer_->limits().link_count) {
+    ++data_->dropped_links_count;
+    return;
+  }
+  if (attributes.size() > tracer_->limits().link_attribute_count) {
+    attributes.resize(tracer_->limits().link_attribute_count);
+  }
+  data_->links.push_back(Link{other.trace_id, other.span_id, other.trace_state, std::move(attributes)});
 }
 
 void Span::set_status(StatusCode code, std::string_view description) {

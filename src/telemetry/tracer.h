@@ -17,6 +17,9 @@ namespace sy::telemetry {
 struct SpanLimits {
   std::size_t attribute_count = 128;       // OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT
   std::size_t event_count = 128;           // OTEL_SPAN_EVENT_COUNT_LIMIT
+  std::size_t link_count = 128;            // OTEL_SPAN_LINK_COUNT_LIMIT
+  std::size_t event_attribute_count = 128;  // OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT
+  std::size_t link_attribute_count = 128;   // OTEL_LINK_ATTRIBUTE_COUNT_LIMIT
   std::size_t attribute_value_length = 0;  // OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT; 0: unlimited
 };
 
@@ -52,6 +55,8 @@ class Span {
   }
   void set_value(std::string_view key, AttributeValue value);
   void add_event(std::string_view name, std::vector<Attribute> attributes = {});
+  // Links this span to another (a batch it belongs to, the request a retry repeats, ...).
+  void add_link(const SpanContext& other, std::vector<Attribute> attributes = {});
   void set_status(StatusCode code, std::string_view description = {});
   StatusCode status() const noexcept;
   void end() noexcept;

@@ -16,11 +16,14 @@ describe('trace context propagation', { timeout: 30_000 }, () => {
     for (const c of cleanups.reverse()) await c();
     await upstream?.close();
   });
-  const start = async (env = {}) => {
+  const start = async (env = {}, generalSettings = {}) => {
     const t = await startTracedGateway({
       protocol: 'http/protobuf',
       env,
-      config: { model_list: [upstreamModel('up', 'ok', upstream.apiBase)], general_settings: { master_key: MASTER_KEY } },
+      config: {
+        model_list: [upstreamModel('up', 'ok', upstream.apiBase)],
+        general_settings: { master_key: MASTER_KEY, ...generalSettings },
+      },
     });
     cleanups.push(() => t.receiver.close(), () => t.gw.stop());
     return t;
@@ -78,5 +81,15 @@ describe('trace context propagation', { timeout: 30_000 }, () => {
     const s2 = await waitForServerSpan(receiver, ua2);
     assert.notEqual(s2.traceId, '0af7651916cd43dd8448eb211c80319c');
     assert.equal(s2.parentSpanId, '');
+  });
+  it('general_settings.otel_id_generator: xray makes trace ids start with the epoch seconds', { timeout: 10_000 }, async () => {
+    const { receiver, gw } = await start({}, { otel_id_generator: 'xray' });
+    const before = Math.floor(Date.now() / 1000);
+    const ua = uniqueUa('xray-ids');
+    const r = await chat(gw, ua, {}, 'x-ray ids');
+    assert.equal(r.status, 200, r.text);
+    const server = await waitForServerSpan(receiver, ua);
+    const secs = parseInt(server.traceId.slice(0, 8), 16);
+    assert.ok(secs >= before - 1 && secs <= Math.floor(Date.now() / 1000) + 1, `trace id ${server.traceId}`);
   });
 });

@@ -530,4 +530,34 @@ TEST_F(TracerTest, KindAndNameAreRecorded) {
 }
 
 }  // namespace
+TEST_F(TracerTest, LinksAreRecordedWithinTheirLimits) {
+  processor_->shutdown(5000ms);
+  SpanLimits limits;
+  limits.link_count = 2;
+  limits.link_attribute_count = 1;
+  limits.event_attribute_count = 1;
+  make(Sampler(), limits);
+  Span other = tracer_->start_span("other", SpanKind::internal, SpanContext{});
+  const SpanContext linked = other.context();
+  other.end();
+  Span s = tracer_->start_span("s", SpanKind::internal, SpanContext{});
+  s.add_link(linked, {{"link.reason", std::string("retry")}, {"dropped", std::string("x")}});
+  s.add_link(linked);
+  s.add_link(linked);          // over the limit: dropped and counted
+  s.add_link(SpanContext{});   // invalid: ignored
+  s.add_event("e", {{"kept", true}, {"cut", false}});
+  s.end();
+  auto spans = flush();
+  ASSERT_EQ(spans.size(), 2u);
+  const SpanData& d = spans[1].name == "s" ? spans[1] : spans[0];
+  ASSERT_EQ(d.links.size(), 2u);
+  EXPECT_EQ(d.links[0].trace_id, linked.trace_id);
+  EXPECT_EQ(d.links[0].span_id, linked.span_id);
+  ASSERT_EQ(d.links[0].attributes.size(), 1u);
+  EXPECT_EQ(d.links[0].attributes[0].key, "link.reason");
+  EXPECT_EQ(d.dropped_links_count, 1u);
+  ASSERT_EQ(d.events.size(), 1u);
+  EXPECT_EQ(d.events[0].attributes.size(), 1u);
+}
+
 }  // namespace sy::telemetry
