@@ -8,7 +8,7 @@ JOBS           ?= $(shell nproc)
 # CI builds treat warnings as errors.
 WERROR         := $(if $(filter true 1,$(CI)),ON,OFF)
 
-export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
+export CCACHE_SLOPPINESS := pch_defines,time_macros
 export CCACHE_DIR ?= $(CURDIR)/.ccache
 
 .PHONY: all deps configure build build-asan run test format clean
