@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "telemetry/export_bookkeeping.h"
 #include "telemetry/otlp_encoding.h"
 
 namespace sy::telemetry {
@@ -77,7 +78,7 @@ bool is_metadata_value(const std::string& key, const std::string& value) {
 
 }  // namespace
 
-struct OtlpGrpcExporter::Impl {
+struct OtlpGrpcExporter::Impl : ExportBookkeeping {
   OtlpExporterOptions options;
   std::string config_error;
   std::vector<std::pair<std::string, std::string>> metadata;
@@ -85,17 +86,9 @@ struct OtlpGrpcExporter::Impl {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<collector::TraceService::Stub> stub;
 
-  std::atomic<bool> shut{false};
   std::mutex call_mutex;  // guards `current` against shutdown() from another thread
   grpc::ClientContext* current = nullptr;
-  std::mutex sleep_mutex;
-  std::condition_variable sleep_cv;
   std::minstd_rand rng{std::random_device{}()};
-
-  std::atomic<std::uint64_t> batches_exported{0}, batches_failed{0}, spans_exported{0}, spans_failed{0},
-      retries{0}, spans_rejected{0};
-  mutable std::mutex error_mutex;
-  std::string last_error;
 
   explicit Impl(OtlpExporterOptions o) : options(std::move(o)) {
     std::optional<OtlpEndpoint> ep =
@@ -145,16 +138,6 @@ struct OtlpGrpcExporter::Impl {
     }
     out = std::move(*pem);
     return true;
-  }
-
-  void fail(std::string error) {
-    std::lock_guard lock(error_mutex);
-    last_error = std::move(error);
-  }
-
-  bool sleep_for(std::chrono::milliseconds delay) {
-    std::unique_lock lock(sleep_mutex);
-    return !sleep_cv.wait_for(lock, delay, [this] { return shut.load(); });
   }
 
   // One unary call; false when shutdown() came first.
@@ -253,10 +236,7 @@ void OtlpGrpcExporter::shutdown() noexcept {
     impl_->shut = true;
     if (impl_->current) impl_->current->TryCancel();
   }
-  {
-    std::lock_guard lock(impl_->sleep_mutex);  // pairs with sleep_for's predicate check
-  }
-  impl_->sleep_cv.notify_all();
+  impl_->wake_sleepers();
 }
 
 std::string_view OtlpGrpcExporter::name() const noexcept {
@@ -264,19 +244,11 @@ std::string_view OtlpGrpcExporter::name() const noexcept {
 }
 
 OtlpExportStats OtlpGrpcExporter::stats() const noexcept {
-  OtlpExportStats s;
-  s.batches_exported = impl_->batches_exported;
-  s.batches_failed = impl_->batches_failed;
-  s.spans_exported = impl_->spans_exported;
-  s.spans_failed = impl_->spans_failed;
-  s.retries = impl_->retries;
-  s.spans_rejected = impl_->spans_rejected;
-  return s;
+  return impl_->stats();
 }
 
 std::string OtlpGrpcExporter::last_error() const {
-  std::lock_guard lock(impl_->error_mutex);
-  return impl_->last_error;
+  return impl_->last_error();
 }
 
 }  // namespace sy::telemetry

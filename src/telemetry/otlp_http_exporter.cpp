@@ -16,6 +16,7 @@
 #include <random>
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "telemetry/export_bookkeeping.h"
 #include "telemetry/otlp_encoding.h"
 
 namespace sy::telemetry {
@@ -117,7 +118,7 @@ struct Attempt {
 
 }  // namespace
 
-struct OtlpHttpExporter::Impl {
+struct OtlpHttpExporter::Impl : ExportBookkeeping {
   OtlpExporterOptions options;
   std::optional<OtlpEndpoint> endpoint;
   std::string host_header;
@@ -132,15 +133,7 @@ struct OtlpHttpExporter::Impl {
   beast::flat_buffer buffer;
   bool connected = false;
 
-  std::atomic<bool> shut{false};
-  std::mutex sleep_mutex;
-  std::condition_variable sleep_cv;
   std::minstd_rand rng{std::random_device{}()};
-
-  std::atomic<std::uint64_t> batches_exported{0}, batches_failed{0}, spans_exported{0}, spans_failed{0},
-      retries{0}, spans_rejected{0};
-  mutable std::mutex error_mutex;
-  std::string last_error;
 
   explicit Impl(OtlpExporterOptions o) : options(std::move(o)) {
     json_body = options.protocol == OtlpExporterOptions::Protocol::http_json;
@@ -179,11 +172,6 @@ struct OtlpHttpExporter::Impl {
         (tls->use_private_key_file(options.client_key_file, ssl::context::pem, ec), ec)) {
       config_error = "cannot load the client key " + options.client_key_file + ": " + ec.message();
     }
-  }
-
-  void fail(std::string error) {
-    std::lock_guard lock(error_mutex);
-    last_error = std::move(error);
   }
 
   beast::tcp_stream& lowest() { return secure ? secure->next_layer() : *plain; }
@@ -327,12 +315,6 @@ struct OtlpHttpExporter::Impl {
     return secure ? exchange(*secure, req, deadline, reused) : exchange(*plain, req, deadline, reused);
   }
 
-  // Waits `delay` unless shutdown() comes first; returns false on shutdown.
-  bool sleep_for(std::chrono::milliseconds delay) {
-    std::unique_lock lock(sleep_mutex);
-    return !sleep_cv.wait_for(lock, delay, [this] { return shut.load(); });
-  }
-
   std::optional<http::request<http::string_body>> build_request(std::span<const SpanData> spans,
                                                                 const Resource& resource,
                                                                 const InstrumentationScope& scope) {
@@ -430,10 +412,7 @@ ExportResult OtlpHttpExporter::export_spans(std::span<const SpanData> spans, con
 void OtlpHttpExporter::shutdown() noexcept {
   impl_->shut = true;
   impl_->ioc.stop();  // thread-safe: a running export returns from its wait at once
-  {
-    std::lock_guard lock(impl_->sleep_mutex);  // pairs with sleep_for's predicate check
-  }
-  impl_->sleep_cv.notify_all();
+  impl_->wake_sleepers();
 }
 
 std::string_view OtlpHttpExporter::name() const noexcept {
@@ -441,19 +420,11 @@ std::string_view OtlpHttpExporter::name() const noexcept {
 }
 
 OtlpExportStats OtlpHttpExporter::stats() const noexcept {
-  OtlpExportStats s;
-  s.batches_exported = impl_->batches_exported;
-  s.batches_failed = impl_->batches_failed;
-  s.spans_exported = impl_->spans_exported;
-  s.spans_failed = impl_->spans_failed;
-  s.retries = impl_->retries;
-  s.spans_rejected = impl_->spans_rejected;
-  return s;
+  return impl_->stats();
 }
 
 std::string OtlpHttpExporter::last_error() const {
-  std::lock_guard lock(impl_->error_mutex);
-  return impl_->last_error;
+  return impl_->last_error();
 }
 
 }  // namespace sy::telemetry

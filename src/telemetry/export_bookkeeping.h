@@ -1,0 +1,59 @@
+// What both OTLP exporters keep across exports: the counters behind stats(), the last error, and the backoff
+// wait that shutdown() interrupts.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "telemetry/otlp_options.h"
+
+namespace sy::telemetry {
+
+class ExportBookkeeping {
+ public:
+  std::atomic<bool> shut{false};
+  std::atomic<std::uint64_t> batches_exported{0}, batches_failed{0}, spans_exported{0}, spans_failed{0},
+      retries{0}, spans_rejected{0};
+
+  void fail(std::string error) {
+    std::lock_guard lock(error_mutex_);
+    last_error_ = std::move(error);
+  }
+  std::string last_error() const {
+    std::lock_guard lock(error_mutex_);
+    return last_error_;
+  }
+  OtlpExportStats stats() const noexcept {
+    OtlpExportStats s;
+    s.batches_exported = batches_exported;
+    s.batches_failed = batches_failed;
+    s.spans_exported = spans_exported;
+    s.spans_failed = spans_failed;
+    s.retries = retries;
+    s.spans_rejected = spans_rejected;
+    return s;
+  }
+
+  // Waits `delay` unless shutdown comes first; returns false on shutdown.
+  bool sleep_for(std::chrono::milliseconds delay) {
+    std::unique_lock lock(sleep_mutex_);
+    return !sleep_cv_.wait_for(lock, delay, [this] { return shut.load(); });
+  }
+  // Wakes a backoff wait after `shut` was set.
+  void wake_sleepers() {
+    { std::lock_guard lock(sleep_mutex_); }  // pairs with sleep_for's predicate check
+    sleep_cv_.notify_all();
+  }
+
+ private:
+  mutable std::mutex error_mutex_;
+  std::string last_error_;
+  std::mutex sleep_mutex_;
+  std::condition_variable sleep_cv_;
+};
+
+}  // namespace sy::telemetry
