@@ -13,6 +13,7 @@
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 #include "telemetry/export_bookkeeping.h"
 #include "telemetry/otlp_encoding.h"
+#include "telemetry/text.h"
 
 namespace sy::telemetry {
 namespace {
@@ -49,13 +50,6 @@ std::optional<std::string> read_file(const std::string& path) {
   out << in.rdbuf();
   if (in.bad()) return std::nullopt;
   return out.str();
-}
-
-std::string lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
-  }
-  return s;
 }
 
 // gRPC metadata keys: lowercase letters, digits, '-', '_', '.'; grpc-* is reserved for the library.
@@ -98,7 +92,7 @@ struct OtlpGrpcExporter::Impl : ExportBookkeeping {
       return;
     }
     for (const auto& [key, value] : options.headers) {
-      std::string k = lower(key);
+      std::string k = text::ascii_lower(key);
       if (is_metadata_key(k) && is_metadata_value(k, value)) {
         metadata.emplace_back(std::move(k), value);
       } else {

@@ -1,10 +1,16 @@
 #include "telemetry/otlp_options.h"
 
+#include "telemetry/text.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
 
 namespace sy::telemetry {
+using text::is_token;
+using text::percent_decode;
+using text::trim;
+
 namespace {
 
 constexpr std::string_view kSignalPrefix = "OTEL_EXPORTER_OTLP_TRACES_";
@@ -12,24 +18,6 @@ constexpr std::string_view kGenericPrefix = "OTEL_EXPORTER_OTLP_";
 constexpr std::string_view kDefaultHttpEndpoint = "http://localhost:4318/v1/traces";
 constexpr std::string_view kDefaultGrpcEndpoint = "http://localhost:4317";
 constexpr std::size_t kMaxQuoted = 64;  // warnings quote at most this much of a (non-secret) value
-
-bool is_space(char c) noexcept {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
-    return static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
-  });
-  return out;
-}
 
 std::string quoted(std::string_view s) {
   std::string out = "'";
@@ -55,41 +43,6 @@ std::optional<Setting> pick(const EnvLookup& env, std::string_view suffix) {
     return Setting{std::move(name), std::string(value), signal};
   }
   return std::nullopt;
-}
-
-int hex_digit(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;
-    int hi = hex_digit(s[i + 1]);
-    int lo = hex_digit(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
-
-// RFC 9110 token characters: what an HTTP field name may contain.
-bool is_token(std::string_view s) noexcept {
-  if (s.empty()) return false;
-  constexpr std::string_view kExtra = "!#$%&'*+-.^_`|~";
-  return std::all_of(s.begin(), s.end(), [&](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           kExtra.find(c) != std::string_view::npos;
-  });
 }
 
 // No CR, LF, NUL or other controls (tab is allowed): a value that cannot smuggle another header.
@@ -138,7 +91,7 @@ std::vector<std::pair<std::string, std::string>> parse_headers(const Setting& s,
 }
 
 std::optional<OtlpExporterOptions::Protocol> parse_protocol(std::string_view v) {
-  std::string p = lower(v);
+  std::string p = text::ascii_lower(v);
   if (p == "grpc") return OtlpExporterOptions::Protocol::grpc;
   if (p == "http/protobuf") return OtlpExporterOptions::Protocol::http_protobuf;
   if (p == "http/json") return OtlpExporterOptions::Protocol::http_json;
@@ -148,7 +101,7 @@ std::optional<OtlpExporterOptions::Protocol> parse_protocol(std::string_view v) 
 // The spec's booleans: "true" (any case) is true, "false" (any case) is false, anything else warns and is
 // false.
 bool parse_bool(const Setting& s, Warnings& warnings) {
-  std::string v = lower(s.value);
+  std::string v = text::ascii_lower(s.value);
   if (v == "true") return true;
   if (v != "false")
     warnings.push_back(s.name + ": " + quoted(s.value) + " is not true or false; using false");
@@ -192,7 +145,7 @@ std::optional<OtlpEndpoint> parse_otlp_endpoint(std::string_view url, bool schem
   OtlpEndpoint ep;
   std::string_view rest = url;
   if (std::size_t sep = url.find("://"); sep != std::string_view::npos) {
-    std::string scheme = lower(url.substr(0, sep));
+    std::string scheme = text::ascii_lower(url.substr(0, sep));
     if (scheme == "http") {
       ep.tls = false;
     } else if (scheme == "https") {
@@ -307,7 +260,7 @@ OtlpExporterOptions otlp_options_from_env(const EnvLookup& env, Warnings& warnin
   }
 
   if (auto s = pick(env, "COMPRESSION")) {
-    std::string v = lower(s->value);
+    std::string v = text::ascii_lower(s->value);
     if (v == "gzip") {
       o.compression = OtlpExporterOptions::Compression::gzip;
     } else if (v != "none") {

@@ -1,9 +1,14 @@
 #include "telemetry/propagation.h"
 
+#include "telemetry/text.h"
+
 #include <algorithm>
 #include <cctype>
 
 namespace sy::telemetry {
+using text::is_token;
+using text::trim;
+
 namespace {
 
 constexpr std::size_t kMaxTraceState = 512;
@@ -11,41 +16,11 @@ constexpr std::size_t kMaxTraceStateMembers = 32;
 constexpr std::size_t kMaxBaggageEntries = 180;
 constexpr std::size_t kMaxBaggageBytes = 8192;
 
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 bool is_lower_hex(std::string_view s) noexcept {
   for (char c : s) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
   return true;
-}
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>((hi << 4) | lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(s[i]);
-  }
-  return out;
 }
 
 std::string percent_encode(std::string_view s) {
@@ -64,17 +39,6 @@ std::string percent_encode(std::string_view s) {
   return out;
 }
 
-bool is_token(std::string_view s) noexcept {
-  if (s.empty()) return false;
-  for (unsigned char c : s) {
-    if (c <= 0x20 || c >= 0x7f ||
-        std::string_view("()<>@,;:\\\"/[]?={}").find(static_cast<char>(c)) != std::string_view::npos) {
-      return false;
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
 std::optional<SpanContext> parse_traceparent(std::string_view v) noexcept {
@@ -89,7 +53,7 @@ std::optional<SpanContext> parse_traceparent(std::string_view v) noexcept {
   if (!is_lower_hex(trace) || !is_lower_hex(span) || !is_lower_hex(flags)) return std::nullopt;
   SpanContext ctx;
   if (!from_hex(trace, ctx.trace_id) || !from_hex(span, ctx.span_id) || !ctx.valid()) return std::nullopt;
-  ctx.flags = static_cast<std::uint8_t>((hex_value(flags[0]) << 4) | hex_value(flags[1])) & 0x01;
+  ctx.flags = static_cast<std::uint8_t>((text::hex_digit(flags[0]) << 4) | text::hex_digit(flags[1])) & 0x01;
   ctx.remote = true;
   return ctx;
 }
@@ -132,42 +96,31 @@ std::string sanitize_tracestate(std::string_view value) {
   value = trim(value);
   if (value.empty() || value.size() > kMaxTraceState) return {};
   std::size_t members = 0;
-  std::size_t start = 0;
-  while (start <= value.size()) {
-    std::size_t comma = value.find(',', start);
-    std::string_view member =
-        trim(value.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-    if (!member.empty()) {  // empty members are allowed and skipped
-      auto eq = member.find('=');
-      if (eq == std::string_view::npos || !valid_tracestate_key(member.substr(0, eq)) ||
-          !valid_tracestate_value(member.substr(eq + 1))) {
-        return {};
-      }
-      if (++members > kMaxTraceStateMembers) return {};
-    }
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
-  return std::string(value);
+  bool valid = true;
+  text::for_each_item(value, ',', [&](std::string_view member) {
+    member = trim(member);
+    if (member.empty()) return true;  // empty members are allowed and skipped
+    auto eq = member.find('=');
+    valid = eq != std::string_view::npos && valid_tracestate_key(member.substr(0, eq)) &&
+            valid_tracestate_value(member.substr(eq + 1)) && ++members <= kMaxTraceStateMembers;
+    return valid;
+  });
+  return valid ? std::string(value) : std::string();
 }
 
 void parse_baggage(std::string_view value, Baggage& out) {
   if (value.size() > kMaxBaggageBytes) return;
-  std::size_t start = 0;
-  while (start <= value.size() && out.size() < kMaxBaggageEntries) {
-    std::size_t comma = value.find(',', start);
-    std::string_view member =
-        value.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+  text::for_each_item(value, ',', [&](std::string_view member) {
+    if (out.size() >= kMaxBaggageEntries) return false;
     member = member.substr(0, member.find(';'));  // properties are not kept
     auto eq = member.find('=');
     if (eq != std::string_view::npos) {
       std::string_view key = trim(member.substr(0, eq));
-      std::string_view val = trim(member.substr(eq + 1));
-      if (is_token(key)) out.emplace_back(std::string(key), percent_decode(val));
+      if (is_token(key))
+        out.emplace_back(std::string(key), text::percent_decode_lenient(trim(member.substr(eq + 1))));
     }
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
+    return true;
+  });
 }
 
 std::string format_baggage(const Baggage& baggage) {
@@ -184,35 +137,26 @@ std::string format_baggage(const Baggage& baggage) {
 
 std::optional<SpanContext> parse_xray(std::string_view value) noexcept {
   SpanContext ctx;
-  bool have_root = false, have_parent = false;
-  std::size_t start = 0;
-  while (start <= value.size()) {
-    std::size_t semi = value.find(';', start);
-    std::string_view part =
-        trim(value.substr(start, semi == std::string_view::npos ? std::string_view::npos : semi - start));
+  bool have_root = false, have_parent = false, valid = true;
+  text::for_each_item(value, ';', [&](std::string_view part) {
+    part = trim(part);
     auto eq = part.find('=');
-    if (eq != std::string_view::npos) {
-      std::string_view key = part.substr(0, eq), val = part.substr(eq + 1);
-      if (key == "Root") {
-        // 1-<8 hex epoch>-<24 hex>
-        if (val.size() != 35 || val.substr(0, 2) != "1-" || val[10] != '-') return std::nullopt;
-        std::string hex = std::string(val.substr(2, 8)) + std::string(val.substr(11, 24));
-        for (char& c : hex) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (!from_hex(hex, ctx.trace_id)) return std::nullopt;
-        have_root = true;
-      } else if (key == "Parent") {
-        std::string hex(val);
-        for (char& c : hex) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (!from_hex(hex, ctx.span_id)) return std::nullopt;
-        have_parent = true;
-      } else if (key == "Sampled") {
-        ctx.flags = val == "1" ? 1 : 0;
-      }
+    if (eq == std::string_view::npos) return true;
+    std::string_view key = part.substr(0, eq), val = part.substr(eq + 1);
+    if (key == "Root") {
+      // 1-<8 hex epoch>-<24 hex>; from_hex takes either case.
+      valid = val.size() == 35 && val.substr(0, 2) == "1-" && val[10] == '-' &&
+              from_hex(std::string(val.substr(2, 8)) + std::string(val.substr(11, 24)), ctx.trace_id);
+      have_root = valid;
+    } else if (key == "Parent") {
+      valid = from_hex(val, ctx.span_id);
+      have_parent = valid;
+    } else if (key == "Sampled") {
+      ctx.flags = val == "1" ? 1 : 0;
     }
-    if (semi == std::string_view::npos) break;
-    start = semi + 1;
-  }
-  if (!have_root || !have_parent || !ctx.valid()) return std::nullopt;
+    return valid;
+  });
+  if (!valid || !have_root || !have_parent || !ctx.valid()) return std::nullopt;
   ctx.remote = true;
   return ctx;
 }
@@ -231,12 +175,8 @@ std::string format_xray(const SpanContext& ctx) {
 
 Propagators Propagators::from_list(std::string_view list, Warnings& warnings) {
   Propagators p;
-  std::size_t start = 0;
-  while (start <= list.size()) {
-    std::size_t comma = list.find(',', start);
-    std::string name(
-        trim(list.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start)));
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  text::for_each_item(list, ',', [&](std::string_view item) {
+    const std::string name = text::ascii_lower(trim(item));
     if (name == "tracecontext") {
       p.tracecontext_ = true;
     } else if (name == "baggage") {
@@ -245,13 +185,12 @@ Propagators Propagators::from_list(std::string_view list, Warnings& warnings) {
       p.xray_ = true;
     } else if (name == "none") {
       p = Propagators{};
-      return p;
+      return false;
     } else if (!name.empty()) {
       warnings.push_back("OTEL_PROPAGATORS: unsupported propagator '" + name + "' ignored");
     }
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
+    return true;
+  });
   return p;
 }
 

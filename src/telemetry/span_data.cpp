@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "telemetry/text.h"
+
 namespace sy::telemetry {
 namespace {
 
@@ -17,18 +19,11 @@ std::string hex_of(const std::array<std::uint8_t, N>& bytes) {
   return out;
 }
 
-int nibble(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 template <std::size_t N>
 bool parse_hex(std::string_view hex, std::array<std::uint8_t, N>& out) noexcept {
   if (hex.size() != N * 2) return false;
   for (std::size_t i = 0; i < N; ++i) {
-    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    int hi = text::hex_digit(hex[2 * i]), lo = text::hex_digit(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) return false;
     out[i] = static_cast<std::uint8_t>((hi << 4) | lo);
   }

@@ -9,20 +9,13 @@
 #include "telemetry/exporter_factory.h"
 #include "telemetry/fanout_exporter.h"
 #include "telemetry/otlp_options.h"
+#include "telemetry/text.h"
 
 namespace sy::telemetry {
 namespace {
 
-std::string trimmed(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return std::string(s);
-}
-
 std::string lower_trimmed(std::string_view s) {
-  std::string out = trimmed(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
+  return text::ascii_lower(text::trim(s));
 }
 
 // A boolean variable: "true" or "false" in any case; anything else warns and counts as false.
@@ -55,20 +48,6 @@ std::chrono::milliseconds env_ms(const EnvLookup& env, std::string_view name,
   return std::chrono::milliseconds(env_count<std::int64_t>(env, name, fallback.count(), warnings));
 }
 
-std::string percent_decoded(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 void set_resource(Resource& r, std::string key, AttributeValue value) {
   for (auto& a : r.attributes) {
     if (a.key == key) {
@@ -93,22 +72,19 @@ Resource resource_from_env(const EnvLookup& env, std::string_view service_versio
     // All or nothing, as the spec says: one malformed member discards the whole value.
     std::vector<std::pair<std::string, std::string>> pairs;
     bool malformed = false;
-    std::string_view list = *attrs;
-    std::size_t start = 0;
-    while (start <= list.size() && !malformed) {
-      std::size_t comma = list.find(',', start);
-      std::string_view pair =
-          list.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    const std::string_view list = *attrs;
+    text::for_each_item(list, ',', [&](std::string_view pair) {
       auto eq = pair.find('=');
-      std::string key = eq == std::string_view::npos ? std::string() : trimmed(pair.substr(0, eq));
+      std::string key =
+          eq == std::string_view::npos ? std::string() : std::string(text::trim(pair.substr(0, eq)));
       if (key.empty()) {
-        malformed = !trimmed(pair).empty() || comma != std::string_view::npos;
-      } else {
-        pairs.emplace_back(std::move(key), percent_decoded(trimmed(pair.substr(eq + 1))));
+        const bool last = pair.data() + pair.size() == list.data() + list.size();
+        malformed = !text::trim(pair).empty() || !last;  // only a trailing empty member is tolerated
+        return !malformed;
       }
-      if (comma == std::string_view::npos) break;
-      start = comma + 1;
-    }
+      pairs.emplace_back(std::move(key), text::percent_decode_lenient(text::trim(pair.substr(eq + 1))));
+      return true;
+    });
     if (malformed) {
       warnings.push_back("OTEL_RESOURCE_ATTRIBUTES: malformed (expected key=value,key2=value2); ignored");
     } else {
@@ -133,23 +109,19 @@ TelemetrySettings settings_from_env(const EnvLookup& raw_env, std::string_view s
   const bool endpoint_given = env("OTEL_EXPORTER_OTLP_ENDPOINT") || env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
   std::string exporters =
       lower_trimmed(env("OTEL_TRACES_EXPORTER").value_or(endpoint_given ? "otlp" : "none"));
-  std::size_t start = 0;
-  while (start <= exporters.size()) {
-    std::size_t comma = exporters.find(',', start);
-    std::string name = lower_trimmed(std::string_view(exporters).substr(
-        start, comma == std::string::npos ? std::string::npos : comma - start));
+  text::for_each_item(exporters, ',', [&](std::string_view item) {
+    const std::string name = lower_trimmed(item);
     if (name == "otlp" || name == "console") {
       if (std::find(s.exporters.begin(), s.exporters.end(), name) == s.exporters.end())
         s.exporters.push_back(name);
     } else if (name == "none") {
       s.exporters.clear();
-      break;
+      return false;
     } else if (!name.empty()) {
       warnings.push_back("OTEL_TRACES_EXPORTER: unsupported exporter '" + name + "' ignored");
     }
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
+    return true;
+  });
   s.propagators = env("OTEL_PROPAGATORS").value_or("tracecontext,baggage");
   const std::string ids = lower_trimmed(env("OTEL_SWITCHYARD_ID_GENERATOR").value_or("random"));
   s.xray_ids = ids == "xray";
@@ -189,8 +161,10 @@ TelemetrySettings settings_from_env(const EnvLookup& raw_env, std::string_view s
       env_count<std::size_t>(env, "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", general_attrs, warnings);
   s.limits.event_count = env_count<std::size_t>(env, "OTEL_SPAN_EVENT_COUNT_LIMIT", 128, warnings);
   s.limits.link_count = env_count<std::size_t>(env, "OTEL_SPAN_LINK_COUNT_LIMIT", 128, warnings);
-  s.limits.event_attribute_count = env_count<std::size_t>(env, "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", 128, warnings);
-  s.limits.link_attribute_count = env_count<std::size_t>(env, "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", 128, warnings);
+  s.limits.event_attribute_count =
+      env_count<std::size_t>(env, "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", 128, warnings);
+  s.limits.link_attribute_count =
+      env_count<std::size_t>(env, "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", 128, warnings);
   s.limits.attribute_value_length = env_count<std::size_t>(
       env, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
       env_count<std::size_t>(env, "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", 0, warnings), warnings);
@@ -214,8 +188,8 @@ std::unique_ptr<Telemetry> Telemetry::create(const EnvLookup& env, std::string_v
     } else {
       OtlpExporterOptions options = otlp_options_from_env(nonempty_env, warnings);
       // TLS files are read by the exporter when it first connects; say now, at start, if one cannot be read.
-      for (const std::string* file : {&options.certificate_file, &options.client_key_file,
-                                      &options.client_certificate_file}) {
+      for (const std::string* file :
+           {&options.certificate_file, &options.client_key_file, &options.client_certificate_file}) {
         if (!file->empty() && !std::ifstream(*file).good()) {
           warnings.push_back("OTLP exporter: cannot read the TLS file " + *file + "; exports will fail");
         }

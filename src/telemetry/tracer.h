@@ -15,12 +15,12 @@
 namespace sy::telemetry {
 
 struct SpanLimits {
-  std::size_t attribute_count = 128;       // OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT
-  std::size_t event_count = 128;           // OTEL_SPAN_EVENT_COUNT_LIMIT
-  std::size_t link_count = 128;            // OTEL_SPAN_LINK_COUNT_LIMIT
+  std::size_t attribute_count = 128;        // OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT
+  std::size_t event_count = 128;            // OTEL_SPAN_EVENT_COUNT_LIMIT
+  std::size_t link_count = 128;             // OTEL_SPAN_LINK_COUNT_LIMIT
   std::size_t event_attribute_count = 128;  // OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT
   std::size_t link_attribute_count = 128;   // OTEL_LINK_ATTRIBUTE_COUNT_LIMIT
-  std::size_t attribute_value_length = 0;  // OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT; 0: unlimited
+  std::size_t attribute_value_length = 0;   // OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT; 0: unlimited
 };
 
 std::uint64_t now_unix_nano() noexcept;
