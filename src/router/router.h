@@ -4,10 +4,10 @@
 
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "config/config.h"
+#include "util/string_map.h"
 
 namespace sy::router {
 
@@ -15,12 +15,6 @@ struct ModelGroup {
   std::string name;
   std::vector<const config::Deployment*> deployments;
   std::vector<double> cumulative_weights;  // for the weighted pick; empty: uniform
-};
-
-// Lets the group map be searched with a string_view, without building a std::string per request.
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
 
 class Router {
@@ -34,7 +28,7 @@ class Router {
   const std::vector<std::string>& model_names() const noexcept { return names_; }
 
  private:
-  std::unordered_map<std::string, ModelGroup, StringHash, std::equal_to<>> groups_;
+  StringMap<ModelGroup> groups_;
   std::vector<std::string> names_;
 };
 

@@ -1,7 +1,6 @@
 #include "providers/openai/openai_provider.h"
 
 #include <cstdlib>
-#include <unordered_map>
 
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
@@ -9,6 +8,7 @@
 #include "http/client.h"
 #include "http/sse.h"
 #include "util/json.h"
+#include "util/string_map.h"
 
 namespace sy::providers {
 namespace {
@@ -51,8 +51,8 @@ Result<const http::Origin*> origin_for(const config::Deployment& d) {
     return Error{500, "api_error", "Deployment '" + d.info.id + "' has no api_base.", "missing_api_base",
                  {},  {}};
   }
-  thread_local std::unordered_map<std::string, http::Origin> cache;
-  auto it = cache.find(std::string(base));
+  thread_local StringMap<http::Origin> cache;
+  auto it = cache.find(base);
   if (it == cache.end()) {
     auto parsed = http::parse_origin(base);
     if (!parsed) {
