@@ -23,6 +23,18 @@ class ExportBookkeeping {
     std::lock_guard lock(error_mutex_);
     last_error_ = std::move(error);
   }
+  // False, with the reason kept, when an export cannot even start: shut down, or its set-up failed.
+  bool can_export(const std::string& config_error) {
+    if (shut) {
+      fail("the exporter is shut down");
+      return false;
+    }
+    if (!config_error.empty()) {
+      fail(config_error);
+      return false;
+    }
+    return true;
+  }
   std::string last_error() const {
     std::lock_guard lock(error_mutex_);
     return last_error_;

@@ -158,14 +158,7 @@ struct OtlpGrpcExporter::Impl : ExportBookkeeping {
 
   ExportResult export_batch(std::span<const SpanData> spans, const Resource& resource,
                             const InstrumentationScope& scope) {
-    if (shut) {
-      fail("the exporter is shut down");
-      return ExportResult::failure;
-    }
-    if (!config_error.empty()) {
-      fail(config_error);
-      return ExportResult::failure;
-    }
+    if (!can_export(config_error)) return ExportResult::failure;
     const Clock::time_point deadline = Clock::now() + options.timeout;
     collector::ExportTraceServiceRequest request;
     build_export_request(spans, resource, scope, request);

@@ -340,14 +340,7 @@ struct OtlpHttpExporter::Impl : ExportBookkeeping {
 
   ExportResult export_batch(std::span<const SpanData> spans, const Resource& resource,
                             const InstrumentationScope& scope) {
-    if (shut) {
-      fail("the exporter is shut down");
-      return ExportResult::failure;
-    }
-    if (!config_error.empty()) {
-      fail(config_error);
-      return ExportResult::failure;
-    }
+    if (!can_export(config_error)) return ExportResult::failure;
     const Clock::time_point deadline = Clock::now() + options.timeout;
     std::optional<http::request<http::string_body>> req = build_request(spans, resource, scope);
     if (!req) {
