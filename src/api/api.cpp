@@ -104,7 +104,7 @@ Error method_not_allowed(std::string_view method) {
 Api::Api(std::shared_ptr<const config::Config> config, const telemetry::Telemetry* telemetry)
     : config_(std::move(config)),
       auth_(config_->general_settings.master_key),
-      router_(config_->model_list),
+      router_(*config_),
       telemetry_(telemetry) {}
 
 asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& raw_writer) {

@@ -1,6 +1,10 @@
 #include "api/inference.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include <boost/asio.hpp>
+#include <boost/container/small_vector.hpp>
 #include <boost/json.hpp>
 
 #include "api/trace_attributes.h"
@@ -54,7 +58,20 @@ class SseChunkSink final : public providers::ChunkSink {
     co_return written;
   }
 
+  // The attempt the next chunks belong to: its first chunk is the deployment's time to first token.
+  void attempt(const router::Router* router, const router::Selection* selection,
+               std::chrono::steady_clock::time_point started) {
+    router_ = router;
+    selection_ = selection;
+    attempt_started_ = started;
+    first_seen_ = false;
+  }
+
   asio::awaitable<bool> start() {
+    if (!first_seen_ && router_) {
+      first_seen_ = true;
+      router_->first_token(*selection_, std::chrono::steady_clock::now() - attempt_started_);
+    }
     if (w_.started()) co_return true;
     if (ctx_.span && ctx_.span->recording()) {
       const double ttft =
@@ -76,6 +93,10 @@ class SseChunkSink final : public providers::ChunkSink {
   http::ResponseWriter& w_;
   RequestContext& ctx_;
   std::string frame_;
+  const router::Router* router_ = nullptr;
+  const router::Selection* selection_ = nullptr;
+  std::chrono::steady_clock::time_point attempt_started_;
+  bool first_seen_ = false;
 };
 
 }  // namespace
@@ -129,50 +150,6 @@ std::optional<Error> parse_request(Endpoint endpoint, bj::value& parsed, boost::
   return std::nullopt;
 }
 
-// Picks the deployment, recording the decision on a "route" span.
-std::optional<Error> route(const router::Router& router, const RequestContext& ctx,
-                           std::string_view public_model, const config::Deployment*& deployment,
-                           providers::Provider*& provider) {
-  const auto started = std::chrono::steady_clock::now();
-  telemetry::Span span;
-  if (ctx.telemetry)
-    span = ctx.telemetry->tracer().start_span("route", telemetry::SpanKind::internal, ctx.span->context());
-  const router::ModelGroup* group = router.group(public_model);
-  if (!group) {
-    if (span.recording()) {
-      span.set_attribute("router.strategy", "simple-shuffle");
-      span.set_attribute("router.candidates_evaluated", std::int64_t{0});
-      span.set_attribute("router.decision_reason", "unknown_model");
-    }
-    return invalid_request("Invalid model name passed in model=" + std::string(public_model) +
-                               ". Call `/v1/models` to view available models.",
-                           "model", "model_not_found");
-  }
-  deployment = router::Router::pick(*group, FastRandom::thread_instance().uniform());
-  provider = providers::provider_for(*deployment);
-  if (span.recording()) {
-    span.set_attribute("router.strategy", "simple-shuffle");
-    span.set_attribute("router.candidates_evaluated", static_cast<std::int64_t>(group->deployments.size()));
-    span.set_attribute("router.model_selected", deployment->params.provider_model);
-    span.set_attribute("router.deployment_id", deployment->info.id);
-    span.set_attribute("router.decision_reason", group->deployments.size() == 1      ? "only_candidate"
-                                                 : group->cumulative_weights.empty() ? "uniform_random"
-                                                                                     : "weighted_random");
-    span.set_attribute(
-        "router.latency_ms",
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
-  }
-  if (!provider) {
-    return Error{501,
-                 "api_error",
-                 "Provider '" + deployment->params.provider + "' is not supported by this gateway yet.",
-                 "provider_not_supported",
-                 {},
-                 {}};
-  }
-  return std::nullopt;
-}
-
 // One line per failed call, so operators see upstream trouble without debug logging. Messages are already
 // scrubbed of the deployment's key by the adapter.
 void log_upstream_error(const RequestContext& ctx, const providers::Call& call, const Error& e) {
@@ -192,6 +169,307 @@ void log_upstream_error(const RequestContext& ctx, const providers::Call& call, 
                             {"message", e.message}});
 }
 
+// One request through the router: attempts, retries and fallbacks until an answer reaches the client.
+class Inference {
+ public:
+  Inference(Endpoint endpoint, const router::Router& router, http::ResponseWriter& writer, RequestContext& ctx,
+            bj::object& body, std::string_view public_model, bool capture)
+      : endpoint_(endpoint), router_(router), writer_(writer), ctx_(ctx), body_(body), sink_(writer, ctx) {
+    call_.endpoint = endpoint;
+    call_.body = &body;
+    call_.public_model = public_model;
+    call_.request_id = ctx.request_id;
+    call_.capture_content = capture;
+    if (const auto* s = body.if_contains("stream"); s && s->is_bool()) call_.stream = s->get_bool();
+    if (const auto* so = body.if_contains("stream_options"); so && so->is_object()) {
+      if (const auto* iu = so->as_object().if_contains("include_usage"); iu && iu->is_bool()) {
+        call_.include_usage = iu->get_bool();
+      }
+    }
+    if (endpoint == Endpoint::embeddings) call_.stream = false;
+    request_.stream = call_.stream;
+    request_.body = &body;
+    if (router.settings().enable_pre_call_checks) {
+      request_.prompt_tokens = providers::estimate_prompt_tokens(endpoint, body);
+    }
+  }
+
+  asio::awaitable<void> run(const router::ModelGroup& requested) {
+    const router::ModelGroup* group = &requested;
+    visited_.push_back(group);
+    router::Selection selection = select(*group);
+    std::span<const std::string> fallbacks;
+    bool fallbacks_chosen = false;
+    std::size_t next_fallback = 0;
+    int group_retries = 0;
+    for (;;) {
+      Error error;
+      if (selection.refusal) {
+        error = std::move(*selection.refusal);
+      } else {
+        const bool answered = co_await attempt(selection, error);
+        if (answered) co_return;
+      }
+      const router::FailureKind kind = router::classify(error);
+      if (selection.deployment) {
+        tried_.push_back(selection.slot);
+        // Retry within the group: another deployment at once when there is one, else the same after a wait.
+        if (group_retries < router_.retries_for(*group, *selection.deployment, kind)) {
+          router::Selection next = select(*group);
+          if (next.deployment) {
+            std::optional<std::chrono::milliseconds> wait{0};
+            if (std::find(tried_.begin(), tried_.end(), next.slot) != tried_.end()) {
+              wait = router_.backoff(group_retries + 1, error.retry_after, FastRandom::thread_instance());
+            }
+            if (wait) {
+              const bool waited = co_await pause(*wait);
+              if (!waited) co_return;  // cancelled: the client went away
+              ++group_retries;
+              ++retries_;
+              selection = std::move(next);
+              continue;
+            }
+          }
+        }
+      }
+      // Fallbacks: the list the requested group's first failure chose, tried in order, each group once.
+      if (!fallbacks_chosen) {
+        fallbacks = router_.fallbacks(requested.name, kind);
+        fallbacks_chosen = true;
+      }
+      const router::ModelGroup* next_group = nullptr;
+      while (router::falls_back(kind) && !next_group && next_fallback < fallbacks.size() &&
+             fallbacks_used_ < router_.settings().max_fallbacks) {
+        const router::ModelGroup* g = router_.group(fallbacks[next_fallback++]);
+        if (g && std::find(visited_.begin(), visited_.end(), g) == visited_.end()) next_group = g;
+      }
+      if (!next_group) {
+        co_await fail(error);
+        co_return;
+      }
+      group = next_group;
+      visited_.push_back(group);
+      ++fallbacks_used_;
+      group_retries = 0;
+      tried_.clear();
+      selection = select(*group);
+    }
+  }
+
+ private:
+  // Picks the next deployment, recording the decision on a "route" span.
+  router::Selection select(const router::ModelGroup& group) {
+    const auto started = std::chrono::steady_clock::now();
+    router::Selection s = router_.select(group, request_, tried_, FastRandom::thread_instance());
+    if (!ctx_.telemetry) return s;
+    telemetry::Span span =
+        ctx_.telemetry->tracer().start_span("route", telemetry::SpanKind::internal, ctx_.span->context());
+    if (!span.recording()) return s;
+    span.set_attribute("router.strategy", router_.strategy().name());
+    span.set_attribute("router.model_group", group.name);
+    span.set_attribute("router.candidates_evaluated", static_cast<std::int64_t>(s.candidates));
+    span.set_attribute("router.decision_reason", s.decision.reason);
+    span.set_attribute("router.attempt", static_cast<std::int64_t>(attempts_));
+    if (fallbacks_used_ > 0) span.set_attribute("router.fallback_depth", static_cast<std::int64_t>(fallbacks_used_));
+    if (!std::isnan(s.decision.score)) span.set_attribute("router.score", s.decision.score);
+    if (s.deployment) {
+      span.set_attribute("router.model_selected", s.deployment->params.provider_model);
+      span.set_attribute("router.deployment_id", s.deployment->info.id);
+    }
+    if (s.all_cooling_down) span.set_attribute("router.all_cooling_down", true);
+    if (s.refusal) span.set_status(telemetry::StatusCode::error, s.refusal->message);
+    span.set_attribute(
+        "router.latency_ms",
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+    return s;
+  }
+
+  // One call of one deployment. True when the request is answered (successfully, or with an error after bytes
+  // of a stream reached the client, which is never retried); false with `error` set when another attempt may
+  // follow.
+  asio::awaitable<bool> attempt(const router::Selection& selection, Error& error) {
+    const config::Deployment& d = *selection.deployment;
+    const int number = attempts_++;
+    call_.deployment = &d;
+    call_.public_model = visited_.back()->name;
+    call_.timeout = router_.timeout(d, call_.stream);
+    call_.meta = {};
+    call_.upstream_headers.clear();
+    set_routing_headers(selection);
+
+    providers::Provider* provider = providers::provider_for(d);
+    if (!provider) {
+      error = Error{501,
+                    "api_error",
+                    "Provider '" + d.params.provider + "' is not supported by this gateway yet.",
+                    "provider_not_supported",
+                    {},
+                    {}};
+      co_return false;
+    }
+
+    // The attempt's CLIENT span; the upstream request carries its context so a traced upstream joins the trace.
+    telemetry::Span span;
+    if (ctx_.telemetry) {
+      const std::string name = std::string(operation_name(endpoint_)) + " " + d.params.provider_model;
+      span = ctx_.telemetry->tracer().start_span(name, telemetry::SpanKind::client, ctx_.span->context());
+      record_attempt(span, endpoint_, d, body_);
+      if (span.recording()) {
+        span.set_attribute("switchyard.attempt", static_cast<std::int64_t>(number));
+        span.set_attribute("router.model_group", visited_.back()->name);
+      }
+      ctx_.telemetry->propagators().inject(
+          span.context(), ctx_.baggage, [this](std::string_view name, std::string value) {
+            call_.upstream_headers.push_back({std::string(name), std::move(value)});
+          });
+    }
+    telemetry::Span no_span;
+    telemetry::Span& server_span = ctx_.span ? *ctx_.span : no_span;
+
+    router_.begin(selection);
+    const auto started = std::chrono::steady_clock::now();
+    sink_.attempt(&router_, &selection, started);
+    std::optional<Error> failure;
+    bool client_gone = false;
+    std::optional<std::string> body;
+    int status = 200;
+    if (!call_.stream) {
+      auto result = co_await provider->complete(call_);
+      if (result) {
+        status = result->status;
+        body = std::move(result->body);
+      } else {
+        failure = std::move(result.error());
+      }
+    } else {
+      auto result = co_await provider->stream(call_, sink_);
+      if (!result) {
+        failure = std::move(result.error());
+      } else {
+        client_gone = !result.value();
+      }
+    }
+    record_outcome(server_span, span, call_, failure ? &*failure : nullptr, call_.capture_content);
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+
+    if (!failure) {
+      std::int64_t tokens = std::max<std::int64_t>(0, call_.meta.prompt_tokens) +
+                            std::max<std::int64_t>(0, call_.meta.completion_tokens);
+      if (call_.meta.prompt_tokens < 0) tokens += providers::estimate_prompt_tokens(endpoint_, body_);
+      router_.succeeded(selection, elapsed, tokens);
+      span.end();
+      record_totals(server_span);
+      if (client_gone) {
+        ctx_.client_gone = true;
+      } else if (body) {
+        co_await send_json(writer_, ctx_, status, std::move(*body));
+      } else {
+        const bool started_stream = co_await sink_.start();
+        if (started_stream) co_await sink_.end_with("[DONE]");
+      }
+      co_return true;
+    }
+
+    const router::FailureKind kind = router::classify(*failure);
+    const bool cooled = router_.failed(selection, kind, *failure);
+    if (span.recording()) {
+      span.set_attribute("router.failure_kind", router::to_string(kind));
+      if (cooled) span.set_attribute("router.cooldown_started", true);
+    }
+    span.end();
+    log_upstream_error(ctx_, call_, *failure);
+    if (writer_.started()) {
+      // Bytes already reached the client: no retry; the stream ends with an error event in OpenAI's shape.
+      record_error(server_span, *failure);
+      record_totals(server_span);
+      const std::string event = failure->to_json();
+      co_await sink_.end_with(event);
+      co_return true;
+    }
+    error = std::move(*failure);
+    co_return false;
+  }
+
+  // No attempt left: the last error goes to the client.
+  asio::awaitable<void> fail(const Error& error) {
+    telemetry::Span no_span;
+    telemetry::Span& server_span = ctx_.span ? *ctx_.span : no_span;
+    if (error.status >= 500) record_error(server_span, error);
+    record_totals(server_span);
+    set_count_headers();
+    co_await send_error(writer_, ctx_, error);
+  }
+
+  // Waits before a retry; false when cancelled.
+  asio::awaitable<bool> pause(std::chrono::milliseconds wait) {
+    if (wait.count() <= 0) co_return true;
+    auto executor = co_await asio::this_coro::executor;
+    asio::steady_timer timer(executor);
+    timer.expires_after(wait);
+    boost::system::error_code ec;
+    auto token = asio::redirect_error(asio::use_awaitable, ec);
+    co_await timer.async_wait(token);
+    co_return !ec;
+  }
+
+  void set_routing_headers(const router::Selection& s) {
+    set_header("x-litellm-model-id", s.deployment->info.id);
+    set_header("x-litellm-model-group", visited_.back()->name);
+    std::string_view base = router_.public_api_base(s.slot);
+    if (!base.empty()) {
+      set_header("x-litellm-model-api-base", base);
+    } else {
+      remove_header("x-litellm-model-api-base");
+    }
+    if (s.all_cooling_down) {
+      set_header("x-switchyard-cooldown", "all-deployments-cooling-down");
+    } else {
+      remove_header("x-switchyard-cooldown");
+    }
+    set_count_headers();
+  }
+
+  void set_count_headers() {
+    set_header("x-litellm-attempted-retries", std::to_string(retries_));
+    set_header("x-litellm-attempted-fallbacks", std::to_string(fallbacks_used_));
+  }
+
+  void set_header(std::string_view name, std::string_view value) {
+    for (auto& h : ctx_.response_headers) {
+      if (h.name == name) {
+        h.value = value;
+        return;
+      }
+    }
+    ctx_.response_headers.push_back({std::string(name), std::string(value)});
+  }
+
+  void remove_header(std::string_view name) {
+    std::erase_if(ctx_.response_headers, [name](const http::Header& h) { return h.name == name; });
+  }
+
+  void record_totals(telemetry::Span& server_span) {
+    if (!server_span.recording()) return;
+    server_span.set_attribute("router.attempts", static_cast<std::int64_t>(attempts_));
+    server_span.set_attribute("router.retries", static_cast<std::int64_t>(retries_));
+    server_span.set_attribute("router.fallbacks", static_cast<std::int64_t>(fallbacks_used_));
+  }
+
+  Endpoint endpoint_;
+  const router::Router& router_;
+  http::ResponseWriter& writer_;
+  RequestContext& ctx_;
+  bj::object& body_;
+  SseChunkSink sink_;
+  providers::Call call_;
+  router::RouteRequest request_;
+  boost::container::small_vector<std::uint32_t, 8> tried_;
+  boost::container::small_vector<const router::ModelGroup*, 4> visited_;
+  int attempts_ = 0;
+  int retries_ = 0;
+  int fallbacks_used_ = 0;
+};
+
 }  // namespace
 
 asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& router,
@@ -202,84 +480,30 @@ asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& 
   boost::system::error_code ec;
   bj::value parsed = bj::parse(request.body, ec, &arena, json::parse_options());
   std::string public_model;
-  const config::Deployment* deployment = nullptr;
-  providers::Provider* provider = nullptr;
   std::optional<Error> error = parse_request(endpoint, parsed, ec, public_model);
   const bool capture = ctx.telemetry && ctx.telemetry->capture_message_content();
   if (!error && ctx.span) record_request(*ctx.span, endpoint, parsed.as_object(), public_model, capture);
-  if (!error) error = route(router, ctx, public_model, deployment, provider);
+  const router::ModelGroup* group = error ? nullptr : router.group(public_model);
+  if (!error && !group) {
+    if (ctx.telemetry) {
+      telemetry::Span span =
+          ctx.telemetry->tracer().start_span("route", telemetry::SpanKind::internal, ctx.span->context());
+      if (span.recording()) {
+        span.set_attribute("router.strategy", router.strategy().name());
+        span.set_attribute("router.candidates_evaluated", std::int64_t{0});
+        span.set_attribute("router.decision_reason", "unknown_model");
+      }
+    }
+    error = invalid_request("Invalid model name passed in model=" + public_model +
+                                ". Call `/v1/models` to view available models.",
+                            "model", "model_not_found");
+  }
   if (error) {
     co_await send_error(writer, ctx, *error);
     co_return;
   }
-
-  bj::object& body = parsed.as_object();
-  providers::Call call;
-  call.endpoint = endpoint;
-  call.deployment = deployment;
-  call.body = &body;
-  call.public_model = public_model;
-  call.request_id = ctx.request_id;
-  call.capture_content = capture;
-  if (const auto* s = body.if_contains("stream"); s && s->is_bool()) call.stream = s->get_bool();
-  if (const auto* so = body.if_contains("stream_options"); so && so->is_object()) {
-    if (const auto* iu = so->as_object().if_contains("include_usage"); iu && iu->is_bool()) {
-      call.include_usage = iu->get_bool();
-    }
-  }
-  if (endpoint == Endpoint::embeddings) call.stream = false;
-  ctx.response_headers.push_back({"x-litellm-model-id", deployment->info.id});
-
-  // The attempt's CLIENT span; the upstream request carries its context so a traced upstream joins the trace.
-  telemetry::Span attempt;
-  if (ctx.telemetry) {
-    const std::string name = std::string(operation_name(endpoint)) + " " + deployment->params.provider_model;
-    attempt = ctx.telemetry->tracer().start_span(name, telemetry::SpanKind::client, ctx.span->context());
-    record_attempt(attempt, endpoint, *deployment, body);
-    ctx.telemetry->propagators().inject(
-        attempt.context(), ctx.baggage, [&call](std::string_view name, std::string value) {
-          call.upstream_headers.push_back({std::string(name), std::move(value)});
-        });
-  }
-  telemetry::Span no_span;
-  telemetry::Span& server_span = ctx.span ? *ctx.span : no_span;
-
-  if (!call.stream) {
-    auto result = co_await provider->complete(call);
-    record_outcome(server_span, attempt, call, result ? nullptr : &result.error(), capture);
-    attempt.end();
-    if (!result) {
-      log_upstream_error(ctx, call, result.error());
-      if (result.error().status >= 500) record_error(server_span, result.error());
-      co_await send_error(writer, ctx, result.error());
-    } else {
-      co_await send_json(writer, ctx, result->status, std::move(result->body));
-    }
-    co_return;
-  }
-
-  SseChunkSink sink(writer, ctx);
-  auto result = co_await provider->stream(call, sink);
-  record_outcome(server_span, attempt, call, result ? nullptr : &result.error(), capture);
-  attempt.end();
-  if (!result) {
-    log_upstream_error(ctx, call, result.error());
-    if (result.error().status >= 500 || writer.started()) record_error(server_span, result.error());
-    if (!writer.started()) {
-      co_await send_error(writer, ctx, result.error());
-    } else {
-      // Bytes already reached the client: the stream ends with an error event in OpenAI's shape.
-      const std::string event = result.error().to_json();
-      co_await sink.end_with(event);
-    }
-    co_return;
-  }
-  if (!result.value()) {  // the client went away
-    ctx.client_gone = true;
-    co_return;
-  }
-  const bool started = co_await sink.start();
-  if (started) co_await sink.end_with("[DONE]");
+  Inference inference(endpoint, router, writer, ctx, parsed.as_object(), public_model, capture);
+  co_await inference.run(*group);
 }
 
 }  // namespace sy::api

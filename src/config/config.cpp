@@ -16,6 +16,7 @@
 #include <sstream>
 #include <system_error>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include <yaml-cpp/yaml.h>
@@ -175,6 +176,11 @@ boost::json::value plain_scalar_to_json(const std::string& s) {
 int one_based(int zero_based) {
   return zero_based >= 0 ? zero_based + 1 : 0;
 }
+
+// Routing strategies the router implements (router/strategy.cpp).
+constexpr std::array<std::string_view, 5> kStrategies = {
+    "simple-shuffle", "least-busy", "latency-based-routing", "usage-based-routing", "cost-based-routing"};
+constexpr std::int64_t kMaxRetries = 100;
 
 enum class Bound { kAny, kNonNegative, kPositive };
 
@@ -535,13 +541,19 @@ class Loader {
         read_server_settings(e);
       } else if (e.name == "litellm_settings") {
         config_.litellm_settings = read_object(e, e.name);
+        litellm_section_ = e;
       } else if (e.name == "router_settings") {
         config_.router_settings = read_object(e, e.name);
+        router_section_ = e;
       } else if (e.name != "environment_variables") {
         warn(e.key.Mark(), e.name, "unknown top-level key is ignored");
       }
     }
     if (!has_model_list) error(root.Mark(), "model_list", "is required");
+    // LiteLLM reads these keys from litellm_settings too; router_settings wins wherever both set one.
+    if (litellm_section_ && litellm_section_->value.IsMap()) read_router_settings(*litellm_section_, true);
+    if (router_section_ && router_section_->value.IsMap()) read_router_settings(*router_section_, false);
+    check_fallback_groups();
     // server_settings is ours and more precise, so it wins over general_settings.max_request_size_mb.
     if (body_bytes_from_general_ && !body_bytes_from_server_) {
       config_.server_settings.max_request_body_bytes = *body_bytes_from_general_;
@@ -802,6 +814,205 @@ class Loader {
     }
   }
 
+  // router_settings, or the subset of litellm_settings that configures the router (`from_litellm`: other keys
+  // belong to LiteLLM's SDK and are left alone).
+  void read_router_settings(const Entry& section, bool from_litellm) {
+    RouterSettings& r = config_.router;
+    for (const Entry& e : map_entries(section.value, section.name)) {
+      const std::string field = join(section.name, e.name);
+      const std::string& k = e.name;
+      if (k == "num_retries") {
+        if (auto v = read_integer(e, field, Bound::kNonNegative, kMaxRetries)) r.num_retries = static_cast<int>(*v);
+      } else if (k == "request_timeout" || (!from_litellm && k == "timeout")) {
+        if (auto v = read_number(e, field, Bound::kPositive)) r.timeout_seconds = v;
+      } else if (k == "fallbacks") {
+        read_fallback_rules(e, field, r.fallbacks);
+      } else if (k == "context_window_fallbacks") {
+        read_fallback_rules(e, field, r.context_window_fallbacks);
+      } else if (k == "content_policy_fallbacks") {
+        read_fallback_rules(e, field, r.content_policy_fallbacks);
+      } else if (k == "default_fallbacks") {
+        read_group_list(e, field, r.default_fallbacks);
+      } else if (k == "allowed_fails") {
+        if (auto v = read_integer(e, field, Bound::kNonNegative, std::numeric_limits<int>::max())) {
+          r.allowed_fails = static_cast<int>(*v);
+        }
+      } else if (k == "cooldown_time") {
+        if (auto v = read_number(e, field, Bound::kNonNegative)) r.cooldown_time_seconds = *v;
+      } else if (k == "disable_cooldowns") {
+        if (auto v = read_bool(e, field)) r.disable_cooldowns = *v;
+      } else if (from_litellm) {
+        continue;  // the rest of litellm_settings configures LiteLLM's SDK, not the router
+      } else if (k == "routing_strategy") {
+        read_strategy(e, field, r.routing_strategy);
+      } else if (k == "routing_strategy_args") {
+        read_strategy_args(e, field, r);
+      } else if (k == "stream_timeout") {
+        if (auto v = read_number(e, field, Bound::kPositive)) r.stream_timeout_seconds = v;
+      } else if (k == "retry_policy") {
+        RetryPolicy policy;
+        if (read_retry_policy(e, field, policy)) r.retry_policy = policy;
+      } else if (k == "model_group_retry_policy") {
+        read_group_retry_policies(e, field, r.model_group_retry_policy);
+      } else if (k == "retry_after") {
+        if (auto v = read_number(e, field, Bound::kNonNegative)) r.retry_after_seconds = *v;
+      } else if (k == "max_retry_after") {
+        if (auto v = read_number(e, field, Bound::kNonNegative)) r.max_retry_after_seconds = *v;
+      } else if (k == "max_fallbacks") {
+        if (auto v = read_integer(e, field, Bound::kNonNegative, 100)) r.max_fallbacks = static_cast<int>(*v);
+      } else if (k == "enable_pre_call_checks") {
+        if (auto v = read_bool(e, field)) r.enable_pre_call_checks = *v;
+      } else {
+        warn(e.key.Mark(), field, "unknown router_settings key is ignored");
+      }
+    }
+  }
+
+  std::optional<bool> read_bool(const Entry& e, const std::string& path) {
+    if (e.value.IsNull()) return std::nullopt;
+    if (e.value.IsScalar()) {
+      auto text = resolve(e.value, path);
+      if (!text) return std::nullopt;
+      std::string v = text->value;
+      std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+      if (v == "true" || v == "yes" || v == "on") return true;
+      if (v == "false" || v == "no" || v == "off") return false;
+      error(where(e), path, "must be true or false" + got(*text, path));
+      return std::nullopt;
+    }
+    error(where(e), path, "must be true or false, not " + describe(e.value));
+    return std::nullopt;
+  }
+
+  void read_strategy(const Entry& e, const std::string& path, std::string& out) {
+    auto s = read_required_string(e, path);
+    if (!s) return;
+    if (*s == "usage-based-routing-v2") *s = "usage-based-routing";  // LiteLLM's newer name, same rule here
+    if (std::find(kStrategies.begin(), kStrategies.end(), *s) == kStrategies.end()) {
+      std::string known;
+      for (std::string_view name : kStrategies) known += (known.empty() ? "" : ", ") + std::string(name);
+      error(where(e), path, "unknown routing strategy (known: " + known + ")" + got(Text{*s, {}}, path));
+      return;
+    }
+    out = std::move(*s);
+  }
+
+  void read_strategy_args(const Entry& e, const std::string& path, RouterSettings& r) {
+    r.routing_strategy_args = read_object(e, path);
+    if (!e.value.IsMap()) return;
+    for (const Entry& arg : map_entries(e.value, path)) {
+      if (arg.name == "lowest_latency_buffer") {
+        if (auto v = read_number(arg, join(path, arg.name), Bound::kNonNegative)) r.lowest_latency_buffer = *v;
+      }
+    }
+  }
+
+  // A list of model group names.
+  void read_group_list(const Entry& e, const std::string& path, std::vector<std::string>& out) {
+    if (e.value.IsNull()) return;
+    if (!e.value.IsSequence()) {
+      error(where(e), path, "must be a list of model group names, not " + describe(e.value));
+      return;
+    }
+    std::size_t i = 0;
+    for (auto it = e.value.begin(); it != e.value.end(); ++it, ++i) {
+      const YAML::Node item = *it;
+      const std::string item_path = index_path(path, i);
+      if (!item.IsScalar() || item.Scalar().empty()) {
+        error(item.Mark(), item_path, "must be a model group name, not " + describe(item));
+        continue;
+      }
+      out.push_back(item.Scalar());
+      group_refs_.push_back({item.Scalar(), item.Mark(), item_path});
+    }
+  }
+
+  // `[{group: [fallback groups]}, ...]`, LiteLLM's shape; a single mapping of several groups is accepted too.
+  void read_fallback_rules(const Entry& e, const std::string& path, std::vector<FallbackRule>& out) {
+    if (e.value.IsNull()) return;
+    std::vector<std::pair<YAML::Node, std::string>> maps;
+    if (e.value.IsMap()) {
+      maps.emplace_back(e.value, path);
+    } else if (e.value.IsSequence()) {
+      std::size_t i = 0;
+      for (auto it = e.value.begin(); it != e.value.end(); ++it, ++i) maps.emplace_back(*it, index_path(path, i));
+    } else {
+      error(where(e), path, "must be a list of {model_group: [fallback groups]}, not " + describe(e.value));
+      return;
+    }
+    out.clear();  // router_settings replaces what litellm_settings gave
+    for (const auto& [node, node_path] : maps) {
+      if (!node.IsMap()) {
+        error(node.Mark(), node_path, "must be a mapping {model_group: [fallback groups]}, not " + describe(node));
+        continue;
+      }
+      for (const Entry& rule : map_entries(node, node_path)) {
+        FallbackRule r{rule.name, {}};
+        const std::string rule_path = join(node_path, rule.name);
+        if (rule.value.IsScalar()) {  // `group: other` as a one-element list
+          r.fallbacks.push_back(rule.value.Scalar());
+          group_refs_.push_back({rule.value.Scalar(), rule.value.Mark(), rule_path});
+        } else {
+          read_group_list(rule, rule_path, r.fallbacks);
+        }
+        if (rule.name != "*") group_refs_.push_back({rule.name, rule.key.Mark(), rule_path});
+        out.push_back(std::move(r));
+      }
+    }
+  }
+
+  bool read_retry_policy(const Entry& e, const std::string& path, RetryPolicy& policy) {
+    if (!e.value.IsMap()) {
+      error(where(e), path, "must be a mapping such as {RateLimitErrorRetries: 3}, not " + describe(e.value));
+      return false;
+    }
+    for (const Entry& f : map_entries(e.value, path)) {
+      const std::string field = join(path, f.name);
+      std::optional<int>* slot = nullptr;
+      if (f.name == "RateLimitErrorRetries") {
+        slot = &policy.rate_limit;
+      } else if (f.name == "TimeoutErrorRetries") {
+        slot = &policy.timeout;
+      } else if (f.name == "InternalServerErrorRetries") {
+        slot = &policy.server_error;
+      } else if (f.name == "BadRequestErrorRetries" || f.name == "AuthenticationErrorRetries" ||
+                 f.name == "ContentPolicyViolationErrorRetries") {
+        warn(f.key.Mark(), field, "this failure is never retried (the same request would fail again); ignored");
+        continue;
+      } else {
+        warn(f.key.Mark(), field, "unknown retry policy key is ignored");
+        continue;
+      }
+      if (auto v = read_integer(f, field, Bound::kNonNegative, kMaxRetries)) *slot = static_cast<int>(*v);
+    }
+    return true;
+  }
+
+  void read_group_retry_policies(const Entry& e, const std::string& path,
+                                 std::vector<std::pair<std::string, RetryPolicy>>& out) {
+    if (!e.value.IsMap()) {
+      error(where(e), path, "must be a mapping of model group to retry policy, not " + describe(e.value));
+      return;
+    }
+    for (const Entry& g : map_entries(e.value, path)) {
+      RetryPolicy policy;
+      const std::string group_path = join(path, g.name);
+      if (read_retry_policy(g, group_path, policy)) out.emplace_back(g.name, policy);
+      group_refs_.push_back({g.name, g.key.Mark(), group_path});
+    }
+  }
+
+  // A fallback or policy naming a group that no model_list entry defines is a typo: say so at load time.
+  void check_fallback_groups() {
+    std::unordered_set<std::string> groups;
+    for (const Deployment& d : config_.model_list) groups.insert(d.model_name);
+    for (const GroupRef& ref : group_refs_) {
+      if (!groups.contains(ref.name)) {
+        warn(ref.mark, ref.path, "no model_list entry has model_name \"" + ref.name + "\"");
+      }
+    }
+  }
+
   void read_millis(const Entry& e, const std::string& path, std::chrono::milliseconds& out) {
     if (auto v = read_integer(e, path, Bound::kPositive)) out = std::chrono::milliseconds(*v);
   }
@@ -818,8 +1029,17 @@ class Loader {
     }
   }
 
+  struct GroupRef {
+    std::string name;
+    YAML::Mark mark;
+    std::string path;
+  };
+
   std::string source_;
   const EnvLookup& env_;
+  std::optional<Entry> litellm_section_;
+  std::optional<Entry> router_section_;
+  std::vector<GroupRef> group_refs_;
   std::unordered_map<std::string, std::string> config_env_;  // from the environment_variables section
   Config config_;
   LoadResult result_;

@@ -64,6 +64,42 @@ struct ServerSettings {
   unsigned workers = 0;                                    // 0: one per core
 };
 
+// Retries per failure class, LiteLLM's RetryPolicy shape. Unset: the router's num_retries.
+struct RetryPolicy {
+  std::optional<int> rate_limit;    // RateLimitErrorRetries (429)
+  std::optional<int> timeout;       // TimeoutErrorRetries (408, upstream timeouts)
+  std::optional<int> server_error;  // InternalServerErrorRetries (5xx, connection failures)
+};
+
+// One `fallbacks`-style entry: when `group` fails, these groups are tried in order ("*" matches any group).
+struct FallbackRule {
+  std::string group;
+  std::vector<std::string> fallbacks;
+};
+
+// router_settings (with the litellm_settings keys LiteLLM also accepts there as defaults).
+struct RouterSettings {
+  std::string routing_strategy = "simple-shuffle";
+  boost::json::object routing_strategy_args;
+  double lowest_latency_buffer = 0;  // routing_strategy_args.lowest_latency_buffer
+  int num_retries = 2;               // LiteLLM's default (the OpenAI SDK's)
+  std::optional<RetryPolicy> retry_policy;
+  std::vector<std::pair<std::string, RetryPolicy>> model_group_retry_policy;
+  double retry_after_seconds = 0;          // minimum wait before a retry of the same deployment
+  double max_retry_after_seconds = 60;     // an upstream Retry-After above this is not waited for
+  std::optional<double> timeout_seconds;   // per attempt, when the deployment sets none
+  std::optional<double> stream_timeout_seconds;
+  int allowed_fails = 3;           // failures within a minute a deployment may have before its cooldown
+  double cooldown_time_seconds = 5;
+  bool disable_cooldowns = false;
+  std::vector<FallbackRule> fallbacks;
+  std::vector<FallbackRule> context_window_fallbacks;
+  std::vector<FallbackRule> content_policy_fallbacks;
+  std::vector<std::string> default_fallbacks;
+  int max_fallbacks = 5;
+  bool enable_pre_call_checks = false;
+};
+
 struct GeneralSettings {
   std::string master_key;  // secret; empty: no authentication
   boost::json::object extra;
@@ -74,8 +110,9 @@ struct Config {
   std::vector<Deployment> model_list;
   GeneralSettings general_settings;
   ServerSettings server_settings;
-  boost::json::object litellm_settings;  // kept for later issues
-  boost::json::object router_settings;   // kept for later issues
+  RouterSettings router;                 // from router_settings, then litellm_settings
+  boost::json::object litellm_settings;  // as written, for keys read elsewhere
+  boost::json::object router_settings;   // as written
 };
 
 struct Diagnostic {

@@ -2,6 +2,8 @@
 // and answer it, whole or as a stream of OpenAI `chat.completion.chunk` payloads.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +44,7 @@ struct Call {
   bool capture_content = false;  // keep the completion text in `meta` (message-content capture is on)
   ResponseMeta meta;
   std::string_view request_id;
+  std::chrono::milliseconds timeout{600'000};  // the whole attempt (streams: connect and each wait for bytes)
   std::vector<http::Header> upstream_headers;  // added to the upstream request (trace context, later)
 };
 
@@ -76,5 +79,7 @@ bool is_openai_compatible(std::string_view provider);
 
 // Rough token estimate (about four characters a token) for usage reports and pre-call checks.
 std::int64_t estimate_tokens(std::string_view text);
+// The same estimate for a whole request's prompt (messages, prompt or input), at least 1.
+std::int64_t estimate_prompt_tokens(Endpoint endpoint, const boost::json::object& body);
 
 }  // namespace sy::providers

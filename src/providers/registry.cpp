@@ -2,6 +2,10 @@
 #include "providers/openai/openai_provider.h"
 #include "providers/provider.h"
 
+#include <boost/json.hpp>
+
+#include "util/json.h"
+
 namespace sy::providers {
 
 bool is_openai_compatible(std::string_view p) {
@@ -20,6 +24,38 @@ Provider* provider_for(const config::Deployment& d) {
 
 std::int64_t estimate_tokens(std::string_view text) {
   return text.empty() ? 0 : static_cast<std::int64_t>((text.size() + 3) / 4);
+}
+
+std::int64_t estimate_prompt_tokens(Endpoint endpoint, const boost::json::object& body) {
+  std::int64_t tokens = 0;
+  auto add_texts = [&tokens](const boost::json::value* v) {
+    if (!v) return;
+    if (v->is_string()) tokens += estimate_tokens(v->get_string());
+    if (const auto* a = v->if_array()) {
+      for (const auto& item : *a) {
+        if (item.is_string()) tokens += estimate_tokens(item.get_string());
+      }
+    }
+  };
+  switch (endpoint) {
+    case Endpoint::chat_completions:
+      if (const auto* msgs = body.if_contains("messages"); msgs && msgs->is_array()) {
+        for (const auto& m : msgs->get_array()) {
+          tokens += 4;  // per-message framing, as chat formats add
+          if (const auto* obj = m.if_object()) {
+            if (const auto* c = obj->if_contains("content")) tokens += estimate_tokens(json::content_text(*c));
+          }
+        }
+      }
+      break;
+    case Endpoint::completions:
+      add_texts(body.if_contains("prompt"));
+      break;
+    case Endpoint::embeddings:
+      add_texts(body.if_contains("input"));
+      break;
+  }
+  return std::max<std::int64_t>(1, tokens);
 }
 
 }  // namespace sy::providers

@@ -49,6 +49,8 @@ describe('errors', { timeout: 90_000 }, () => {
           upstreamModel('slow', 'slow-5000', upstream.apiBase, { timeout: 0.5 }),
         ],
         general_settings: { master_key: MASTER_KEY },
+        // Error mapping is under test here: one attempt per request (retries have their own tests).
+        router_settings: { num_retries: 0 },
       },
     });
   });

@@ -55,6 +55,7 @@ describe('secrets never leak', { timeout: 60_000 }, () => {
           deadModel,
         ],
         general_settings: { master_key: MASTER },
+        router_settings: { num_retries: 0 },
       },
     });
   });

@@ -71,6 +71,7 @@ describe('errors, cancellation, logs and secrets in traces', { timeout: 45_000 }
           upstreamModel('breaker', 'stream-break', upstream.apiBase, { stream_timeout: 10 }),
         ],
         general_settings: { master_key: MASTER_KEY },
+        router_settings: { num_retries: 0 },
       },
     }));
   });

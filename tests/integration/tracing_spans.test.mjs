@@ -41,6 +41,8 @@ const config = (upstream) => ({
     mockModel('claude-haiku'),
   ],
   general_settings: { master_key: MASTER_KEY },
+  // One attempt per request: the retry spans have their own tests.
+  router_settings: { num_retries: 0 },
 });
 
 /** Checks the resource and scope every span carries. */

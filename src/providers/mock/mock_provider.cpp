@@ -66,19 +66,9 @@ std::string prompt_text(const Call& call) {
 }
 
 std::int64_t prompt_tokens(const Call& call) {
-  const bj::object& body = *call.body;
   if (call.endpoint == Endpoint::completions)
     return std::max<std::int64_t>(1, estimate_tokens(prompt_text(call)));
-  std::int64_t tokens = 0;
-  if (const auto* msgs = body.if_contains("messages"); msgs && msgs->is_array()) {
-    for (const auto& m : msgs->get_array()) {
-      tokens += 4;  // per-message framing, as chat formats add
-      if (const auto* obj = m.if_object()) {
-        if (const auto* c = obj->if_contains("content")) tokens += estimate_tokens(json::content_text(*c));
-      }
-    }
-  }
-  return std::max<std::int64_t>(1, tokens);
+  return estimate_prompt_tokens(call.endpoint, *call.body);
 }
 
 std::string reply_text(const Call& call) {

@@ -85,10 +85,6 @@ std::string_view path_for(Endpoint e) {
   }
 }
 
-std::chrono::milliseconds seconds_setting(const std::optional<double>& s, double fallback) {
-  return std::chrono::milliseconds(static_cast<std::int64_t>((s ? *s : fallback) * 1000.0));
-}
-
 // Builds the upstream request; `api_key` receives the key so errors can scrub it.
 Result<http::ClientRequest> build_request(Call& call, std::string& api_key) {
   const config::Deployment& d = *call.deployment;
@@ -112,9 +108,7 @@ Result<http::ClientRequest> build_request(Call& call, std::string& api_key) {
   r.headers.push_back({"Accept", call.stream ? "text/event-stream" : "application/json"});
   for (auto& h : call.upstream_headers) r.headers.push_back(h);
   json::serialize_into(*call.body, r.body);
-  r.timeout = call.stream
-                  ? seconds_setting(d.params.stream_timeout_seconds, d.params.timeout_seconds.value_or(600))
-                  : seconds_setting(d.params.timeout_seconds, 600);
+  r.timeout = call.timeout;
   return r;
 }
 
