@@ -326,7 +326,7 @@ class Inference {
     telemetry::Span no_span;
     telemetry::Span& server_span = ctx_.span ? *ctx_.span : no_span;
 
-    router_.begin(selection);
+    const router::AttemptScope in_flight(router_, selection);
     const auto started = std::chrono::steady_clock::now();
     sink_.attempt(&router_, &selection, started);
     std::optional<Error> failure;

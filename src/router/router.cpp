@@ -202,18 +202,25 @@ void Router::begin(const Selection& s) const noexcept {
   s.stats->requests.add(clock_.now(), 1);
 }
 
+void Router::end(const Selection& s) const noexcept { s.stats->in_flight.fetch_sub(1, std::memory_order_relaxed); }
+
+AttemptScope::AttemptScope(const Router& router, const Selection& selection) noexcept
+    : router_(router), selection_(selection) {
+  router_.begin(selection_);
+}
+
+AttemptScope::~AttemptScope() { router_.end(selection_); }
+
 void Router::first_token(const Selection& s, std::chrono::nanoseconds elapsed) const noexcept {
   s.stats->ttft.observe(std::chrono::duration<double, std::milli>(elapsed).count());
 }
 
 void Router::succeeded(const Selection& s, std::chrono::nanoseconds elapsed, std::int64_t tokens) const noexcept {
-  s.stats->in_flight.fetch_sub(1, std::memory_order_relaxed);
   s.stats->latency.observe(std::chrono::duration<double, std::milli>(elapsed).count());
   if (tokens > 0) s.stats->tokens.add(clock_.now(), tokens);
 }
 
 bool Router::failed(const Selection& s, FailureKind kind, const Error& error) const noexcept {
-  s.stats->in_flight.fetch_sub(1, std::memory_order_relaxed);
   if (!counts_as_deployment_failure(kind)) return false;
   return s.stats->record_failure(clock_.now(), cools_down_at_once(kind, error.status), settings_.allowed_fails,
                                  cooldown_);

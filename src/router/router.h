@@ -43,6 +43,21 @@ struct Selection {
   std::optional<Error> refusal;   // 429 (all at their rpm/tpm cap) or 400 context_length_exceeded
 };
 
+class Router;
+
+// Counts an attempt in flight for as long as it lives.
+class AttemptScope {
+ public:
+  AttemptScope(const Router& router, const Selection& selection) noexcept;
+  ~AttemptScope();
+  AttemptScope(const AttemptScope&) = delete;
+  AttemptScope& operator=(const AttemptScope&) = delete;
+
+ private:
+  const Router& router_;
+  const Selection& selection_;
+};
+
 class Router {
  public:
   // The deployments must outlive the router.
@@ -64,9 +79,11 @@ class Router {
   Selection select(const ModelGroup& group, const RouteRequest& request, std::span<const std::uint32_t> tried,
                    FastRandom& random) const;
 
-  // Attempt bookkeeping: `begin` counts the request against the deployment's rpm and in-flight count; exactly
-  // one of `succeeded` / `failed` ends it.
+  // Attempt bookkeeping: `begin` counts the request against the deployment's rpm and in-flight count, `end`
+  // takes it out of the in-flight count (AttemptScope pairs them, also when a request is cancelled); at most
+  // one of `succeeded` / `failed` records the outcome.
   void begin(const Selection& s) const noexcept;
+  void end(const Selection& s) const noexcept;
   void first_token(const Selection& s, std::chrono::nanoseconds elapsed) const noexcept;
   void succeeded(const Selection& s, std::chrono::nanoseconds elapsed, std::int64_t tokens) const noexcept;
   // Returns true when this failure put the deployment in cooldown.
