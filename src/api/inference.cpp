@@ -188,6 +188,9 @@ class Inference {
     }
     if (endpoint == Endpoint::embeddings) call_.stream = false;
     request_.stream = call_.stream;
+    request_.prompt_field = endpoint == Endpoint::chat_completions ? "messages"
+                            : endpoint == Endpoint::completions    ? "prompt"
+                                                                   : "input";
     request_.body = &body;
     if (router.settings().enable_pre_call_checks) {
       request_.prompt_tokens = providers::estimate_prompt_tokens(endpoint, body);
@@ -232,7 +235,8 @@ class Inference {
           }
         }
       }
-      // Fallbacks: the list the requested group's first failure chose, tried in order, each group once.
+      // Fallbacks: the list chosen by the failure that made the requested group give up, tried in order, each
+      // group once.
       if (!fallbacks_chosen) {
         fallbacks = router_.fallbacks(requested.name, kind);
         fallbacks_chosen = true;
@@ -271,7 +275,7 @@ class Inference {
     span.set_attribute("router.decision_reason", s.decision.reason);
     span.set_attribute("router.attempt", static_cast<std::int64_t>(attempts_));
     if (fallbacks_used_ > 0) span.set_attribute("router.fallback_depth", static_cast<std::int64_t>(fallbacks_used_));
-    if (!std::isnan(s.decision.score)) span.set_attribute("router.score", s.decision.score);
+    if (std::isfinite(s.decision.score)) span.set_attribute("router.score", s.decision.score);
     if (s.deployment) {
       span.set_attribute("router.model_selected", s.deployment->params.provider_model);
       span.set_attribute("router.deployment_id", s.deployment->info.id);

@@ -182,7 +182,7 @@ Selection Router::select(const ModelGroup& group, const RouteRequest& request,
                             " tokens) is longer than every deployment of model group '" + group.name +
                             "' accepts (model_info.max_input_tokens).",
                         "context_length_exceeded",
-                        "messages",
+                        std::string(request.prompt_field),
                         {}};
       s.decision = {"context_window_exceeded"};
     }

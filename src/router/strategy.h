@@ -23,6 +23,7 @@ struct RouteRequest {
   bool stream = false;
   std::int64_t prompt_tokens = -1;                // estimated; -1 when not estimated
   const boost::json::object* body = nullptr;      // the parsed request (for content-aware strategies)
+  std::string_view prompt_field = "messages";     // names the prompt in a context-length error
 };
 
 struct Candidate {
