@@ -11,7 +11,7 @@ WERROR         := $(if $(filter true 1,$(CI)),ON,OFF)
 export CCACHE_SLOPPINESS := pch_defines,time_macros
 export CCACHE_DIR ?= $(CURDIR)/.ccache
 
-.PHONY: all deps configure build build-asan run test format clean
+.PHONY: all deps configure build build-asan run test bench-micro format clean
 
 all: build
 
@@ -38,6 +38,11 @@ run: configure
 # Every suite, then the same suites against the sanitizer build.
 test: build build-asan
 	@scripts/run-tests.sh $(BUILD_DIR) $(ASAN_BUILD_DIR)
+
+# Micro-benchmarks of hot paths (Google Benchmark, bench/micro/), built in the release build directory.
+bench-micro: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target switchyard_micro_bench
+	$(BUILD_DIR)/switchyard_micro_bench --benchmark_min_time=0.2
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
