@@ -83,7 +83,7 @@ Router::Router(const std::vector<config::Deployment>& model_list, const config::
                const Clock& clock)
     : clock_(clock),
       settings_(settings),
-      strategy_(make_strategy(settings)),
+      strategy_(make_strategy(settings, model_list)),
       stats_(std::make_unique<DeploymentStats[]>(model_list.size())),
       cooldown_(settings.disable_cooldowns ? 0 : seconds_to_nanos(settings.cooldown_time_seconds)) {
   for (std::uint32_t i = 0; i < model_list.size(); ++i) {
@@ -261,10 +261,11 @@ std::span<const std::string> Router::fallbacks(std::string_view group, FailureKi
 }
 
 std::chrono::milliseconds Router::timeout(const config::Deployment& d, bool stream) const noexcept {
+  // The deployment's own settings first, then the router's; a stream prefers stream_timeout at each level.
   const auto& p = d.params;
-  std::optional<double> s;
-  if (stream) s = p.stream_timeout_seconds ? p.stream_timeout_seconds : settings_.stream_timeout_seconds;
-  if (!s) s = p.timeout_seconds ? p.timeout_seconds : settings_.timeout_seconds;
+  std::optional<double> s = stream && p.stream_timeout_seconds ? p.stream_timeout_seconds : p.timeout_seconds;
+  if (!s && stream) s = settings_.stream_timeout_seconds;
+  if (!s) s = settings_.timeout_seconds;
   return seconds_to_millis(s.value_or(600));
 }
 

@@ -525,9 +525,7 @@ TEST(RouterSettingsLitellm, ErrorsNameTheLitellmSection) {
 }
 
 // router_settings wins wherever both sections set a key, default_fallbacks included.
-// DISABLED: fails today. read_router_settings reads default_fallbacks from both sections through
-// read_group_list, which appends without clearing (read_fallback_rules clears), so the result is [a, b].
-TEST(RouterSettingsLitellm, DISABLED_DefaultFallbacksFromRouterSettingsReplaceLitellmSettings) {
+TEST(RouterSettingsLitellm, DefaultFallbacksFromRouterSettingsReplaceLitellmSettings) {
   const LoadResult r = load(R"(litellm_settings:
   default_fallbacks: [a]
 router_settings:

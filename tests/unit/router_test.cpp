@@ -99,8 +99,9 @@ void complete(const Router& router, const Selection& s, double ms, std::int64_t 
 }
 
 // One whole failed attempt; returns whether it started a cooldown.
+// One failed attempt, in flight for its scope as in the gateway.
 bool fail(const Router& router, const Selection& s, int status, std::string code = {}) {
-  router.begin(s);
+  const AttemptScope attempt(router, s);
   const Error e{status, "api_error", "failed", std::move(code), {}, {}};
   return router.failed(s, classify(e), e);
 }
@@ -269,12 +270,20 @@ TEST(StrategyLeastBusy, PicksFewestInFlight) {
     EXPECT_EQ(s.decision.reason, "least_busy");
     EXPECT_EQ(s.decision.score, 1);
   }
-  // Two attempts on slot 2 end (one way or the other): it becomes the least busy.
+  // Two attempts on slot 2 end: it becomes the least busy. Recording an outcome does not end an attempt.
   router.succeeded(s2, milliseconds(10), 0);
   router.failed(s2, FailureKind::bad_request, Error{400, "invalid_request_error", "bad", {}, {}, {}});
+  EXPECT_EQ(s2.stats->in_flight.load(), 3);
+  router.end(s2);
+  router.end(s2);
   EXPECT_EQ(s2.stats->in_flight.load(), 1);
-  router.succeeded(s0, milliseconds(10), 0);
-  router.succeeded(s0, milliseconds(10), 0);
+  router.end(s0);
+  router.end(s0);
+  EXPECT_EQ(s0.stats->in_flight.load(), 0);
+  {
+    const AttemptScope scope(router, s0);
+    EXPECT_EQ(s0.stats->in_flight.load(), 1);
+  }
   EXPECT_EQ(s0.stats->in_flight.load(), 0);
   for (int i = 0; i < 50; ++i) ASSERT_EQ(router.select(g, {}, {}, random).slot, 0u);
 }
@@ -1092,6 +1101,8 @@ TEST(RouterTimeout, DeploymentThenRouterThenSixHundredSeconds) {
   EXPECT_EQ(router.timeout(list[1], false), milliseconds(120000));
   EXPECT_EQ(router.timeout(list[1], true), milliseconds(20500));
   EXPECT_EQ(router.timeout(list[2], false), milliseconds(45000));
+  // The deployment's own timeout beats any router setting, for streams too.
+  EXPECT_EQ(router.timeout(list[2], true), milliseconds(45000));
 
   config::RouterSettings only_timeout;
   only_timeout.timeout_seconds = 90;
