@@ -108,6 +108,20 @@ std::optional<Error> validate_request(Endpoint endpoint, const bj::object& body)
   if (const auto* stream = body.if_contains("stream"); stream && !stream->is_bool() && !stream->is_null()) {
     return wrong_type("stream", "a boolean");
   }
+  // LiteLLM's per-request routing fields.
+  if (const auto* n = body.if_contains("num_retries");
+      n && !n->is_null() && !((n->is_int64() && n->get_int64() >= 0 && n->get_int64() <= 100) || n->is_uint64())) {
+    return wrong_type("num_retries", "an integer from 0 to 100");
+  }
+  if (const auto* t = body.if_contains("timeout"); t && !t->is_null() && !(t->is_number() && t->to_number<double>() > 0)) {
+    return wrong_type("timeout", "a positive number of seconds");
+  }
+  if (const auto* f = body.if_contains("fallbacks"); f && !f->is_null()) {
+    const auto* list = f->if_array();
+    if (!list || !std::all_of(list->begin(), list->end(), [](const bj::value& v) { return v.is_string(); })) {
+      return wrong_type("fallbacks", "an array of model names");
+    }
+  }
   switch (endpoint) {
     case Endpoint::chat_completions: {
       const auto* messages = body.if_contains("messages");
@@ -187,6 +201,7 @@ class Inference {
       }
     }
     if (endpoint == Endpoint::embeddings) call_.stream = false;
+    take_routing_fields();
     request_.stream = call_.stream;
     request_.prompt_field = endpoint == Endpoint::chat_completions ? "messages"
                             : endpoint == Endpoint::completions    ? "prompt"
@@ -217,7 +232,10 @@ class Inference {
       if (selection.deployment) {
         tried_.push_back(selection.slot);
         // Retry within the group: another deployment at once when there is one, else the same after a wait.
-        if (group_retries < router_.retries_for(*group, *selection.deployment, kind)) {
+        const int allowed = num_retries_ && router::retryable(kind)
+                                ? *num_retries_
+                                : router_.retries_for(*group, *selection.deployment, kind);
+        if (group_retries < allowed) {
           router::Selection next = select(*group);
           if (next.deployment) {
             std::optional<std::chrono::milliseconds> wait{0};
@@ -238,7 +256,8 @@ class Inference {
       // Fallbacks: the list chosen by the failure that made the requested group give up, tried in order, each
       // group once.
       if (!fallbacks_chosen) {
-        fallbacks = router_.fallbacks(requested.name, kind);
+        fallbacks = request_fallbacks_.empty() ? router_.fallbacks(requested.name, kind)
+                                               : std::span<const std::string>(request_fallbacks_);
         fallbacks_chosen = true;
       }
       const router::ModelGroup* next_group = nullptr;
@@ -261,6 +280,23 @@ class Inference {
   }
 
  private:
+  // LiteLLM's per-request `num_retries`, `timeout` (seconds) and `fallbacks` (model names) override the router's
+  // settings for this request; they are the gateway's, so they are not sent upstream. Types were validated.
+  void take_routing_fields() {
+    if (const auto* n = body_.if_contains("num_retries"); n && n->is_number()) {
+      num_retries_ = static_cast<int>(std::min<std::uint64_t>(100, n->to_number<std::uint64_t>()));
+    }
+    if (const auto* t = body_.if_contains("timeout"); t && t->is_number()) {
+      timeout_ = std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(t->to_number<double>() * 1000)));
+    }
+    if (const auto* f = body_.if_contains("fallbacks"); f && f->is_array()) {
+      for (const auto& v : f->get_array()) request_fallbacks_.emplace_back(v.get_string());
+    }
+    body_.erase("num_retries");
+    body_.erase("timeout");
+    body_.erase("fallbacks");
+  }
+
   // Picks the next deployment, recording the decision on a "route" span.
   router::Selection select(const router::ModelGroup& group) {
     const auto started = std::chrono::steady_clock::now();
@@ -296,7 +332,7 @@ class Inference {
     const int number = attempts_++;
     call_.deployment = &d;
     call_.public_model = visited_.back()->name;
-    call_.timeout = router_.timeout(d, call_.stream);
+    call_.timeout = timeout_ ? *timeout_ : router_.timeout(d, call_.stream);
     call_.meta = {};
     call_.upstream_headers.clear();
     set_routing_headers(selection);
@@ -469,6 +505,9 @@ class Inference {
   router::RouteRequest request_;
   boost::container::small_vector<std::uint32_t, 8> tried_;
   boost::container::small_vector<const router::ModelGroup*, 4> visited_;
+  std::optional<int> num_retries_;                 // from the request
+  std::optional<std::chrono::milliseconds> timeout_;  // from the request
+  std::vector<std::string> request_fallbacks_;     // from the request
   int attempts_ = 0;
   int retries_ = 0;
   int fallbacks_used_ = 0;
