@@ -232,24 +232,28 @@ class Inference {
       if (selection.deployment) {
         tried_.push_back(selection.slot);
         // Retry within the group: another deployment at once when there is one, else the same after a wait.
-        const int allowed = num_retries_ && router::retryable(kind)
-                                ? *num_retries_
-                                : router_.retries_for(*group, *selection.deployment, kind);
+        const int allowed =
+            num_retries_ && router::retryable(kind) ? *num_retries_ : router_.retries_for(*group, kind);
         if (group_retries < allowed) {
-          router::Selection next = select(*group);
+          const auto started = std::chrono::steady_clock::now();
+          router::Selection next = router_.select(*group, request_, tried_, FastRandom::thread_instance());
+          std::optional<std::chrono::milliseconds> wait;
           if (next.deployment) {
-            std::optional<std::chrono::milliseconds> wait{0};
-            if (std::find(tried_.begin(), tried_.end(), next.slot) != tried_.end()) {
+            const auto times_tried = std::count(tried_.begin(), tried_.end(), next.slot);
+            if (times_tried == 0) {
+              wait = std::chrono::milliseconds(0);
+            } else if (router::Router::may_retry_on(*next.deployment, static_cast<int>(times_tried))) {
               wait = router_.backoff(group_retries + 1, error.retry_after, FastRandom::thread_instance());
             }
-            if (wait) {
-              const bool waited = co_await pause(*wait);
-              if (!waited) co_return;  // cancelled: the client went away
-              ++group_retries;
-              ++retries_;
-              selection = std::move(next);
-              continue;
-            }
+          }
+          if (wait) {
+            record_route(next, *group, started);
+            const bool waited = co_await pause(*wait);
+            if (!waited) co_return;  // cancelled: the client went away
+            ++group_retries;
+            ++retries_;
+            selection = std::move(next);
+            continue;
           }
         }
       }
@@ -301,10 +305,17 @@ class Inference {
   router::Selection select(const router::ModelGroup& group) {
     const auto started = std::chrono::steady_clock::now();
     router::Selection s = router_.select(group, request_, tried_, FastRandom::thread_instance());
-    if (!ctx_.telemetry) return s;
+    record_route(s, group, started);
+    return s;
+  }
+
+  // The "route" span of a decision that is acted on.
+  void record_route(const router::Selection& s, const router::ModelGroup& group,
+                    std::chrono::steady_clock::time_point started) {
+    if (!ctx_.telemetry) return;
     telemetry::Span span =
         ctx_.telemetry->tracer().start_span("route", telemetry::SpanKind::internal, ctx_.span->context());
-    if (!span.recording()) return s;
+    if (!span.recording()) return;
     span.set_attribute("router.strategy", router_.strategy().name());
     span.set_attribute("router.model_group", group.name);
     span.set_attribute("router.candidates_evaluated", static_cast<std::int64_t>(s.candidates));
@@ -321,7 +332,6 @@ class Inference {
     span.set_attribute(
         "router.latency_ms",
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
-    return s;
   }
 
   // One call of one deployment. True when the request is answered (successfully, or with an error after bytes
@@ -389,8 +399,16 @@ class Inference {
         client_gone = !result.value();
       }
     }
-    record_outcome(server_span, span, call_, failure ? &*failure : nullptr, call_.capture_content);
     const auto elapsed = std::chrono::steady_clock::now() - started;
+    // The client went away (the handler was cancelled, or a stream's sink found the client gone): nothing is
+    // answered and the deployment is not to blame.
+    const asio::cancellation_state cancel_state = co_await asio::this_coro::cancellation_state;
+    if (client_gone || cancel_state.cancelled() != asio::cancellation_type::none) {
+      ctx_.client_gone = true;
+      if (span.recording()) span.set_status(telemetry::StatusCode::error, "cancelled: the client went away");
+      co_return true;
+    }
+    record_outcome(server_span, span, call_, failure ? &*failure : nullptr, call_.capture_content);
 
     if (!failure) {
       std::int64_t tokens = std::max<std::int64_t>(0, call_.meta.prompt_tokens) +
@@ -399,9 +417,7 @@ class Inference {
       router_.succeeded(selection, elapsed, tokens);
       span.end();
       record_totals(server_span);
-      if (client_gone) {
-        ctx_.client_gone = true;
-      } else if (body) {
+      if (body) {
         co_await send_json(writer_, ctx_, status, std::move(*body));
       } else {
         const bool started_stream = co_await sink_.start();
@@ -411,7 +427,7 @@ class Inference {
     }
 
     const router::FailureKind kind = router::classify(*failure);
-    const bool cooled = router_.failed(selection, kind, *failure);
+    const bool cooled = router_.failed(selection, kind, *failure, elapsed);
     if (span.recording()) {
       span.set_attribute("router.failure_kind", router::to_string(kind));
       if (cooled) span.set_attribute("router.cooldown_started", true);

@@ -220,20 +220,28 @@ void Router::succeeded(const Selection& s, std::chrono::nanoseconds elapsed, std
   if (tokens > 0) s.stats->tokens.add(clock_.now(), tokens);
 }
 
-bool Router::failed(const Selection& s, FailureKind kind, const Error& error) const noexcept {
+bool Router::failed(const Selection& s, FailureKind kind, const Error& error,
+                    std::chrono::nanoseconds elapsed) const noexcept {
+  if (kind == FailureKind::timeout && elapsed.count() > 0) {
+    s.stats->latency.observe(std::chrono::duration<double, std::milli>(elapsed).count());
+    s.stats->ttft.observe(std::chrono::duration<double, std::milli>(elapsed).count());
+  }
   if (!counts_as_deployment_failure(kind)) return false;
   return s.stats->record_failure(clock_.now(), cools_down_at_once(kind, error.status), settings_.allowed_fails,
                                  cooldown_);
 }
 
-int Router::retries_for(const ModelGroup& group, const config::Deployment& d, FailureKind kind) const noexcept {
+int Router::retries_for(const ModelGroup& group, FailureKind kind) const noexcept {
   if (!retryable(kind)) return 0;
-  if (d.params.max_retries) return *d.params.max_retries;
   if (auto n = policy_for(group.retry_policy, kind)) return *n;
   if (settings_.retry_policy) {
     if (auto n = policy_for(*settings_.retry_policy, kind)) return *n;
   }
   return settings_.num_retries;
+}
+
+bool Router::may_retry_on(const config::Deployment& d, int times_tried) noexcept {
+  return !d.params.max_retries || times_tried <= *d.params.max_retries;
 }
 
 std::optional<std::chrono::milliseconds> Router::backoff(int retry, std::string_view retry_after,

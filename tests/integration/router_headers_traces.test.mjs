@@ -235,10 +235,6 @@ describe('router spans', { timeout: 60_000 }, () => {
 
   it('a 429 whose Retry-After is above max_retry_after: one attempt, and one route span (no selection for a retry that never happens)', {
     ...T,
-    skip:
-      'BUG: Inference::run selects (and records a route span for) the retry before it asks backoff() whether to wait; ' +
-      'when the Retry-After is above max_retry_after the retry is dropped, but the trace keeps a route span with ' +
-      'router.attempt 1 and a model_selected for an attempt that never happened',
   }, async () => {
     const ua = uniqueUa('no-retry');
     const r = await chat(gw, 'L', { headers: { 'user-agent': ua } });

@@ -285,10 +285,6 @@ describe('router retries', { timeout: 60_000 }, () => {
 
     it('num_retries 0: a POST the upstream read and then reset is not sent again (not even on a reused connection)', {
       ...T,
-      skip:
-        'BUG: the HTTP client treats any reset or EOF before the response head on a reused keep-alive connection as a ' +
-        'stale connection and sends the whole POST again on a new one, so the upstream gets it twice although ' +
-        'num_retries is 0 and the request had been written in full',
     }, async (t) => {
       // One worker, so the second request finds the first one's keep-alive connection in the pool.
       const { gw, upstream } = await routerSetup(

@@ -86,9 +86,6 @@ describe('routing strategies', { timeout: 60_000 }, () => {
 
     it('a deployment whose attempts time out is not ranked fastest again', {
       ...T,
-      skip:
-        'BUG: a failed attempt records no latency (Router::failed), so a deployment that only times out stays "never ' +
-        'measured", which latency-based-routing ranks as fastest: every request tries it first and waits its timeout',
     }, async (t) => {
       const { gw, upstream } = await routerSetup(t, (u) => ({
         model_list: [dep('g', 'hang', u, { timeout: 0.3 }, { id: 'hang' }), dep('g', 'ok-fast', u, {}, { id: 'fast' })],

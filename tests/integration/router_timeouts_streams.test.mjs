@@ -62,8 +62,10 @@ describe('router timeouts', { timeout: 60_000 }, () => {
     const { gw, upstream } = await routerSetup(t, (u) => ({
       model_list: [
         dep('own', 'hang-own', u, { stream_timeout: 0.3, timeout: 30 }),
-        dep('router', 'hang-router', u, { timeout: 30 }),
+        dep('router', 'hang-router', u),
         dep('slow', 'slow-800', u),
+        // the deployment's own timeout wins over the router's stream_timeout
+        dep('slow-own', 'slow-800-own', u, { timeout: 30 }),
       ],
       router_settings: { num_retries: 0, stream_timeout: 0.3, timeout: 30 },
     }));
@@ -81,6 +83,10 @@ describe('router timeouts', { timeout: 60_000 }, () => {
     assert.equal(upstream.requestsFor('hang-router').length, 1);
     const ok = await chat(gw, 'slow');
     assert.equal(ok.status, 200, `a non-stream request waits for timeout (30 s), not stream_timeout: ${explain(ok)}`);
+    const own = await chatStream(gw, 'slow-own');
+    const ownText = await own.res.text();
+    assert.equal(own.res.status, 200, `the deployment's timeout beats the router's stream_timeout: ${ownText}`);
+    assert.match(ownText, /\[DONE\]/);
   });
 });
 

@@ -919,32 +919,35 @@ TEST(RouterRetries, Precedence) {
   const ModelGroup& g = *router.group("g");
   const ModelGroup& h = *router.group("h");
   // Group policy > router policy > num_retries.
-  EXPECT_EQ(router.retries_for(g, list[0], FailureKind::timeout), 7);
-  EXPECT_EQ(router.retries_for(g, list[0], FailureKind::rate_limit), 5);
-  EXPECT_EQ(router.retries_for(g, list[0], FailureKind::server_error), 2);
-  EXPECT_EQ(router.retries_for(h, list[2], FailureKind::timeout), 2);
-  EXPECT_EQ(router.retries_for(h, list[2], FailureKind::rate_limit), 5);
-  // The deployment's max_retries beats them all.
-  for (FailureKind k : {FailureKind::timeout, FailureKind::rate_limit, FailureKind::server_error}) {
-    EXPECT_EQ(router.retries_for(g, list[1], k), 1) << to_string(k);
-  }
+  EXPECT_EQ(router.retries_for(g, FailureKind::timeout), 7);
+  EXPECT_EQ(router.retries_for(g, FailureKind::rate_limit), 5);
+  EXPECT_EQ(router.retries_for(g, FailureKind::server_error), 2);
+  EXPECT_EQ(router.retries_for(h, FailureKind::timeout), 2);
+  EXPECT_EQ(router.retries_for(h, FailureKind::rate_limit), 5);
+  // A deployment's max_retries bounds the retries of that deployment only.
+  EXPECT_TRUE(Router::may_retry_on(list[1], 1));
+  EXPECT_FALSE(Router::may_retry_on(list[1], 2));
+  EXPECT_TRUE(Router::may_retry_on(list[0], 50));
+  list[0].params.max_retries = 0;
+  EXPECT_FALSE(Router::may_retry_on(list[0], 1));
   // Never retried, whatever the settings.
   for (FailureKind k : {FailureKind::auth, FailureKind::not_found, FailureKind::context_window,
                         FailureKind::content_policy, FailureKind::bad_request, FailureKind::not_supported}) {
-    EXPECT_EQ(router.retries_for(g, list[0], k), 0) << to_string(k);
-    EXPECT_EQ(router.retries_for(g, list[1], k), 0) << to_string(k);
+    EXPECT_EQ(router.retries_for(g, k), 0) << to_string(k);
+    EXPECT_EQ(router.retries_for(g, k), 0) << to_string(k);
   }
   // Zero is a value, not "unset".
   config::RouterSettings zero;
   zero.num_retries = 4;
   zero.model_group_retry_policy = {{"g", policy(0, {}, {})}};
   const Router z(list, zero);
-  EXPECT_EQ(z.retries_for(*z.group("g"), list[0], FailureKind::rate_limit), 0);
-  EXPECT_EQ(z.retries_for(*z.group("g"), list[0], FailureKind::timeout), 4);
-  list[0].params.max_retries = 0;
-  EXPECT_EQ(z.retries_for(*z.group("g"), list[0], FailureKind::timeout), 0);
+  EXPECT_EQ(z.retries_for(*z.group("g"), FailureKind::rate_limit), 0);
+  EXPECT_EQ(z.retries_for(*z.group("g"), FailureKind::timeout), 4);
+  list[0].params.max_retries = 0;  // bounds that deployment's own retries, not the group's
+  EXPECT_EQ(z.retries_for(*z.group("g"), FailureKind::timeout), 4);
+  EXPECT_FALSE(Router::may_retry_on(list[0], 1));
   const Router defaults(list);
-  EXPECT_EQ(defaults.retries_for(*defaults.group("h"), list[2], FailureKind::server_error),
+  EXPECT_EQ(defaults.retries_for(*defaults.group("h"), FailureKind::server_error),
             2);  // the default
 }
 
@@ -1171,6 +1174,28 @@ TEST(RouterPublicApiBase, CredentialsQueryAndFragmentRemoved) {
   EXPECT_EQ(router.public_api_base(2), "https://api.openai.com/v1");
   EXPECT_EQ(router.public_api_base(3), "https://example.com");
   EXPECT_EQ(router.public_api_base(4), "");
+}
+
+}  // namespace
+}  // namespace sy::router
+
+namespace sy::router {
+namespace {
+
+// A timeout teaches latency-based routing that the deployment is slow; other failures leave latency alone.
+TEST(RouterLatency, TimeoutsCountAsLatencySamples) {
+  const std::vector<config::Deployment> list = {deployment("g"), deployment("g")};
+  const Router router(list);
+  FastRandom random(3);
+  const Selection s0 = pin(router, *router.group("g"), 0, random);
+  const Error timeout{504, "timeout_error", "slow", "upstream_timeout", {}, {}};
+  router.failed(s0, FailureKind::timeout, timeout, std::chrono::seconds(2));
+  EXPECT_DOUBLE_EQ(s0.stats->latency.get(), 2000.0);
+  EXPECT_DOUBLE_EQ(s0.stats->ttft.get(), 2000.0);
+  const Selection s1 = pin(router, *router.group("g"), 1, random);
+  const Error boom{500, "api_error", "boom", {}, {}, {}};
+  router.failed(s1, FailureKind::server_error, boom, std::chrono::seconds(2));
+  EXPECT_FALSE(s1.stats->latency.has_value());
 }
 
 }  // namespace
