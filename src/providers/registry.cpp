@@ -28,7 +28,7 @@ Provider* provider_for(const config::Deployment& d) {
   static MockProvider mock;
   static OpenAiProvider openai;
   if (d.params.mock_response || d.params.provider == "mock") return &mock;
-  if (is_openai_compatible(d.params.provider)) return &openai;
+  if (is_openai_compatible(d.params.provider) || d.params.provider == "azure") return &openai;
   return nullptr;
 }
 

@@ -1,5 +1,6 @@
 #include "providers/openai/openai_provider.h"
 
+#include <cctype>
 #include <cstdlib>
 
 #include <boost/asio.hpp>
@@ -33,7 +34,12 @@ constexpr ProviderDefaults kDefaults[] = {
     {"openrouter", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"},
     {"ollama", "http://localhost:11434/v1", ""},
     {"hosted_vllm", "", "HOSTED_VLLM_API_KEY"},
+    {"azure", "", "AZURE_API_KEY"},
 };
+
+// Azure OpenAI's API version when neither litellm_params.api_version nor AZURE_API_VERSION gives one: the
+// newest generally available version.
+constexpr std::string_view kAzureDefaultApiVersion = "2024-10-21";
 
 const ProviderDefaults* defaults_for(std::string_view provider) {
   for (const auto& d : kDefaults) {
@@ -85,6 +91,50 @@ std::string_view path_for(Endpoint e) {
   }
 }
 
+std::string env_or_empty(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+// Unreserved characters stay; everything else is percent-encoded (a deployment name or API version in a URL).
+void append_encoded(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+}
+
+// Azure OpenAI: /openai/deployments/{deployment}/{operation}?api-version=..., authenticated by an `api-key`
+// header, or by a Microsoft Entra ID bearer token (`azure_ad_token`, else AZURE_AD_TOKEN) when no key is set.
+void azure_target_and_auth(const config::Deployment& d, Endpoint endpoint, http::ClientRequest& r,
+                           std::string& secret) {
+  std::string version = d.params.api_version;
+  if (version.empty()) version = env_or_empty("AZURE_API_VERSION");
+  if (version.empty()) version = kAzureDefaultApiVersion;
+  if (!r.target.ends_with("/openai")) r.target += "/openai";
+  r.target += "/deployments/";
+  append_encoded(r.target, d.params.provider_model);
+  r.target += path_for(endpoint);
+  r.target += "?api-version=";
+  append_encoded(r.target, version);
+  secret = api_key_for(d);
+  if (!secret.empty()) {
+    r.headers.push_back({"api-key", secret});
+    return;
+  }
+  if (const auto* token = d.params.extra.if_contains("azure_ad_token"); token && token->is_string()) {
+    secret = std::string(token->get_string());
+  }
+  if (secret.empty()) secret = env_or_empty("AZURE_AD_TOKEN");
+  if (!secret.empty()) r.headers.push_back({"Authorization", "Bearer " + secret});
+}
+
 // Builds the upstream request; `api_key` receives the key so errors can scrub it.
 Result<http::ClientRequest> build_request(Call& call, std::string& api_key) {
   const config::Deployment& d = *call.deployment;
@@ -101,9 +151,14 @@ Result<http::ClientRequest> build_request(Call& call, std::string& api_key) {
   http::ClientRequest r;
   r.origin = origin.value();
   r.target = r.origin->base_path;
-  r.target += path_for(call.endpoint);
-  api_key = api_key_for(d);
-  if (!api_key.empty()) r.headers.push_back({"Authorization", "Bearer " + api_key});
+  while (r.target.ends_with('/')) r.target.pop_back();
+  if (d.params.provider == "azure") {
+    azure_target_and_auth(d, call.endpoint, r, api_key);
+  } else {
+    r.target += path_for(call.endpoint);
+    api_key = api_key_for(d);
+    if (!api_key.empty()) r.headers.push_back({"Authorization", "Bearer " + api_key});
+  }
   r.headers.push_back({"Content-Type", "application/json"});
   r.headers.push_back({"Accept", call.stream ? "text/event-stream" : "application/json"});
   for (auto& h : call.upstream_headers) r.headers.push_back(h);
