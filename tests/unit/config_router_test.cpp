@@ -10,22 +10,14 @@
 #include <gtest/gtest.h>
 
 #include "config/config.h"
+#include "config_test_support.h"
 
 namespace sy::config {
 namespace {
 
-bool contains(std::string_view text, std::string_view part) {
-  return text.find(part) != std::string_view::npos;
-}
-
-EnvLookup env_of(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
-    if (auto it = vars.find(std::string(name)); it != vars.end()) return it->second;
-    return std::nullopt;
-  };
-}
-
-const EnvLookup kNoEnv = env_of({});
+using testing::contains;
+using testing::env_of;
+using testing::kNoEnv;
 
 // Two model groups, a and b, then `rest` (further top-level sections).
 constexpr std::string_view kModels = R"(model_list:

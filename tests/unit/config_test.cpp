@@ -1,5 +1,6 @@
 // Unit tests for the config.yaml loader: parsing, os.environ/ resolution, diagnostics and their positions.
 #include "config/config.h"
+#include "config_test_support.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -16,19 +17,9 @@
 namespace sy::config {
 namespace {
 
-bool contains(std::string_view text, std::string_view part) {
-  return text.find(part) != std::string_view::npos;
-}
-
-// A deterministic environment: only the given variables exist.
-EnvLookup env_of(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
-    if (auto it = vars.find(std::string(name)); it != vars.end()) return it->second;
-    return std::nullopt;
-  };
-}
-
-const EnvLookup kNoEnv = env_of({});
+using testing::contains;
+using testing::env_of;
+using testing::kNoEnv;
 
 LoadResult load(std::string_view yaml, const EnvLookup& env = kNoEnv) {
   return load_string(yaml, "test.yaml", env);
