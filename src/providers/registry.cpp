@@ -1,3 +1,4 @@
+#include "providers/anthropic/anthropic_provider.h"
 #include "providers/mock/mock_provider.h"
 #include "providers/openai/openai_provider.h"
 #include "providers/provider.h"
@@ -27,8 +28,10 @@ bool is_openai_compatible(std::string_view p) {
 Provider* provider_for(const config::Deployment& d) {
   static MockProvider mock;
   static OpenAiProvider openai;
+  static AnthropicProvider anthropic_provider;
   if (d.params.mock_response || d.params.provider == "mock") return &mock;
   if (is_openai_compatible(d.params.provider) || d.params.provider == "azure") return &openai;
+  if (d.params.provider == "anthropic") return &anthropic_provider;
   return nullptr;
 }
 
