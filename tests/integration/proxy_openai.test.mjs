@@ -39,6 +39,7 @@ describe('openai/ provider pass-through', { timeout: 60_000 }, () => {
           upstreamModel('up-nospace', 'stream-nospace', upstream.apiBase),
           upstreamModel('up-chunked', 'chunked', upstream.apiBase),
           upstreamModel('up-close', 'close-after', upstream.apiBase),
+          upstreamModel('up-nodone', 'stream-nodone', upstream.apiBase),
           { ...upstreamModel('up-id', 'ok', upstream.apiBase), model_info: { id: 'dep-a' } },
           {
             model_name: 'vllm',
@@ -377,6 +378,21 @@ describe('openai/ provider pass-through', { timeout: 60_000 }, () => {
   it('neither key appears in a response body or in stderr', { timeout: 10_000 }, async () => {
     assertNoSecrets(bodies.join('\n'), [MASTER_KEY, UPSTREAM_KEY], 'response bodies');
     assertNoSecrets(gw.stderr + gw.stdout, [MASTER_KEY, UPSTREAM_KEY], 'gateway output');
+  });
+
+  it('a stream that ends without [DONE] or a finish_reason is cut short: the client gets an error event, not [DONE]', { timeout: 10_000 }, async () => {
+    const { res, sse } = await postStream(
+      gw,
+      '/v1/chat/completions',
+      { model: 'up-nodone', stream: true, messages: [{ role: 'user', content: 'cut' }] },
+      { key: MASTER_KEY },
+    );
+    assert.equal(res.status, 200);
+    const events = classifyChatEvents(await sse.all());
+    assert.match(events.content, /cut-one cut-two/);
+    assert.equal(events.done, false, 'no [DONE] after a stream that was cut short');
+    assert.equal(events.errors.length, 1);
+    assert.equal(events.errors[0].code, 'upstream_error');
   });
 });
 

@@ -374,6 +374,10 @@ asio::awaitable<Result<bool>> OpenAiProvider::stream(Call& call, ChunkSink& sink
   if (r.status < 200 || r.status >= 300) {
     co_return map_upstream_error(r.status, r.body, r.header("retry-after"), api_key);
   }
+  // A stream that closed without [DONE] and without a finish_reason was cut short: not a success.
+  if (!forwarder.done_ && call.meta.finish_reasons.empty()) {
+    co_return Error{502, "api_error", "The upstream stream ended before it was complete.", "upstream_error", {}, {}};
+  }
   co_return true;
 }
 

@@ -15,6 +15,7 @@
 //   stream-gated     SSE: one chunk, then waits for release(), then the rest and [DONE]
 //   stream-forever   SSE: a chunk every 50 ms until the downstream closes (counted in closedConnections)
 //   stream-break     SSE: two chunks, then the socket is destroyed
+//   stream-nodone    SSE: two chunks without a finish_reason, then the response ends cleanly without [DONE]
 // For the router (a trailing "-<tag>" of letters and digits makes a distinct model id with the same behaviour,
 // so deployments of one group can share this upstream and still be counted apart with requestsFor()):
 //   status-<code>-ra<s> / status-<code>-nora   that status with Retry-After: <s> (decimal seconds), or without one
@@ -305,6 +306,7 @@ export class MockUpstream extends EventEmitter {
     if (model === 'stream-gated') return this._streamGated(body, res, rec);
     if (model === 'stream-forever') return this._streamForever(body, res, rec);
     if (model === 'stream-break') return this._streamBreak(body, res, rec);
+    if (model === 'stream-nodone') return this._streamNoDone(body, res, rec);
     return this._ok(kind, body, res, rec);
   }
 
@@ -577,6 +579,14 @@ export class MockUpstream extends EventEmitter {
         res.socket?.destroy();
       }, 30);
     });
+  }
+
+  _streamNoDone(body, res, rec) {
+    const id = `chatcmpl-up-${rec.n}`;
+    this._sseHead(res);
+    res.write(this._chunk(id, body.model, { role: 'assistant', content: 'cut-one ' }));
+    res.write(this._chunk(id, body.model, { content: 'cut-two ' }));
+    res.end();
   }
 }
 
