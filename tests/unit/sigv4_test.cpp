@@ -438,13 +438,12 @@ TEST(SigV4Test, UriEncode) {
   EXPECT_EQ(uri_encode("\xE1\x88\xB4"), "%E1%88%B4");
 }
 
-TEST(SigV4Test, SignerOwnHeadersInTheInputAreIgnored) {
+TEST(SigV4Test, SignerOwnHeadersAndEmptyNamesInTheInputAreIgnored) {
   SigningInput in = suite_input(suite().front());
-  in.headers = {{"Host", "other.example"},
-                {"X-Amz-Date", "19990101T000000Z"},
-                {"authorization", "x"},
-                {"X-Amz-Security-Token", "t"},
-                {"X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD"}};
+  in.headers = {
+      {"Host", "other.example"},     {"X-Amz-Date", "19990101T000000Z"},           {"authorization", "x"},
+      {"X-Amz-Security-Token", "t"}, {"X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD"}, {"", "no name"},
+      {"  ", "blank name"}};
   EXPECT_EQ(sign(in, suite_credentials(suite().front())).signature, suite().front().signature);
 }
 

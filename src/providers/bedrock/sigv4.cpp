@@ -134,7 +134,7 @@ Canonical build_canonical(const SigningInput& in, std::string_view session_token
   headers.emplace_back("host", trim_all(in.host));
   for (const auto& [name, value] : in.headers) {
     std::string lower = ascii_lower(trim_all(name));
-    if (is_signer_header(lower)) continue;
+    if (lower.empty() || is_signer_header(lower)) continue;
     headers.emplace_back(std::move(lower), trim_all(value));
   }
   headers.emplace_back("x-amz-date", in.amz_date);

@@ -27,7 +27,7 @@ struct SigningInput {
   std::string_view path;
   std::string_view query;  // as sent, without '?'; may be empty
   // Further headers to sign (content-type, ...), any case. Host, X-Amz-Date, X-Amz-Security-Token,
-  // X-Amz-Content-Sha256 and Authorization are the signer's own and ignored here.
+  // X-Amz-Content-Sha256 and Authorization are the signer's own and ignored here, as are empty names.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string_view payload;         // the body, hashed into the signature
   std::string_view region;          // "us-east-1"
