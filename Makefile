@@ -13,7 +13,7 @@ WERROR         := $(if $(filter true 1,$(CI)),ON,OFF)
 export CCACHE_SLOPPINESS := pch_defines,time_macros
 export CCACHE_DIR ?= $(CURDIR)/.ccache
 
-.PHONY: all deps configure build build-asan run test fuzz format clean
+.PHONY: all deps configure build build-asan run test bench-micro fuzz format clean
 
 all: build
 
@@ -41,6 +41,7 @@ run: configure
 test: build build-asan
 	@scripts/run-tests.sh $(BUILD_DIR) $(ASAN_BUILD_DIR)
 
+<<<<<<< HEAD
 # libFuzzer targets (tests/fuzz/*.cpp, built by clang), each run for FUZZ_SECONDS from its seed corpus in
 # tests/fuzz/corpus/<target>/; the inputs it finds, and any crash, stay in the fuzz build directory.
 fuzz: deps
@@ -54,6 +55,12 @@ fuzz: deps
 	  $(FUZZ_BUILD_DIR)/$$t -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(FUZZ_BUILD_DIR)/$$t- \
 	    $(FUZZ_BUILD_DIR)/corpus/$$t tests/fuzz/corpus/$$t; \
 	done
+=======
+# Micro-benchmarks of hot paths (Google Benchmark, bench/micro/), built in the release build directory.
+bench-micro: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target switchyard_micro_bench
+	$(BUILD_DIR)/switchyard_micro_bench --benchmark_min_time=0.2
+>>>>>>> main
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

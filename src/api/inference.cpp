@@ -108,6 +108,20 @@ std::optional<Error> validate_request(Endpoint endpoint, const bj::object& body)
   if (const auto* stream = body.if_contains("stream"); stream && !stream->is_bool() && !stream->is_null()) {
     return wrong_type("stream", "a boolean");
   }
+  // LiteLLM's per-request routing fields.
+  if (const auto* n = body.if_contains("num_retries");
+      n && !n->is_null() && !((n->is_int64() && n->get_int64() >= 0 && n->get_int64() <= 100) || n->is_uint64())) {
+    return wrong_type("num_retries", "an integer from 0 to 100");
+  }
+  if (const auto* t = body.if_contains("timeout"); t && !t->is_null() && !(t->is_number() && t->to_number<double>() > 0)) {
+    return wrong_type("timeout", "a positive number of seconds");
+  }
+  if (const auto* f = body.if_contains("fallbacks"); f && !f->is_null()) {
+    const auto* list = f->if_array();
+    if (!list || !std::all_of(list->begin(), list->end(), [](const bj::value& v) { return v.is_string(); })) {
+      return wrong_type("fallbacks", "an array of model names");
+    }
+  }
   switch (endpoint) {
     case Endpoint::chat_completions: {
       const auto* messages = body.if_contains("messages");
@@ -187,7 +201,11 @@ class Inference {
       }
     }
     if (endpoint == Endpoint::embeddings) call_.stream = false;
+    take_routing_fields();
     request_.stream = call_.stream;
+    request_.prompt_field = endpoint == Endpoint::chat_completions ? "messages"
+                            : endpoint == Endpoint::completions    ? "prompt"
+                                                                   : "input";
     request_.body = &body;
     if (router.settings().enable_pre_call_checks) {
       request_.prompt_tokens = providers::estimate_prompt_tokens(endpoint, body);
@@ -214,27 +232,36 @@ class Inference {
       if (selection.deployment) {
         tried_.push_back(selection.slot);
         // Retry within the group: another deployment at once when there is one, else the same after a wait.
-        if (group_retries < router_.retries_for(*group, *selection.deployment, kind)) {
-          router::Selection next = select(*group);
+        const int allowed =
+            num_retries_ && router::retryable(kind) ? *num_retries_ : router_.retries_for(*group, kind);
+        if (group_retries < allowed) {
+          const auto started = std::chrono::steady_clock::now();
+          router::Selection next = router_.select(*group, request_, tried_, FastRandom::thread_instance());
+          std::optional<std::chrono::milliseconds> wait;
           if (next.deployment) {
-            std::optional<std::chrono::milliseconds> wait{0};
-            if (std::find(tried_.begin(), tried_.end(), next.slot) != tried_.end()) {
+            const auto times_tried = std::count(tried_.begin(), tried_.end(), next.slot);
+            if (times_tried == 0) {
+              wait = std::chrono::milliseconds(0);
+            } else if (router::Router::may_retry_on(*next.deployment, static_cast<int>(times_tried))) {
               wait = router_.backoff(group_retries + 1, error.retry_after, FastRandom::thread_instance());
             }
-            if (wait) {
-              const bool waited = co_await pause(*wait);
-              if (!waited) co_return;  // cancelled: the client went away
-              ++group_retries;
-              ++retries_;
-              selection = std::move(next);
-              continue;
-            }
+          }
+          if (wait) {
+            record_route(next, *group, started);
+            const bool waited = co_await pause(*wait);
+            if (!waited) co_return;  // cancelled: the client went away
+            ++group_retries;
+            ++retries_;
+            selection = std::move(next);
+            continue;
           }
         }
       }
-      // Fallbacks: the list the requested group's first failure chose, tried in order, each group once.
+      // Fallbacks: the list chosen by the failure that made the requested group give up, tried in order, each
+      // group once.
       if (!fallbacks_chosen) {
-        fallbacks = router_.fallbacks(requested.name, kind);
+        fallbacks = request_fallbacks_.empty() ? router_.fallbacks(requested.name, kind)
+                                               : std::span<const std::string>(request_fallbacks_);
         fallbacks_chosen = true;
       }
       const router::ModelGroup* next_group = nullptr;
@@ -257,21 +284,45 @@ class Inference {
   }
 
  private:
+  // LiteLLM's per-request `num_retries`, `timeout` (seconds) and `fallbacks` (model names) override the router's
+  // settings for this request; they are the gateway's, so they are not sent upstream. Types were validated.
+  void take_routing_fields() {
+    if (const auto* n = body_.if_contains("num_retries"); n && n->is_number()) {
+      num_retries_ = static_cast<int>(std::min<std::uint64_t>(100, n->to_number<std::uint64_t>()));
+    }
+    if (const auto* t = body_.if_contains("timeout"); t && t->is_number()) {
+      timeout_ = std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(t->to_number<double>() * 1000)));
+    }
+    if (const auto* f = body_.if_contains("fallbacks"); f && f->is_array()) {
+      for (const auto& v : f->get_array()) request_fallbacks_.emplace_back(v.get_string());
+    }
+    body_.erase("num_retries");
+    body_.erase("timeout");
+    body_.erase("fallbacks");
+  }
+
   // Picks the next deployment, recording the decision on a "route" span.
   router::Selection select(const router::ModelGroup& group) {
     const auto started = std::chrono::steady_clock::now();
     router::Selection s = router_.select(group, request_, tried_, FastRandom::thread_instance());
-    if (!ctx_.telemetry) return s;
+    record_route(s, group, started);
+    return s;
+  }
+
+  // The "route" span of a decision that is acted on.
+  void record_route(const router::Selection& s, const router::ModelGroup& group,
+                    std::chrono::steady_clock::time_point started) {
+    if (!ctx_.telemetry) return;
     telemetry::Span span =
         ctx_.telemetry->tracer().start_span("route", telemetry::SpanKind::internal, ctx_.span->context());
-    if (!span.recording()) return s;
+    if (!span.recording()) return;
     span.set_attribute("router.strategy", router_.strategy().name());
     span.set_attribute("router.model_group", group.name);
     span.set_attribute("router.candidates_evaluated", static_cast<std::int64_t>(s.candidates));
     span.set_attribute("router.decision_reason", s.decision.reason);
     span.set_attribute("router.attempt", static_cast<std::int64_t>(attempts_));
     if (fallbacks_used_ > 0) span.set_attribute("router.fallback_depth", static_cast<std::int64_t>(fallbacks_used_));
-    if (!std::isnan(s.decision.score)) span.set_attribute("router.score", s.decision.score);
+    if (std::isfinite(s.decision.score)) span.set_attribute("router.score", s.decision.score);
     if (s.deployment) {
       span.set_attribute("router.model_selected", s.deployment->params.provider_model);
       span.set_attribute("router.deployment_id", s.deployment->info.id);
@@ -281,7 +332,6 @@ class Inference {
     span.set_attribute(
         "router.latency_ms",
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
-    return s;
   }
 
   // One call of one deployment. True when the request is answered (successfully, or with an error after bytes
@@ -292,7 +342,7 @@ class Inference {
     const int number = attempts_++;
     call_.deployment = &d;
     call_.public_model = visited_.back()->name;
-    call_.timeout = router_.timeout(d, call_.stream);
+    call_.timeout = timeout_ ? *timeout_ : router_.timeout(d, call_.stream);
     call_.meta = {};
     call_.upstream_headers.clear();
     set_routing_headers(selection);
@@ -349,8 +399,16 @@ class Inference {
         client_gone = !result.value();
       }
     }
-    record_outcome(server_span, span, call_, failure ? &*failure : nullptr, call_.capture_content);
     const auto elapsed = std::chrono::steady_clock::now() - started;
+    // The client went away (the handler was cancelled, or a stream's sink found the client gone): nothing is
+    // answered and the deployment is not to blame.
+    const asio::cancellation_state cancel_state = co_await asio::this_coro::cancellation_state;
+    if (client_gone || cancel_state.cancelled() != asio::cancellation_type::none) {
+      ctx_.client_gone = true;
+      if (span.recording()) span.set_status(telemetry::StatusCode::error, "cancelled: the client went away");
+      co_return true;
+    }
+    record_outcome(server_span, span, call_, failure ? &*failure : nullptr, call_.capture_content);
 
     if (!failure) {
       std::int64_t tokens = std::max<std::int64_t>(0, call_.meta.prompt_tokens) +
@@ -359,9 +417,7 @@ class Inference {
       router_.succeeded(selection, elapsed, tokens);
       span.end();
       record_totals(server_span);
-      if (client_gone) {
-        ctx_.client_gone = true;
-      } else if (body) {
+      if (body) {
         co_await send_json(writer_, ctx_, status, std::move(*body));
       } else {
         const bool started_stream = co_await sink_.start();
@@ -371,7 +427,7 @@ class Inference {
     }
 
     const router::FailureKind kind = router::classify(*failure);
-    const bool cooled = router_.failed(selection, kind, *failure);
+    const bool cooled = router_.failed(selection, kind, *failure, elapsed);
     if (span.recording()) {
       span.set_attribute("router.failure_kind", router::to_string(kind));
       if (cooled) span.set_attribute("router.cooldown_started", true);
@@ -465,6 +521,9 @@ class Inference {
   router::RouteRequest request_;
   boost::container::small_vector<std::uint32_t, 8> tried_;
   boost::container::small_vector<const router::ModelGroup*, 4> visited_;
+  std::optional<int> num_retries_;                 // from the request
+  std::optional<std::chrono::milliseconds> timeout_;  // from the request
+  std::vector<std::string> request_fallbacks_;     // from the request
   int attempts_ = 0;
   int retries_ = 0;
   int fallbacks_used_ = 0;

@@ -832,6 +832,7 @@ class Loader {
       } else if (k == "content_policy_fallbacks") {
         read_fallback_rules(e, field, r.content_policy_fallbacks);
       } else if (k == "default_fallbacks") {
+        r.default_fallbacks.clear();  // router_settings replaces what litellm_settings gave
         read_group_list(e, field, r.default_fallbacks);
       } else if (k == "allowed_fails") {
         if (auto v = read_integer(e, field, Bound::kNonNegative, std::numeric_limits<int>::max())) {

@@ -1,5 +1,8 @@
 #include "http/client.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <memory>
 #include <unordered_map>
 
@@ -69,13 +72,27 @@ ssl::context& thread_tls_context() {
   return ctx;
 }
 
+// An idle connection the upstream has closed (its FIN or reset already arrived) must not carry a request: a
+// non-blocking peek sees that without waiting. Bytes waiting on an idle plain connection are garbage; on a TLS one
+// they may be a session ticket, so only a close counts there.
+bool still_open(Connection& conn) {
+  char byte;
+  const ssize_t n = ::recv(conn.lowest().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) return false;
+  if (n > 0) return conn.tls != nullptr;
+  return errno == EAGAIN || errno == EWOULDBLOCK;
+}
+
 std::unique_ptr<Connection> take_idle(const std::string& key) {
   auto& idle = thread_pool().idle;
   auto it = idle.find(key);
-  if (it == idle.end() || it->second.empty()) return nullptr;
-  auto conn = std::move(it->second.back());
-  it->second.pop_back();
-  return conn;
+  if (it == idle.end()) return nullptr;
+  while (!it->second.empty()) {
+    auto conn = std::move(it->second.back());
+    it->second.pop_back();
+    if (still_open(*conn)) return conn;
+  }
+  return nullptr;
 }
 
 void give_back(const std::string& key, std::unique_ptr<Connection> conn) {
@@ -118,7 +135,7 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const Origin& origi
 
 struct ExchangeState {
   bool reusable = false;   // the connection may go back to the pool
-  bool stale = false;      // a reused connection was closed by the peer before answering: retry on a new one
+  bool stale = false;      // writing to a reused connection failed: the request did not go out, send it on a new one
   bool abandoned = false;  // the sink asked to stop
 };
 
@@ -157,11 +174,9 @@ asio::awaitable<Result<ClientResponse>> exchange(Stream& stream, Connection& con
   arm();
   auto [hec, hn] = co_await bhttp::async_read_header(stream, conn.buffer, parser, kTuple);
   if (hec == beast::error::timeout) co_return timed_out(r.timeout);
-  if (hec) {
-    st.stale = reused && (hec == bhttp::error::end_of_stream || hec == asio::error::eof ||
-                          hec == asio::error::connection_reset || hec == ssl::error::stream_truncated);
-    co_return upstream_failed(hec.message());
-  }
+  // Once the request is written it is never sent again here: the upstream may have acted on it (a POST is not
+  // idempotent, RFC 9110 section 9.2.2). Whether to try again is the router's decision.
+  if (hec) co_return upstream_failed(hec.message());
 
   ClientResponse out;
   out.status = static_cast<int>(parser.get().result_int());

@@ -4,6 +4,7 @@
 // on-demand prices for the same Anthropic models match Anthropic's), as of mid-2025, in dollars per million
 // tokens. Prices change: set model_info.input_cost_per_token / output_cost_per_token to be exact.
 #include <array>
+#include <cctype>
 #include <string_view>
 
 #include "router/strategy.h"
@@ -43,9 +44,16 @@ constexpr std::array kPrices = {
     Entry{"claude-opus-4", 15.00, 75.00},
 };
 
-bool matches_at_boundary(std::string_view id, std::string_view model) {
+// `model` names the whole id, or the id with a version or date suffix ("-2024-08-06", "-v1:0", "@001"): "o3"
+// matches "o3-2025-04-16" but not "o3-pro".
+bool matches(std::string_view id, std::string_view model) {
   for (std::size_t pos = id.find(model); pos != std::string_view::npos; pos = id.find(model, pos + 1)) {
-    if (pos == 0 || id[pos - 1] == '.' || id[pos - 1] == '/') return true;
+    if (pos != 0 && id[pos - 1] != '.' && id[pos - 1] != '/') continue;
+    const std::string_view rest = id.substr(pos + model.size());
+    if (rest.empty() || rest[0] == ':' || rest[0] == '@') return true;
+    if (rest[0] == '-' && rest.size() > 1 && (std::isdigit(static_cast<unsigned char>(rest[1])) || rest[1] == 'v')) {
+      return true;
+    }
   }
   return false;
 }
@@ -55,7 +63,7 @@ bool matches_at_boundary(std::string_view id, std::string_view model) {
 std::optional<Price> builtin_price(std::string_view provider_model) noexcept {
   const Entry* best = nullptr;
   for (const Entry& e : kPrices) {
-    if ((!best || e.model.size() > best->model.size()) && matches_at_boundary(provider_model, e.model)) best = &e;
+    if ((!best || e.model.size() > best->model.size()) && matches(provider_model, e.model)) best = &e;
   }
   if (!best) return std::nullopt;
   return Price{best->input_per_mtok / 1e6, best->output_per_mtok / 1e6};

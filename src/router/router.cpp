@@ -83,7 +83,7 @@ Router::Router(const std::vector<config::Deployment>& model_list, const config::
                const Clock& clock)
     : clock_(clock),
       settings_(settings),
-      strategy_(make_strategy(settings)),
+      strategy_(make_strategy(settings, model_list)),
       stats_(std::make_unique<DeploymentStats[]>(model_list.size())),
       cooldown_(settings.disable_cooldowns ? 0 : seconds_to_nanos(settings.cooldown_time_seconds)) {
   for (std::uint32_t i = 0; i < model_list.size(); ++i) {
@@ -182,7 +182,7 @@ Selection Router::select(const ModelGroup& group, const RouteRequest& request,
                             " tokens) is longer than every deployment of model group '" + group.name +
                             "' accepts (model_info.max_input_tokens).",
                         "context_length_exceeded",
-                        "messages",
+                        std::string(request.prompt_field),
                         {}};
       s.decision = {"context_window_exceeded"};
     }
@@ -220,20 +220,28 @@ void Router::succeeded(const Selection& s, std::chrono::nanoseconds elapsed, std
   if (tokens > 0) s.stats->tokens.add(clock_.now(), tokens);
 }
 
-bool Router::failed(const Selection& s, FailureKind kind, const Error& error) const noexcept {
+bool Router::failed(const Selection& s, FailureKind kind, const Error& error,
+                    std::chrono::nanoseconds elapsed) const noexcept {
+  if (kind == FailureKind::timeout && elapsed.count() > 0) {
+    s.stats->latency.observe(std::chrono::duration<double, std::milli>(elapsed).count());
+    s.stats->ttft.observe(std::chrono::duration<double, std::milli>(elapsed).count());
+  }
   if (!counts_as_deployment_failure(kind)) return false;
   return s.stats->record_failure(clock_.now(), cools_down_at_once(kind, error.status), settings_.allowed_fails,
                                  cooldown_);
 }
 
-int Router::retries_for(const ModelGroup& group, const config::Deployment& d, FailureKind kind) const noexcept {
+int Router::retries_for(const ModelGroup& group, FailureKind kind) const noexcept {
   if (!retryable(kind)) return 0;
-  if (d.params.max_retries) return *d.params.max_retries;
   if (auto n = policy_for(group.retry_policy, kind)) return *n;
   if (settings_.retry_policy) {
     if (auto n = policy_for(*settings_.retry_policy, kind)) return *n;
   }
   return settings_.num_retries;
+}
+
+bool Router::may_retry_on(const config::Deployment& d, int times_tried) noexcept {
+  return !d.params.max_retries || times_tried <= *d.params.max_retries;
 }
 
 std::optional<std::chrono::milliseconds> Router::backoff(int retry, std::string_view retry_after,
@@ -261,10 +269,11 @@ std::span<const std::string> Router::fallbacks(std::string_view group, FailureKi
 }
 
 std::chrono::milliseconds Router::timeout(const config::Deployment& d, bool stream) const noexcept {
+  // The deployment's own settings first, then the router's; a stream prefers stream_timeout at each level.
   const auto& p = d.params;
-  std::optional<double> s;
-  if (stream) s = p.stream_timeout_seconds ? p.stream_timeout_seconds : settings_.stream_timeout_seconds;
-  if (!s) s = p.timeout_seconds ? p.timeout_seconds : settings_.timeout_seconds;
+  std::optional<double> s = stream && p.stream_timeout_seconds ? p.stream_timeout_seconds : p.timeout_seconds;
+  if (!s && stream) s = settings_.stream_timeout_seconds;
+  if (!s) s = settings_.timeout_seconds;
   return seconds_to_millis(s.value_or(600));
 }
 

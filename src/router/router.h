@@ -86,12 +86,17 @@ class Router {
   void end(const Selection& s) const noexcept;
   void first_token(const Selection& s, std::chrono::nanoseconds elapsed) const noexcept;
   void succeeded(const Selection& s, std::chrono::nanoseconds elapsed, std::int64_t tokens) const noexcept;
-  // Returns true when this failure put the deployment in cooldown.
-  bool failed(const Selection& s, FailureKind kind, const Error& error) const noexcept;
+  // Returns true when this failure put the deployment in cooldown. A timeout also counts as a latency sample
+  // of `elapsed`, so latency-based routing learns that the deployment is slow.
+  bool failed(const Selection& s, FailureKind kind, const Error& error,
+              std::chrono::nanoseconds elapsed = {}) const noexcept;
 
-  // Retries allowed for a failure of `kind` in `group`: the deployment's max_retries, else the group's retry
-  // policy, else the router's retry_policy, else num_retries. 0 for failures that are never retried.
-  int retries_for(const ModelGroup& group, const config::Deployment& deployment, FailureKind kind) const noexcept;
+  // Retries allowed for a failure of `kind` in `group`: the group's retry policy, else the router's
+  // retry_policy, else num_retries. 0 for failures that are never retried.
+  int retries_for(const ModelGroup& group, FailureKind kind) const noexcept;
+  // Whether a deployment already tried `times_tried` times for this request may take one more attempt: its
+  // litellm_params.max_retries bounds the retries of that deployment (other deployments stay available).
+  static bool may_retry_on(const config::Deployment& deployment, int times_tried) noexcept;
   // The wait before retry number `retry` (1-based) of the same deployment: exponential with jitter, or the
   // upstream's Retry-After. nullopt: the Retry-After exceeds max_retry_after, so waiting is pointless.
   std::optional<std::chrono::milliseconds> backoff(int retry, std::string_view retry_after,

@@ -123,16 +123,23 @@ class LowestUsage final : public Strategy {
 
 class LowestCost final : public Strategy {
  public:
+  // Input plus output price per token, per deployment, worked out once; an unknown price sorts last.
+  explicit LowestCost(const std::vector<config::Deployment>& model_list) {
+    costs_.reserve(model_list.size());
+    for (const auto& d : model_list) {
+      auto p = price_of(d);
+      costs_.push_back(p ? p->input + p->output : std::numeric_limits<double>::infinity());
+    }
+  }
   std::string_view name() const noexcept override { return "cost-based-routing"; }
   Decision rank(const RouteRequest&, std::span<Candidate> c, Nanos, FastRandom& random) const override {
-    // Input plus output price per token; an unknown price sorts last.
-    auto cost = [](const Candidate& x) {
-      auto p = price_of(*x.deployment);
-      return p ? p->input + p->output : std::numeric_limits<double>::infinity();
-    };
+    auto cost = [this](const Candidate& x) { return costs_[x.slot]; };
     order_by(c, random, cost);
     return {"lowest_cost", cost(c[0])};
   }
+
+ private:
+  std::vector<double> costs_;  // by model_list position
 };
 
 }  // namespace
@@ -152,12 +159,13 @@ std::optional<Price> price_of(const config::Deployment& d) noexcept {
   return builtin_price(d.params.provider_model);
 }
 
-std::unique_ptr<Strategy> make_strategy(const config::RouterSettings& s) {
+std::unique_ptr<Strategy> make_strategy(const config::RouterSettings& s,
+                                        const std::vector<config::Deployment>& model_list) {
   const std::string& n = s.routing_strategy;
   if (n == "least-busy") return std::make_unique<LeastBusy>();
   if (n == "latency-based-routing") return std::make_unique<LowestLatency>(s.lowest_latency_buffer);
   if (n == "usage-based-routing" || n == "usage-based-routing-v2") return std::make_unique<LowestUsage>();
-  if (n == "cost-based-routing") return std::make_unique<LowestCost>();
+  if (n == "cost-based-routing") return std::make_unique<LowestCost>(model_list);
   return std::make_unique<SimpleShuffle>();
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/object.hpp>
 
@@ -23,6 +24,7 @@ struct RouteRequest {
   bool stream = false;
   std::int64_t prompt_tokens = -1;                // estimated; -1 when not estimated
   const boost::json::object* body = nullptr;      // the parsed request (for content-aware strategies)
+  std::string_view prompt_field = "messages";     // names the prompt in a context-length error
 };
 
 struct Candidate {
@@ -45,8 +47,10 @@ class Strategy {
                         FastRandom& random) const = 0;
 };
 
-// The strategy `settings.routing_strategy` names (validated at config load).
-std::unique_ptr<Strategy> make_strategy(const config::RouterSettings& settings);
+// The strategy `settings.routing_strategy` names (validated at config load). A strategy may precompute per
+// deployment from `model_list` (candidates' `slot`s index it); the list must outlive the strategy.
+std::unique_ptr<Strategy> make_strategy(const config::RouterSettings& settings,
+                                        const std::vector<config::Deployment>& model_list);
 
 // simple-shuffle's weight: litellm_params.weight, else rpm, else tpm; nullopt when none is set.
 std::optional<double> shuffle_weight(const config::Deployment& d) noexcept;

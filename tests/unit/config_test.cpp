@@ -859,7 +859,14 @@ TEST(ConfigFiles, ExampleLoadsWithItsVariablesSet) {
   const Config& c = *r.config;
   EXPECT_EQ(c.general_settings.master_key, "sk-master");
   EXPECT_EQ(c.router_settings.at("routing_strategy"), "simple-shuffle");
-  EXPECT_EQ(c.router_settings.at("num_retries"), 2);
+  EXPECT_EQ(c.router.routing_strategy, "simple-shuffle");
+  EXPECT_EQ(c.router.num_retries, 2);
+  EXPECT_EQ(c.router.allowed_fails, 3);
+  EXPECT_TRUE(c.router.enable_pre_call_checks);
+  EXPECT_EQ(c.router.timeout_seconds, 600);
+  ASSERT_EQ(c.router.fallbacks.size(), 1u);
+  EXPECT_EQ(c.router.fallbacks[0].group, "gpt-4o-mini");
+  EXPECT_EQ(c.router.fallbacks[0].fallbacks, std::vector<std::string>{"claude-haiku"});
   EXPECT_FALSE(c.litellm_settings.empty());
   int haiku = 0;
   for (const Deployment& d : c.model_list) {

@@ -34,6 +34,23 @@ void expect_ok(const std::optional<Error>& error) {
 
 // ---- every endpoint: model and stream ----
 
+TEST(ValidateRequestTest, PerRequestRoutingFields) {
+  const auto chat = [](std::string_view extra) {
+    return validate(Endpoint::chat_completions,
+                    std::string(R"({"model":"m","messages":[{"role":"user","content":"hi"}])") +
+                        std::string(extra) + "}");
+  };
+  expect_ok(chat(R"(,"num_retries":0,"timeout":1.5,"fallbacks":["a","b"])"));
+  expect_ok(chat(R"(,"num_retries":null,"timeout":null,"fallbacks":null)"));
+  expect_error(chat(R"(,"num_retries":-1)"), "invalid_type", "num_retries");
+  expect_error(chat(R"(,"num_retries":1.5)"), "invalid_type", "num_retries");
+  expect_error(chat(R"(,"num_retries":101)"), "invalid_type", "num_retries");
+  expect_error(chat(R"(,"timeout":0)"), "invalid_type", "timeout");
+  expect_error(chat(R"(,"timeout":"10")"), "invalid_type", "timeout");
+  expect_error(chat(R"(,"fallbacks":"b")"), "invalid_type", "fallbacks");
+  expect_error(chat(R"(,"fallbacks":[{"b":["c"]}])"), "invalid_type", "fallbacks");
+}
+
 TEST(ValidateRequestTest, MissingModel) {
   expect_error(validate(Endpoint::chat_completions, R"({"messages":[{"role":"user","content":"hi"}]})"),
                "missing_required_parameter", "model");

@@ -88,9 +88,12 @@ export function toYaml(obj) {
     if (typeof v === 'number' || typeof v === 'boolean') return String(v);
     return JSON.stringify(String(v));
   };
+  // Plain keys as they are; others ("*", which YAML reads as an alias) double-quoted.
+  const key = (k) => (/^[A-Za-z0-9_][A-Za-z0-9_.\-\/]*$/.test(k) ? k : JSON.stringify(k));
   const map = (o, ind, firstPrefix) => {
     let first = true;
-    for (const [k, v] of Object.entries(o)) {
+    for (const [rawKey, v] of Object.entries(o)) {
+      const k = key(rawKey);
       if (v === undefined) continue;
       const pre = first && firstPrefix !== undefined ? firstPrefix : ' '.repeat(ind);
       first = false;

@@ -15,6 +15,20 @@
 //   stream-gated     SSE: one chunk, then waits for release(), then the rest and [DONE]
 //   stream-forever   SSE: a chunk every 50 ms until the downstream closes (counted in closedConnections)
 //   stream-break     SSE: two chunks, then the socket is destroyed
+// For the router (a trailing "-<tag>" of letters and digits makes a distinct model id with the same behaviour,
+// so deployments of one group can share this upstream and still be counted apart with requestsFor()):
+//   status-<code>-ra<s> / status-<code>-nora   that status with Retry-After: <s> (decimal seconds), or without one
+//                    (plain status-<code> sends Retry-After: 7 on 429 and 503 only)
+//   fail-<n>-<what>[-ra<s>|-nora][-<tag>]   the first n requests of this exact model id fail as <what>, later
+//                    ones answer like ok. <what>: a 3-digit status (OpenAI error body), reset, hang, headbreak.
+//                    The count is per model id; resetCounters() starts every count again.
+//   reset            the request is read, then the connection is reset without an answer
+//   hang             never answers; the request stays open until the gateway closes it (closedAt is set then)
+//   gated            like ok (stream too), answered only once release() is called
+//   headbreak        SSE response head and a comment, then the connection is reset: no event at all
+//   ctx-400          400 invalid_request_error, code context_length_exceeded, param messages
+//   filter-400       400 invalid_request_error, code content_filter (Azure's content filter refusal)
+//   stream-fail-after-1  SSE: one chunk, then an OpenAI error event ({"error":{...}}), then the end
 // Streams append a usage chunk (choices: []) when stream_options.include_usage is true.
 import http from 'node:http';
 import { EventEmitter } from 'node:events';
@@ -69,6 +83,7 @@ export class MockUpstream extends EventEmitter {
     this._gateWaiters = new Set();
     this._timers = new Set();
     this._seq = 0;
+    this._counts = new Map(); // model id -> requests seen, for fail-<n>-<what>
     this.server = http.createServer((req, res) => this._handle(req, res));
     this.server.keepAliveTimeout = keepAliveTimeoutMs;
     this.server.on('connection', (sock) => {
@@ -91,17 +106,22 @@ export class MockUpstream extends EventEmitter {
     return `http://127.0.0.1:${this.port}/v1`;
   }
 
-  /** Number of stream-gated requests currently waiting for release(). */
+  /** Number of stream-gated and gated requests currently waiting for release(). */
   get gatedWaiting() {
     return this._gateWaiters.size;
   }
 
-  /** Lets every stream-gated request that is waiting continue. Returns how many were released. */
+  /** Lets every stream-gated and gated request that is waiting continue. Returns how many were released. */
   release() {
     const n = this._gateWaiters.size;
     for (const w of [...this._gateWaiters]) w();
     this._gateWaiters.clear();
     return n;
+  }
+
+  /** Forgets how many requests each fail-<n>-<what> model id has seen: each fails n times again. */
+  resetCounters() {
+    this._counts.clear();
   }
 
   /** Requests whose body.model matched `model` (string or RegExp). */
@@ -226,13 +246,53 @@ export class MockUpstream extends EventEmitter {
     }
 
     let m;
-    if ((m = /^status-(\d{3})$/.exec(model))) return this._error(res, Number(m[1]));
+    const seen = (this._counts.get(model) ?? 0) + 1;
+    this._counts.set(model, seen);
+    rec.seenForModel = seen;
+    if ((m = /^fail-(\d+)-(\d{3}|reset|hang|headbreak)(?:-ra([0-9.]+)|-(nora))?(?:-[A-Za-z0-9]+)*$/.exec(model))) {
+      if (seen <= Number(m[1])) {
+        const what = m[2];
+        if (what === 'reset') return this._reset(req, rec);
+        if (what === 'hang') return this._hang(res, rec);
+        if (what === 'headbreak') return this._headBreak(res, rec);
+        return this._error(res, Number(what), { retryAfter: m[3], noRetryAfter: !!m[4] });
+      }
+      return this._ok(kind, body, res, rec);
+    }
+    if ((m = /^status-(\d{3})(?:-ra([0-9.]+)|-(nora))?(?:-[A-Za-z0-9]+)*$/.exec(model))) {
+      return this._error(res, Number(m[1]), { retryAfter: m[2], noRetryAfter: !!m[3] });
+    }
+    if (/^reset(?:-[A-Za-z0-9]+)*$/.test(model)) return this._reset(req, rec);
+    if (/^hang(?:-[A-Za-z0-9]+)*$/.test(model)) return this._hang(res, rec);
+    if (/^headbreak(?:-[A-Za-z0-9]+)*$/.test(model)) return this._headBreak(res, rec);
+    if (/^gated(?:-[A-Za-z0-9]+)*$/.test(model)) return this._gated(kind, body, res, rec);
+    if (/^ctx-400(?:-[A-Za-z0-9]+)*$/.test(model)) {
+      return this._json(res, 400, {
+        error: {
+          message: "This model's maximum context length is 16 tokens. However, your messages resulted in more tokens.",
+          type: 'invalid_request_error',
+          param: 'messages',
+          code: 'context_length_exceeded',
+        },
+      });
+    }
+    if (/^filter-400(?:-[A-Za-z0-9]+)*$/.test(model)) {
+      return this._json(res, 400, {
+        error: {
+          message: "The response was filtered due to the prompt triggering the content management policy.",
+          type: 'invalid_request_error',
+          param: 'prompt',
+          code: 'content_filter',
+        },
+      });
+    }
+    if (/^stream-fail-after-1(?:-[A-Za-z0-9]+)*$/.test(model)) return this._streamFailAfterOne(body, res, rec);
     if ((m = /^garbage-(\d{3})$/.exec(model))) {
       const text = '<html><body>oops, not JSON</body></html>';
       res.writeHead(Number(m[1]), { 'content-type': 'text/html', 'content-length': Buffer.byteLength(text) });
       return res.end(text);
     }
-    if ((m = /^slow-(\d+)$/.exec(model))) {
+    if ((m = /^slow-(\d+)(?:-[A-Za-z0-9]+)*$/.exec(model))) {
       const t = this._setTimeout(() => {
         if (!res.destroyed) this._ok(kind, body, res, rec);
       }, Number(m[1]));
@@ -267,7 +327,7 @@ export class MockUpstream extends EventEmitter {
     res.end(text);
   }
 
-  _error(res, status) {
+  _error(res, status, { retryAfter, noRetryAfter = false } = {}) {
     const type =
       status === 401
         ? 'authentication_error'
@@ -276,7 +336,9 @@ export class MockUpstream extends EventEmitter {
           : status >= 500
             ? 'server_error'
             : 'invalid_request_error';
-    const headers = status === 429 || status === 503 ? { 'retry-after': '7' } : {};
+    let headers = status === 429 || status === 503 ? { 'retry-after': '7' } : {};
+    if (retryAfter !== undefined) headers = { 'retry-after': retryAfter };
+    if (noRetryAfter) headers = {};
     this._json(res, status, { error: { message: UPSTREAM_ERROR_MESSAGE, type, param: null, code: `upstream_${status}` } }, headers);
   }
 
@@ -453,6 +515,54 @@ export class MockUpstream extends EventEmitter {
       rec.downstreamClosedAt = Date.now();
       this.closedConnections++;
       this.emit('stream-closed', rec);
+    });
+  }
+
+  /** The request was read: reset the connection (RST) without answering. */
+  _reset(req, rec) {
+    rec.resetAt = Date.now();
+    const sock = req.socket;
+    if (typeof sock.resetAndDestroy === 'function') sock.resetAndDestroy();
+    else sock.destroy();
+  }
+
+  /** Never answers; closedAt is set when the gateway gives up on the request. */
+  _hang(res, rec) {
+    rec.hung = true;
+    res.on('close', () => this.emit('hang-closed', rec));
+  }
+
+  /** The SSE head and a comment, then a reset: the gateway saw a 200 but no event. */
+  _headBreak(res, rec) {
+    this._sseHead(res);
+    res.write(': keep-alive\n\n', () => {
+      rec.brokenAt = Date.now();
+      const sock = res.socket;
+      if (!sock) return;
+      if (typeof sock.resetAndDestroy === 'function') sock.resetAndDestroy();
+      else sock.destroy();
+    });
+  }
+
+  /** Like ok, once release() is called. */
+  _gated(kind, body, res, rec) {
+    const gate = () => {
+      rec.releasedAt = Date.now();
+      if (!res.destroyed) this._ok(kind, body, res, rec);
+    };
+    this._gateWaiters.add(gate);
+    res.on('close', () => this._gateWaiters.delete(gate));
+  }
+
+  /** One chunk, then an error event in OpenAI's shape, then the end of the response. */
+  _streamFailAfterOne(body, res, rec) {
+    const id = `chatcmpl-up-${rec.n}`;
+    this._sseHead(res);
+    res.write(this._chunk(id, body.model, { role: 'assistant', content: 'only-one ' }));
+    const error = { error: { message: 'upstream stream failed', type: 'server_error', param: null, code: 'upstream_stream_error' } };
+    res.write(`data: ${JSON.stringify(error)}\n\n`, () => {
+      rec.failedAt = Date.now();
+      res.end();
     });
   }
 
