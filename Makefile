@@ -41,7 +41,6 @@ run: configure
 test: build build-asan
 	@scripts/run-tests.sh $(BUILD_DIR) $(ASAN_BUILD_DIR)
 
-<<<<<<< HEAD
 # libFuzzer targets (tests/fuzz/*.cpp, built by clang), each run for FUZZ_SECONDS from its seed corpus in
 # tests/fuzz/corpus/<target>/; the inputs it finds, and any crash, stay in the fuzz build directory.
 fuzz: deps
@@ -55,12 +54,11 @@ fuzz: deps
 	  $(FUZZ_BUILD_DIR)/$$t -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(FUZZ_BUILD_DIR)/$$t- \
 	    $(FUZZ_BUILD_DIR)/corpus/$$t tests/fuzz/corpus/$$t; \
 	done
-=======
+
 # Micro-benchmarks of hot paths (Google Benchmark, bench/micro/), built in the release build directory.
 bench-micro: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target switchyard_micro_bench
 	$(BUILD_DIR)/switchyard_micro_bench --benchmark_min_time=0.2
->>>>>>> main
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
