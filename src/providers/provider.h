@@ -68,6 +68,10 @@ class Provider {
   virtual boost::asio::awaitable<Result<Response>> complete(Call& call) = 0;
   // Ends normally (no error) after the last chunk; an error after chunks were sent ends the stream mid-way.
   virtual boost::asio::awaitable<Result<bool>> stream(Call& call, ChunkSink& sink) = 0;
+  // Anthropic's token counting (`POST /v1/messages/count_tokens`): `call.body` is the client's Anthropic-shaped
+  // request; the answer is Anthropic's `{"input_tokens": N}`. Providers without such an API answer 501
+  // `count_tokens_not_supported` (the default).
+  virtual boost::asio::awaitable<Result<Response>> count_tokens(Call& call);
 };
 
 // The adapter serving a deployment: the mock when `mock_response` is set, else by its provider prefix.

@@ -2,11 +2,21 @@
 #include "providers/openai/openai_provider.h"
 #include "providers/provider.h"
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/json.hpp>
 
 #include "util/json.h"
 
 namespace sy::providers {
+
+boost::asio::awaitable<Result<Response>> Provider::count_tokens(Call& call) {
+  co_return Error{501,
+                  "invalid_request_error",
+                  "Token counting is not available for provider '" + call.deployment->params.provider + "'.",
+                  "count_tokens_not_supported",
+                  {},
+                  {}};
+}
 
 bool is_openai_compatible(std::string_view p) {
   return p == "openai" || p == "text-completion-openai" || p == "hosted_vllm" || p == "ollama" ||
