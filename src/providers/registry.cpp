@@ -1,3 +1,4 @@
+#include "providers/bedrock/bedrock_provider.h"
 #include "providers/mock/mock_provider.h"
 #include "providers/openai/openai_provider.h"
 #include "providers/provider.h"
@@ -27,7 +28,9 @@ bool is_openai_compatible(std::string_view p) {
 Provider* provider_for(const config::Deployment& d) {
   static MockProvider mock;
   static OpenAiProvider openai;
+  static bedrock::BedrockProvider bedrock;
   if (d.params.mock_response || d.params.provider == "mock") return &mock;
+  if (d.params.provider == "bedrock") return &bedrock;
   if (is_openai_compatible(d.params.provider)) return &openai;
   return nullptr;
 }
@@ -53,7 +56,8 @@ std::int64_t estimate_prompt_tokens(Endpoint endpoint, const boost::json::object
         for (const auto& m : msgs->get_array()) {
           tokens += 4;  // per-message framing, as chat formats add
           if (const auto* obj = m.if_object()) {
-            if (const auto* c = obj->if_contains("content")) tokens += estimate_tokens(json::content_text(*c));
+            if (const auto* c = obj->if_contains("content"))
+              tokens += estimate_tokens(json::content_text(*c));
           }
         }
       }
