@@ -799,5 +799,16 @@ TEST(BedrockCredentials, HalfAPairIsAnErrorWithoutTheValue) {
   expect_no_secret(only_key.error());
 }
 
+TEST(BedrockCredentials, SourcesNotResolvedHereAreRefused) {
+  const AwsEnv env(std::string(kKeyId).c_str(), std::string(kSecret).c_str(), nullptr);
+  for (std::string_view key : {"aws_role_name", "aws_profile_name", "aws_web_identity_token"}) {
+    const auto c = run(credentials_for(deployment("m", {{key, "some-value"}})));
+    ASSERT_FALSE(c.ok()) << key;
+    EXPECT_EQ(c.error().status, 500);
+    EXPECT_EQ(c.error().code, "unsupported_aws_credentials");
+    EXPECT_NE(c.error().message.find(key), std::string::npos) << c.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace sy::providers::bedrock

@@ -43,7 +43,25 @@ Error half_pair(const config::Deployment& d, std::string_view where, std::string
                {}};
 }
 
+// LiteLLM keys naming credential sources this resolver does not implement: refused rather than silently
+// calling Bedrock as another identity.
+constexpr std::string_view kUnsupportedSources[] = {
+    "aws_role_name", "aws_profile_name", "aws_web_identity_token", "aws_session_name", "aws_sts_endpoint"};
+
 Result<Credentials> resolve(const config::Deployment& d) {
+  for (std::string_view key : kUnsupportedSources) {
+    if (const auto* v = d.params.extra.if_contains(key); v && !v->is_null()) {
+      return Error{
+          500,
+          "api_error",
+          "Deployment '" + d.info.id + "': litellm_params." + std::string(key) +
+              " is not supported yet; use aws_access_key_id/aws_secret_access_key or the AWS_ACCESS_KEY_ID/"
+              "AWS_SECRET_ACCESS_KEY environment variables.",
+          "unsupported_aws_credentials",
+          {},
+          {}};
+    }
+  }
   auto key_id = param(d, "aws_access_key_id");
   if (!key_id) return key_id.error();
   auto secret = param(d, "aws_secret_access_key");
