@@ -12,8 +12,8 @@
 FROM debian:12 AS build
 
 ARG DEBIAN_FRONTEND=noninteractive
-# The toolchain and library sections of scripts/install-deps.sh, without the test, benchmark and Node.js tools
-# the image does not need (tests/unit/deploy_files_test.cpp checks that the two lists stay in step).
+# The toolchain and library sections of scripts/install-deps.sh, without the test, benchmark, fuzzing and Node.js
+# tools the image does not need (tests/unit/deploy_files_test.cpp checks that the two lists stay in step).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       g++ cmake ninja-build pkg-config make \

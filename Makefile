@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 BUILD_DIR      ?= build
 ASAN_BUILD_DIR ?= build-asan
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS   ?= 30
 CONFIG         ?= config/quickstart.yaml
 PORT           ?= 4000
 JOBS           ?= $(shell nproc)
@@ -11,7 +13,7 @@ WERROR         := $(if $(filter true 1,$(CI)),ON,OFF)
 export CCACHE_SLOPPINESS := pch_defines,time_macros
 export CCACHE_DIR ?= $(CURDIR)/.ccache
 
-.PHONY: all deps configure build build-asan run test bench-micro format clean
+.PHONY: all deps configure build build-asan run test bench-micro fuzz format clean
 
 all: build
 
@@ -39,6 +41,20 @@ run: configure
 test: build build-asan
 	@scripts/run-tests.sh $(BUILD_DIR) $(ASAN_BUILD_DIR)
 
+# libFuzzer targets (tests/fuzz/*.cpp, built by clang), each run for FUZZ_SECONDS from its seed corpus in
+# tests/fuzz/corpus/<target>/; the inputs it finds, and any crash, stay in the fuzz build directory.
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DSWITCHYARD_FUZZ=ON -DSWITCHYARD_TESTS=OFF -DSWITCHYARD_WERROR=$(WERROR) >/dev/null
+	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target fuzz_targets
+	@set -e; for src in tests/fuzz/*.cpp; do \
+	  t=$$(basename $$src .cpp); \
+	  mkdir -p $(FUZZ_BUILD_DIR)/corpus/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_BUILD_DIR)/$$t -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(FUZZ_BUILD_DIR)/$$t- \
+	    $(FUZZ_BUILD_DIR)/corpus/$$t tests/fuzz/corpus/$$t; \
+	done
+
 # Micro-benchmarks of hot paths (Google Benchmark, bench/micro/), built in the release build directory.
 bench-micro: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target switchyard_micro_bench
@@ -48,4 +64,4 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(FUZZ_BUILD_DIR)

@@ -13,6 +13,8 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # fuzzing (make fuzz): clang with the libFuzzer and sanitizer runtimes
+  clang libclang-rt-14-dev
   curl python3
   nginx-light wrk
 )

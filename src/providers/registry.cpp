@@ -1,4 +1,5 @@
 #include "providers/anthropic/anthropic_provider.h"
+#include "providers/bedrock/bedrock_provider.h"
 #include "providers/mock/mock_provider.h"
 #include "providers/openai/openai_provider.h"
 #include "providers/provider.h"
@@ -29,9 +30,11 @@ Provider* provider_for(const config::Deployment& d) {
   static MockProvider mock;
   static OpenAiProvider openai;
   static AnthropicProvider anthropic_provider;
+  static bedrock::BedrockProvider bedrock;
   if (d.params.mock_response || d.params.provider == "mock") return &mock;
   if (is_openai_compatible(d.params.provider) || d.params.provider == "azure") return &openai;
   if (d.params.provider == "anthropic") return &anthropic_provider;
+  if (d.params.provider == "bedrock") return &bedrock;
   return nullptr;
 }
 
@@ -56,7 +59,8 @@ std::int64_t estimate_prompt_tokens(Endpoint endpoint, const boost::json::object
         for (const auto& m : msgs->get_array()) {
           tokens += 4;  // per-message framing, as chat formats add
           if (const auto* obj = m.if_object()) {
-            if (const auto* c = obj->if_contains("content")) tokens += estimate_tokens(json::content_text(*c));
+            if (const auto* c = obj->if_contains("content"))
+              tokens += estimate_tokens(json::content_text(*c));
           }
         }
       }
