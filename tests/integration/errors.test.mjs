@@ -44,7 +44,7 @@ describe('errors', { timeout: 90_000 }, () => {
           upstreamModel('bad-503', 'status-503', upstream.apiBase),
           upstreamModel('html-502', 'garbage-502', upstream.apiBase),
           upstreamModel('html-200', 'garbage-200', upstream.apiBase),
-          { model_name: 'claude-real', litellm_params: { model: 'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0', api_key: 'sk-ant-unused' } },
+          { model_name: 'gemini-real', litellm_params: { model: 'vertex_ai/gemini-1.5-flash', api_key: 'sk-vertex-unused' } },
           upstreamModel('dead', 'ok', `http://127.0.0.1:${dead}/v1`, { timeout: 5 }),
           upstreamModel('slow', 'slow-5000', upstream.apiBase, { timeout: 0.5 }),
         ],
@@ -224,10 +224,10 @@ describe('errors', { timeout: 90_000 }, () => {
       }
     });
 
-    it('a provider without an adapter yet (bedrock/): 501 provider_not_supported', { timeout: 10_000 }, async () => {
-      const r = await chat({ model: 'claude-real', messages: MSGS });
+    it('a provider without an adapter (vertex_ai/): 501 provider_not_supported', { timeout: 10_000 }, async () => {
+      const r = await chat({ model: 'gemini-real', messages: MSGS });
       assertOpenAIError(r, { status: 501, type: 'api_error', code: 'provider_not_supported' });
-      assertNoSecrets(r.text, ['sk-ant-unused'], 'body');
+      assertNoSecrets(r.text, ['sk-vertex-unused'], 'body');
     });
 
     it('upstream unreachable: 502 api_error upstream_unreachable', { timeout: 15_000 }, async () => {
