@@ -763,52 +763,8 @@ TEST(BedrockCredentials, FromParamsFirst) {
   EXPECT_EQ(c.value().session_token, kToken);
 }
 
-TEST(BedrockCredentials, FromEnvironment) {
-  const AwsEnv env(std::string(kKeyId).c_str(), std::string(kSecret).c_str(), std::string(kToken).c_str());
-  const auto c = run(credentials_for(deployment("m")));
-  ASSERT_TRUE(c.ok()) << c.error().message;
-  EXPECT_EQ(c.value().access_key_id, kKeyId);
-  EXPECT_EQ(c.value().secret_access_key, kSecret);
-  EXPECT_EQ(c.value().session_token, kToken);
-  const AwsEnv no_token(std::string(kKeyId).c_str(), std::string(kSecret).c_str(), nullptr);
-  EXPECT_EQ(run(credentials_for(deployment("m"))).value().session_token, "");
-}
-
-TEST(BedrockCredentials, NoneIsA500NamingTheSources) {
-  const AwsEnv env(nullptr, nullptr, nullptr);
-  const auto c = run(credentials_for(deployment("m")));
-  ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.error().status, 500);
-  EXPECT_EQ(c.error().code, "missing_aws_credentials");
-  for (std::string_view source :
-       {"aws_access_key_id", "aws_secret_access_key", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}) {
-    EXPECT_NE(c.error().message.find(source), std::string::npos) << source;
-  }
-}
-
-TEST(BedrockCredentials, HalfAPairIsAnErrorWithoutTheValue) {
-  const AwsEnv env(nullptr, nullptr, nullptr);
-  const auto only_secret = run(credentials_for(deployment("m", {{"aws_secret_access_key", kSecret}})));
-  ASSERT_FALSE(only_secret.ok());
-  EXPECT_EQ(only_secret.error().status, 500);
-  expect_no_secret(only_secret.error());
-  const AwsEnv env_key(std::string(kKeyId).c_str(), nullptr, std::string(kToken).c_str());
-  const auto only_key = run(credentials_for(deployment("m")));
-  ASSERT_FALSE(only_key.ok());
-  EXPECT_NE(only_key.error().message.find("AWS_SECRET_ACCESS_KEY"), std::string::npos);
-  expect_no_secret(only_key.error());
-}
-
-TEST(BedrockCredentials, SourcesNotResolvedHereAreRefused) {
-  const AwsEnv env(std::string(kKeyId).c_str(), std::string(kSecret).c_str(), nullptr);
-  for (std::string_view key : {"aws_role_name", "aws_profile_name", "aws_web_identity_token"}) {
-    const auto c = run(credentials_for(deployment("m", {{key, "some-value"}})));
-    ASSERT_FALSE(c.ok()) << key;
-    EXPECT_EQ(c.error().status, 500);
-    EXPECT_EQ(c.error().code, "unsupported_aws_credentials");
-    EXPECT_NE(c.error().message.find(key), std::string::npos) << c.error().message;
-  }
-}
+// The environment, profile, web identity, container and instance-metadata sources, each with an injected
+// environment, are tested in aws_credentials_test.cpp.
 
 }  // namespace
 }  // namespace sy::providers::bedrock
