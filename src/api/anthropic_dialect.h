@@ -105,6 +105,10 @@ class StreamTranslator {
 
 class AnthropicDialect final : public Dialect {
  public:
+  AnthropicDialect() = default;
+  AnthropicDialect(const AnthropicDialect&) = delete;  // the stream translator refers to info_
+  AnthropicDialect& operator=(const AnthropicDialect&) = delete;
+
   std::optional<Error> translate_request(boost::json::value& body) override;
   Answer response(int status, std::string body) override;
   void chunk_frames(std::string_view chunk, std::string& out) override { stream_.chunk(chunk, out); }
