@@ -4,7 +4,9 @@
 
 #include <boost/asio.hpp>
 
+#include "api/anthropic_dialect.h"
 #include "api/inference.h"
+#include "api/messages.h"
 #include "api/models.h"
 #include "api/respond.h"
 #include "util/log.h"
@@ -54,6 +56,21 @@ std::optional<Endpoint> inference_endpoint(std::string_view path) {
   return std::nullopt;
 }
 
+// Anthropic's Messages API: the paths under /v1/messages answer in Anthropic's shapes, errors included.
+enum class MessagesRoute { none, messages, count_tokens, other };
+
+MessagesRoute messages_route(std::string_view path) {
+  if (path.starts_with("/v1/")) path.remove_prefix(3);
+  if (path == "/messages") return MessagesRoute::messages;
+  if (path == "/messages/count_tokens") return MessagesRoute::count_tokens;
+  if (path.starts_with("/messages/")) return MessagesRoute::other;
+  return MessagesRoute::none;
+}
+
+bool is_messages_endpoint(MessagesRoute route) {
+  return route == MessagesRoute::messages || route == MessagesRoute::count_tokens;
+}
+
 bool is_liveness(std::string_view p) {
   return p == "/health/liveliness" || p == "/_health/live";
 }
@@ -80,7 +97,8 @@ std::string request_id_for(const http::Request& request) {
 // names stay few.
 std::string span_name(std::string_view method, std::string_view path) {
   std::string name(method);
-  if (inference_endpoint(path) || path == "/v1/models" || path == "/models") {
+  if (inference_endpoint(path) || is_messages_endpoint(messages_route(path)) || path == "/v1/models" ||
+      path == "/models") {
     name.append(" ").append(path);
   } else if (path.starts_with(kModelsPrefix)) {
     name.append(" /v1/models/{id}");
@@ -117,6 +135,12 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
   const bool get = request.method == "GET" || request.method == "HEAD";
   const bool post = request.method == "POST";
   const bool health = is_liveness(path) || is_readiness(path);
+  // The client's wire format: Anthropic's under /v1/messages (whose SDKs read the request id from
+  // `request-id`).
+  const MessagesRoute messages = messages_route(path);
+  anthropic::AnthropicDialect anthropic;
+  Dialect& dialect = messages == MessagesRoute::none ? openai_dialect() : anthropic;
+  if (messages != MessagesRoute::none) ctx.response_headers.push_back({"request-id", ctx.request_id});
 
   // The request's SERVER span, continuing the caller's trace. Health probes are not traced.
   telemetry::Span server_span;
@@ -149,23 +173,26 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
       body = R"({"status":"healthy","version":")" SWITCHYARD_VERSION "\"}";
     }
   } else {
-    const auto endpoint = inference_endpoint(path);
+    const bool inference = inference_endpoint(path) || is_messages_endpoint(messages);
     const bool models = path == "/v1/models" || path == "/models" || path.starts_with(kModelsPrefix) ||
                         path.starts_with(kModelsPrefixShort);
-    if (!endpoint && !models) {
+    if (!inference && !models) {
       error = not_found("Unknown path " + std::string(path) + ".");
-    } else if ((endpoint && !post) || (models && !get)) {
+    } else if ((inference && !post) || (models && !get)) {
       error = method_not_allowed(request.method);
     } else if (!auth_.allows(request)) {
-      error = Error{401,
-                    "authentication_error",
-                    "Invalid or missing API key. Pass it as 'Authorization: Bearer <key>'.",
-                    "invalid_api_key",
-                    {},
-                    {}};
+      error = Error{
+          401,
+          "authentication_error",
+          messages == MessagesRoute::none
+              ? "Invalid or missing API key. Pass it as 'Authorization: Bearer <key>'."
+              : "Invalid or missing API key. Pass it as 'x-api-key: <key>' or 'Authorization: Bearer <key>'.",
+          "invalid_api_key",
+          {},
+          {}};
     } else if (path == "/v1/models" || path == "/models") {
       body = models_list_json(router_, unix_now());
-    } else if (!endpoint) {
+    } else if (!inference) {
       std::string_view id =
           path.substr(path.starts_with(kModelsPrefix) ? kModelsPrefix.size() : kModelsPrefixShort.size());
       auto model = model_json(router_, id, unix_now());
@@ -179,12 +206,18 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
 
   const auto endpoint = inference_endpoint(path);
   if (error) {
-    co_await send_error(writer, ctx, *error);
+    co_await send_error(writer, ctx, *error, dialect);
   } else if (!body.empty()) {
     co_await send_json(writer, ctx, 200, std::move(body));
-  } else if (endpoint) {
+  } else if (endpoint || is_messages_endpoint(messages)) {
     try {
-      co_await handle_inference(*endpoint, router_, request, writer, ctx);
+      if (messages == MessagesRoute::count_tokens) {
+        co_await handle_count_tokens(router_, request, writer, ctx);
+      } else {
+        // Anthropic's messages are chat completions in Anthropic's dialect.
+        const Endpoint e = endpoint.value_or(Endpoint::chat_completions);
+        co_await handle_inference(e, router_, request, writer, ctx, dialect);
+      }
     } catch (const boost::system::system_error& e) {
       // Cancelled (the client went away mid-request) or an I/O failure: the span still ends, and says which.
       server_span.set_status(telemetry::StatusCode::error,

@@ -8,7 +8,6 @@
 #include <boost/json.hpp>
 
 #include "api/trace_attributes.h"
-#include "http/sse.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/random.h"
@@ -44,16 +43,18 @@ std::optional<Error> validate_messages(const bj::value& messages) {
   return std::nullopt;
 }
 
-// Writes each chunk as one SSE event, starting the response on the first.
+// Writes each chunk as the dialect frames it, starting the response on the first.
 class SseChunkSink final : public providers::ChunkSink {
  public:
-  SseChunkSink(http::ResponseWriter& w, RequestContext& ctx) : w_(w), ctx_(ctx) {}
+  SseChunkSink(http::ResponseWriter& w, RequestContext& ctx, Dialect& dialect)
+      : w_(w), ctx_(ctx), dialect_(dialect) {}
 
   asio::awaitable<bool> on_chunk(std::string_view json) override {
     const bool started = co_await start();
     if (!started) co_return false;
     frame_.clear();
-    http::append_sse_data(frame_, json);
+    dialect_.chunk_frames(json, frame_);
+    if (frame_.empty()) co_return true;
     const bool written = co_await w_.write(frame_);
     co_return written;
   }
@@ -82,16 +83,29 @@ class SseChunkSink final : public providers::ChunkSink {
     co_return ok;
   }
 
-  asio::awaitable<void> end_with(std::string_view payload) {
+  // Ends a stream whose answer is complete.
+  asio::awaitable<void> end() {
     frame_.clear();
-    http::append_sse_data(frame_, payload);
+    dialect_.end_frames(frame_);
+    co_await write_last();
+  }
+
+  // Ends a stream that failed after bytes reached the client.
+  asio::awaitable<void> end_with_error(const Error& error) {
+    frame_.clear();
+    dialect_.error_frame(error, frame_);
+    co_await write_last();
+  }
+
+ private:
+  asio::awaitable<void> write_last() {
     const bool written = co_await w_.write(frame_);
     if (written) co_await w_.finish();
   }
 
- private:
   http::ResponseWriter& w_;
   RequestContext& ctx_;
+  Dialect& dialect_;
   std::string frame_;
   const router::Router* router_ = nullptr;
   const router::Selection* selection_ = nullptr;
@@ -152,13 +166,14 @@ namespace {
 // Parses and validates synchronously; only the answer is awaited. (Keeping error values out of co_await
 // expressions also sidesteps g++ 12 destroying temporaries of a co_await expression twice.)
 std::optional<Error> parse_request(Endpoint endpoint, bj::value& parsed, boost::system::error_code ec,
-                                   std::string& public_model) {
+                                   Dialect& dialect, std::string& public_model) {
   if (ec) {
     return invalid_request("We could not parse the JSON body of your request: " + ec.message() + ".", {},
                            "invalid_json");
   }
   if (!parsed.is_object())
     return invalid_request("The request body must be a JSON object.", {}, "invalid_json");
+  if (auto error = dialect.translate_request(parsed)) return error;
   if (auto error = validate_request(endpoint, parsed.as_object())) return error;
   public_model = parsed.as_object().at("model").get_string();
   return std::nullopt;
@@ -186,9 +201,16 @@ void log_upstream_error(const RequestContext& ctx, const providers::Call& call, 
 // One request through the router: attempts, retries and fallbacks until an answer reaches the client.
 class Inference {
  public:
-  Inference(Endpoint endpoint, const router::Router& router, http::ResponseWriter& writer, RequestContext& ctx,
-            bj::object& body, std::string_view public_model, bool capture)
-      : endpoint_(endpoint), router_(router), writer_(writer), ctx_(ctx), body_(body), sink_(writer, ctx) {
+  Inference(Endpoint endpoint, const router::Router& router, http::ResponseWriter& writer,
+            RequestContext& ctx, Dialect& dialect, bj::object& body, std::string_view public_model,
+            bool capture)
+      : endpoint_(endpoint),
+        router_(router),
+        writer_(writer),
+        ctx_(ctx),
+        dialect_(dialect),
+        body_(body),
+        sink_(writer, ctx, dialect) {
     call_.endpoint = endpoint;
     call_.body = &body;
     call_.public_model = public_model;
@@ -418,10 +440,11 @@ class Inference {
       span.end();
       record_totals(server_span);
       if (body) {
-        co_await send_json(writer_, ctx_, status, std::move(*body));
+        Answer answer = dialect_.response(status, std::move(*body));
+        co_await send_json(writer_, ctx_, answer.status, std::move(answer.body));
       } else {
         const bool started_stream = co_await sink_.start();
-        if (started_stream) co_await sink_.end_with("[DONE]");
+        if (started_stream) co_await sink_.end();
       }
       co_return true;
     }
@@ -435,11 +458,10 @@ class Inference {
     span.end();
     log_upstream_error(ctx_, call_, *failure);
     if (writer_.started()) {
-      // Bytes already reached the client: no retry; the stream ends with an error event in OpenAI's shape.
+      // Bytes already reached the client: no retry; the stream ends with the dialect's error event.
       record_error(server_span, *failure);
       record_totals(server_span);
-      const std::string event = failure->to_json();
-      co_await sink_.end_with(event);
+      co_await sink_.end_with_error(*failure);
       co_return true;
     }
     error = std::move(*failure);
@@ -453,7 +475,7 @@ class Inference {
     if (error.status >= 500) record_error(server_span, error);
     record_totals(server_span);
     set_count_headers();
-    co_await send_error(writer_, ctx_, error);
+    co_await send_error(writer_, ctx_, error, dialect_);
   }
 
   // Waits before a retry; false when cancelled.
@@ -515,6 +537,7 @@ class Inference {
   const router::Router& router_;
   http::ResponseWriter& writer_;
   RequestContext& ctx_;
+  Dialect& dialect_;
   bj::object& body_;
   SseChunkSink sink_;
   providers::Call call_;
@@ -533,13 +556,13 @@ class Inference {
 
 asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& router,
                                        http::Request& request, http::ResponseWriter& writer,
-                                       RequestContext& ctx) {
+                                       RequestContext& ctx, Dialect& dialect) {
   // One arena per request for the parsed body: freed at once when the request ends.
   bj::monotonic_resource arena(std::max<std::size_t>(1024, request.body.size() * 2));
   boost::system::error_code ec;
   bj::value parsed = bj::parse(request.body, ec, &arena, json::parse_options());
   std::string public_model;
-  std::optional<Error> error = parse_request(endpoint, parsed, ec, public_model);
+  std::optional<Error> error = parse_request(endpoint, parsed, ec, dialect, public_model);
   const bool capture = ctx.telemetry && ctx.telemetry->capture_message_content();
   if (!error && ctx.span) record_request(*ctx.span, endpoint, parsed.as_object(), public_model, capture);
   const router::ModelGroup* group = error ? nullptr : router.group(public_model);
@@ -558,10 +581,10 @@ asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& 
                             "model", "model_not_found");
   }
   if (error) {
-    co_await send_error(writer, ctx, *error);
+    co_await send_error(writer, ctx, *error, dialect);
     co_return;
   }
-  Inference inference(endpoint, router, writer, ctx, parsed.as_object(), public_model, capture);
+  Inference inference(endpoint, router, writer, ctx, dialect, parsed.as_object(), public_model, capture);
   co_await inference.run(*group);
 }
 

@@ -1,5 +1,6 @@
-// The inference endpoints (chat completions, completions, embeddings): parse and validate the body once, pick
-// a deployment of the requested model group, and answer through its provider adapter, whole or as SSE.
+// The inference endpoints (chat completions, completions, embeddings, and Anthropic's messages through its
+// dialect): parse and validate the body once, pick a deployment of the requested model group, and answer
+// through its provider adapter, whole or as SSE.
 #pragma once
 
 #include <optional>
@@ -7,6 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
 
+#include "api/dialect.h"
 #include "api/respond.h"
 #include "http/message.h"
 #include "http/response_writer.h"
@@ -18,8 +20,9 @@ namespace sy::api {
 // Checks the fields the gateway relies on; the error names the offending field.
 std::optional<Error> validate_request(providers::Endpoint endpoint, const boost::json::object& body);
 
+// `dialect` is the client's wire format: the request is translated in and every answer out through it.
 boost::asio::awaitable<void> handle_inference(providers::Endpoint endpoint, const router::Router& router,
                                               http::Request& request, http::ResponseWriter& writer,
-                                              RequestContext& ctx);
+                                              RequestContext& ctx, Dialect& dialect = openai_dialect());
 
 }  // namespace sy::api

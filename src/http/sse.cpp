@@ -50,4 +50,11 @@ void append_sse_data(std::string& out, std::string_view payload) {
   out.append("\n\n");
 }
 
+void append_sse_event(std::string& out, std::string_view event, std::string_view payload) {
+  out.append("event: ");
+  out.append(event);
+  out.push_back('\n');
+  append_sse_data(out, payload);
+}
+
 }  // namespace sy::http

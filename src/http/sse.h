@@ -34,5 +34,7 @@ class SseReader {
 
 // Appends "data: <payload>\n\n" to out.
 void append_sse_data(std::string& out, std::string_view payload);
+// Appends "event: <event>\ndata: <payload>\n\n" to out (a named event, as Anthropic's streams use).
+void append_sse_event(std::string& out, std::string_view event, std::string_view payload);
 
 }  // namespace sy::http

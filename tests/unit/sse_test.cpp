@@ -282,5 +282,15 @@ TEST(AppendSseDataTest, RoundTripsThroughReader) {
   EXPECT_EQ(events[1].data, "[DONE]");
 }
 
+TEST(AppendSseEventTest, NamedEventRoundTripsThroughReader) {
+  std::string wire;
+  append_sse_event(wire, "message_stop", "{\"type\":\"message_stop\"}");
+  EXPECT_EQ(wire, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+  auto events = feed_all(wire);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].event, "message_stop");
+  EXPECT_EQ(events[0].data, "{\"type\":\"message_stop\"}");
+}
+
 }  // namespace
 }  // namespace sy::http

@@ -30,6 +30,11 @@
 //   ctx-400          400 invalid_request_error, code context_length_exceeded, param messages
 //   filter-400       400 invalid_request_error, code content_filter (Azure's content filter refusal)
 //   stream-fail-after-1  SSE: one chunk, then an OpenAI error event ({"error":{...}}), then the end
+// For tool use (the Anthropic dialect's tests):
+//   tool-call        with `tools` in the request: "Calling <name>." and one call of the first tool with arguments
+//                    {"echo": <last user text>} (finish_reason tool_calls; usage with 4 cached prompt tokens); the
+//                    stream sends the text, the call's id and name, then its arguments in two pieces. Without
+//                    tools, like ok.
 // Streams append a usage chunk (choices: []) when stream_options.include_usage is true.
 import http from 'node:http';
 import { EventEmitter } from 'node:events';
@@ -288,6 +293,9 @@ export class MockUpstream extends EventEmitter {
       });
     }
     if (/^stream-fail-after-1(?:-[A-Za-z0-9]+)*$/.test(model)) return this._streamFailAfterOne(body, res, rec);
+    if (/^tool-call(?:-[A-Za-z0-9]+)*$/.test(model) && kind === 'chat' && Array.isArray(body.tools) && body.tools.length) {
+      return this._toolCall(body, res, rec);
+    }
     if ((m = /^garbage-(\d{3})$/.exec(model))) {
       const text = '<html><body>oops, not JSON</body></html>';
       res.writeHead(Number(m[1]), { 'content-type': 'text/html', 'content-length': Buffer.byteLength(text) });
@@ -566,6 +574,54 @@ export class MockUpstream extends EventEmitter {
       rec.failedAt = Date.now();
       res.end();
     });
+  }
+
+  /** One call of the request's first tool, whole or streamed (see tool-call in the header). */
+  _toolCall(body, res, rec) {
+    const id = `chatcmpl-up-${rec.n}`;
+    const name = body.tools[0]?.function?.name ?? 'unknown';
+    const user = lastUserText(body.messages);
+    const text = `Calling ${name}.`;
+    const args = JSON.stringify({ echo: user });
+    const callId = `call_up_${rec.n}`;
+    const usage = { ...this._usage(user, `${text} ${args}`), prompt_tokens_details: { cached_tokens: 4 } };
+    usage.prompt_tokens += 4;
+    usage.total_tokens += 4;
+    if (!body.stream) {
+      return this._json(res, 200, {
+        id,
+        object: 'chat.completion',
+        created: CREATED,
+        model: body.model,
+        choices: [
+          {
+            index: 0,
+            message: {
+              role: 'assistant',
+              content: text,
+              refusal: null,
+              tool_calls: [{ id: callId, type: 'function', function: { name, arguments: args } }],
+            },
+            logprobs: null,
+            finish_reason: 'tool_calls',
+          },
+        ],
+        usage,
+      });
+    }
+    const includeUsage = !!body.stream_options?.include_usage;
+    const half = Math.floor(args.length / 2);
+    this._sseHead(res);
+    res.write(this._chunk(id, body.model, { role: 'assistant', content: '' }, null, includeUsage));
+    res.write(this._chunk(id, body.model, { content: text }, null, includeUsage));
+    res.write(
+      this._chunk(id, body.model, { tool_calls: [{ index: 0, id: callId, type: 'function', function: { name, arguments: '' } }] }, null, includeUsage),
+    );
+    res.write(this._chunk(id, body.model, { tool_calls: [{ index: 0, function: { arguments: args.slice(0, half) } }] }, null, includeUsage));
+    res.write(this._chunk(id, body.model, { tool_calls: [{ index: 0, function: { arguments: args.slice(half) } }] }, null, includeUsage));
+    res.write(this._chunk(id, body.model, {}, 'tool_calls', includeUsage));
+    if (includeUsage) res.write(this._usageChunk(id, body.model, usage));
+    res.end('data: [DONE]\n\n');
   }
 
   _streamBreak(body, res, rec) {
