@@ -4,6 +4,8 @@
 // too-long input, access denied, a bad signature, an exception frame mid-stream), requests refused before any
 // call, credentials from litellm_params (through os.environ/) and from the environment, the region and endpoint
 // settings, spans with llm.provider "bedrock" and token counts, and no AWS secret in any response, span or log.
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -425,6 +427,15 @@ describe('bedrock provider without credentials or region', { timeout: 30_000 }, 
         AWS_SESSION_TOKEN: undefined,
         AWS_REGION: undefined,
         AWS_DEFAULT_REGION: undefined,
+        AWS_PROFILE: undefined,
+        AWS_WEB_IDENTITY_TOKEN_FILE: undefined,
+        AWS_ROLE_ARN: undefined,
+        AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: undefined,
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: undefined,
+        // Nothing off this machine: no instance metadata, no shared files from the user running the tests.
+        AWS_EC2_METADATA_DISABLED: 'true',
+        AWS_SHARED_CREDENTIALS_FILE: path.join(os.tmpdir(), 'switchyard-test-no-aws-credentials'),
+        AWS_CONFIG_FILE: path.join(os.tmpdir(), 'switchyard-test-no-aws-config'),
       }),
     });
   });
@@ -436,7 +447,7 @@ describe('bedrock provider without credentials or region', { timeout: 30_000 }, 
 
   it('no credentials: a 500 naming the sources tried; no region: a 500 naming the settings', async () => {
     const r = await request(gw, '/v1/chat/completions', { key: MASTER_KEY, json: { model: 'no-creds', messages: [{ role: 'user', content: 'hi' }] } });
-    assertOpenAIError(r, { status: 500, code: 'missing_aws_credentials' });
+    assertOpenAIError(r, { status: 500, code: 'aws_credentials_unavailable' });
     for (const source of ['aws_access_key_id', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) assert.ok(r.json.error.message.includes(source), r.text);
     const nr = await request(gw, '/v1/chat/completions', { key: MASTER_KEY, json: { model: 'no-region', messages: [{ role: 'user', content: 'hi' }], stream: true } });
     assertOpenAIError(nr, { status: 500, code: 'missing_aws_region' });
