@@ -448,7 +448,7 @@ describe('bedrock provider without credentials or region', { timeout: 30_000 }, 
   it('no credentials: a 500 naming the sources tried; no region: a 500 naming the settings', async () => {
     const r = await request(gw, '/v1/chat/completions', { key: MASTER_KEY, json: { model: 'no-creds', messages: [{ role: 'user', content: 'hi' }] } });
     assertOpenAIError(r, { status: 500, code: 'aws_credentials_unavailable' });
-    for (const source of ['aws_access_key_id', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) assert.ok(r.json.error.message.includes(source), r.text);
+    for (const source of ['aws_access_key_id', 'AWS_ACCESS_KEY_ID', 'web identity', 'container', 'instance metadata']) assert.ok(r.json.error.message.includes(source), r.text);
     const nr = await request(gw, '/v1/chat/completions', { key: MASTER_KEY, json: { model: 'no-region', messages: [{ role: 'user', content: 'hi' }], stream: true } });
     assertOpenAIError(nr, { status: 500, code: 'missing_aws_region' });
     assert.ok(nr.json.error.message.includes('aws_region_name') && nr.json.error.message.includes('AWS_REGION'), nr.text);
