@@ -4,6 +4,7 @@ BUILD_DIR      ?= build
 ASAN_BUILD_DIR ?= build-asan
 FUZZ_BUILD_DIR ?= build-fuzz
 FUZZ_SECONDS   ?= 30
+TEST_FUZZ_SECONDS ?= 10
 CONFIG         ?= config/quickstart.yaml
 PORT           ?= 4000
 JOBS           ?= $(shell nproc)
@@ -37,8 +38,9 @@ run: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target switchyard
 	$(BUILD_DIR)/switchyard serve --config $(CONFIG) --port $(PORT)
 
-# Every suite, then the same suites against the sanitizer build.
+# A short run of every fuzz target, then every suite, then the same suites against the sanitizer build.
 test: build build-asan
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	@scripts/run-tests.sh $(BUILD_DIR) $(ASAN_BUILD_DIR)
 
 # libFuzzer targets (tests/fuzz/*.cpp, built by clang), each run for FUZZ_SECONDS from its seed corpus in
