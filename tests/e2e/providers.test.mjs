@@ -175,6 +175,14 @@ describe('SDKs against Anthropic, Bedrock and Azure deployments', { timeout: 90_
     });
   }
 
+  it('@anthropic-ai/sdk countTokens: Anthropic counts for an Anthropic deployment, the gateway estimates otherwise', { timeout: 15_000 }, async () => {
+    const messages = [{ role: 'user', content: 'count these five words please' }];
+    const counted = await claude.messages.countTokens({ model: 'via-anthropic', messages });
+    assert.equal(counted.input_tokens, 10 + 5, 'the stand-in counts 10 + the words of the last user turn');
+    const estimated = await claude.messages.countTokens({ model: 'via-bedrock', messages });
+    assert.ok(estimated.input_tokens > 0 && estimated.input_tokens !== 15, JSON.stringify(estimated));
+  });
+
   it('an upstream error reaches the openai SDK as its typed error', { timeout: 15_000 }, async () => {
     await assert.rejects(
       openai.chat.completions.create({ model: 'via-anthropic', messages: [{ role: 'user', content: 'limit [[status-429]]' }] }),
