@@ -6,6 +6,7 @@ import {
   startGateway,
   postJson,
   postStream,
+  request,
   classifyChatEvents,
   assertNoSecrets,
   assertOpenAIError,
@@ -13,6 +14,7 @@ import {
   MASTER_KEY,
 } from './lib/gateway.mjs';
 import { startMockUpstream } from './lib/mock_upstream.mjs';
+import { startTracedGateway, uniqueUa, requestSpans, assertAttr, assertNoSecretsInSpans } from './lib/tracing.mjs';
 
 const AZURE_KEY = 'azure-key-0123456789abcdef';
 const AD_TOKEN = 'eyJ0eXAiOiJKV1QiLCJhbGciOi.azure-ad-token-secret';
@@ -122,5 +124,50 @@ describe('azure/ provider', { timeout: 60_000 }, () => {
     const r = await post({ model: 'gpt-azure-429', messages: [{ role: 'user', content: 'limit' }] });
     assertOpenAIError(r, { status: 429 });
     assert.ok(r.headers.get('retry-after'), 'Retry-After kept');
+  });
+});
+
+describe('azure/ provider: spans', { timeout: 30_000 }, () => {
+  let upstream;
+  let receiver;
+  let gw;
+  before(async () => {
+    upstream = await startMockUpstream();
+    ({ receiver, gw } = await startTracedGateway({
+      protocol: 'http/json',
+      config: {
+        model_list: [
+          {
+            model_name: 'gpt-azure',
+            litellm_params: { model: 'azure/ok', api_base: `http://127.0.0.1:${upstream.port}`, api_key: AZURE_KEY },
+          },
+        ],
+        general_settings: { master_key: MASTER_KEY },
+      },
+    }));
+  });
+  after(async () => {
+    await gw?.stop();
+    await receiver?.close();
+    await upstream?.close();
+  });
+
+  it('llm.provider azure, the deployment as the model, token counts from the answer', { timeout: 10_000 }, async () => {
+    const ua = uniqueUa('azure');
+    const r = await request(gw, '/v1/chat/completions', {
+      key: MASTER_KEY,
+      json: { model: 'gpt-azure', messages: [{ role: 'user', content: 'azure spans' }] },
+      headers: { 'user-agent': ua },
+    });
+    assert.equal(r.status, 200, r.text);
+    const { server, clients } = await requestSpans(receiver, ua);
+    assertAttr(server, 'llm.provider', 'azure', 'string');
+    assertAttr(server, 'llm.model', 'ok', 'string');
+    assertAttr(server, 'gen_ai.usage.input_tokens', r.json.usage.prompt_tokens, 'int');
+    assertAttr(server, 'gen_ai.usage.output_tokens', r.json.usage.completion_tokens, 'int');
+    assert.equal(clients.length, 1);
+    assertAttr(clients[0], 'gen_ai.provider.name', 'azure', 'string');
+    assertAttr(clients[0], 'http.response.status_code', 200, 'int');
+    assertNoSecretsInSpans(receiver.spans(), [AZURE_KEY, MASTER_KEY]);
   });
 });
