@@ -1,5 +1,6 @@
 // The gateway's HTTP API: routes each request to its endpoint handler after authentication, answers errors in
-// OpenAI's shape (Anthropic's under /v1/messages), and writes one access-log line per request (at debug level).
+// OpenAI's shape (Anthropic's under /v1/messages), and writes one access-log line per request (at debug
+// level).
 #pragma once
 
 #include <functional>

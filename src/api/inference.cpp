@@ -124,10 +124,12 @@ std::optional<Error> validate_request(Endpoint endpoint, const bj::object& body)
   }
   // LiteLLM's per-request routing fields.
   if (const auto* n = body.if_contains("num_retries");
-      n && !n->is_null() && !((n->is_int64() && n->get_int64() >= 0 && n->get_int64() <= 100) || n->is_uint64())) {
+      n && !n->is_null() &&
+      !((n->is_int64() && n->get_int64() >= 0 && n->get_int64() <= 100) || n->is_uint64())) {
     return wrong_type("num_retries", "an integer from 0 to 100");
   }
-  if (const auto* t = body.if_contains("timeout"); t && !t->is_null() && !(t->is_number() && t->to_number<double>() > 0)) {
+  if (const auto* t = body.if_contains("timeout");
+      t && !t->is_null() && !(t->is_number() && t->to_number<double>() > 0)) {
     return wrong_type("timeout", "a positive number of seconds");
   }
   if (const auto* f = body.if_contains("fallbacks"); f && !f->is_null()) {
@@ -306,14 +308,16 @@ class Inference {
   }
 
  private:
-  // LiteLLM's per-request `num_retries`, `timeout` (seconds) and `fallbacks` (model names) override the router's
-  // settings for this request; they are the gateway's, so they are not sent upstream. Types were validated.
+  // LiteLLM's per-request `num_retries`, `timeout` (seconds) and `fallbacks` (model names) override the
+  // router's settings for this request; they are the gateway's, so they are not sent upstream. Types were
+  // validated.
   void take_routing_fields() {
     if (const auto* n = body_.if_contains("num_retries"); n && n->is_number()) {
       num_retries_ = static_cast<int>(std::min<std::uint64_t>(100, n->to_number<std::uint64_t>()));
     }
     if (const auto* t = body_.if_contains("timeout"); t && t->is_number()) {
-      timeout_ = std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(t->to_number<double>() * 1000)));
+      timeout_ =
+          std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(t->to_number<double>() * 1000)));
     }
     if (const auto* f = body_.if_contains("fallbacks"); f && f->is_array()) {
       for (const auto& v : f->get_array()) request_fallbacks_.emplace_back(v.get_string());
@@ -343,7 +347,8 @@ class Inference {
     span.set_attribute("router.candidates_evaluated", static_cast<std::int64_t>(s.candidates));
     span.set_attribute("router.decision_reason", s.decision.reason);
     span.set_attribute("router.attempt", static_cast<std::int64_t>(attempts_));
-    if (fallbacks_used_ > 0) span.set_attribute("router.fallback_depth", static_cast<std::int64_t>(fallbacks_used_));
+    if (fallbacks_used_ > 0)
+      span.set_attribute("router.fallback_depth", static_cast<std::int64_t>(fallbacks_used_));
     if (std::isfinite(s.decision.score)) span.set_attribute("router.score", s.decision.score);
     if (s.deployment) {
       span.set_attribute("router.model_selected", s.deployment->params.provider_model);
@@ -380,7 +385,8 @@ class Inference {
       co_return false;
     }
 
-    // The attempt's CLIENT span; the upstream request carries its context so a traced upstream joins the trace.
+    // The attempt's CLIENT span; the upstream request carries its context so a traced upstream joins the
+    // trace.
     telemetry::Span span;
     if (ctx_.telemetry) {
       const std::string name = std::string(operation_name(endpoint_)) + " " + d.params.provider_model;
@@ -544,9 +550,9 @@ class Inference {
   router::RouteRequest request_;
   boost::container::small_vector<std::uint32_t, 8> tried_;
   boost::container::small_vector<const router::ModelGroup*, 4> visited_;
-  std::optional<int> num_retries_;                 // from the request
+  std::optional<int> num_retries_;                    // from the request
   std::optional<std::chrono::milliseconds> timeout_;  // from the request
-  std::vector<std::string> request_fallbacks_;     // from the request
+  std::vector<std::string> request_fallbacks_;        // from the request
   int attempts_ = 0;
   int retries_ = 0;
   int fallbacks_used_ = 0;

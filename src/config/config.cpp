@@ -20,21 +20,22 @@
 #include <utility>
 
 #include <yaml-cpp/yaml.h>
-#include <boost/url/parse.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+#include <boost/url/parse.hpp>
 
 namespace sy::config {
 namespace {
 
-// A deployment's api_base is checked at load so a typo fails the start, not every request. (The upstream client
-// parses it again for its connection details.)
+// A deployment's api_base is checked at load so a typo fails the start, not every request. (The upstream
+// client parses it again for its connection details.)
 bool looks_like_http_url(std::string_view text) {
   auto url = boost::urls::parse_uri(text);
   if (!url || url->encoded_host().empty()) return false;
   std::string scheme(url->scheme());
-  std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (scheme != "http" && scheme != "https") return false;
   auto path = url->encoded_path();
   return path.empty() || path.front() == '/';
@@ -649,7 +650,8 @@ class Loader {
       } else if (k == "api_base") {
         if (auto s = read_string(e, field)) {
           if (!looks_like_http_url(*s)) {
-            error(where(e), field, "must be an http:// or https:// URL with a host, e.g. http://localhost:8000/v1");
+            error(where(e), field,
+                  "must be an http:// or https:// URL with a host, e.g. http://localhost:8000/v1");
           } else {
             p.api_base = std::move(*s);
           }
@@ -822,7 +824,8 @@ class Loader {
       const std::string field = join(section.name, e.name);
       const std::string& k = e.name;
       if (k == "num_retries") {
-        if (auto v = read_integer(e, field, Bound::kNonNegative, kMaxRetries)) r.num_retries = static_cast<int>(*v);
+        if (auto v = read_integer(e, field, Bound::kNonNegative, kMaxRetries))
+          r.num_retries = static_cast<int>(*v);
       } else if (k == "request_timeout" || (!from_litellm && k == "timeout")) {
         if (auto v = read_number(e, field, Bound::kPositive)) r.timeout_seconds = v;
       } else if (k == "fallbacks") {
@@ -903,7 +906,8 @@ class Loader {
     if (!e.value.IsMap()) return;
     for (const Entry& arg : map_entries(e.value, path)) {
       if (arg.name == "lowest_latency_buffer") {
-        if (auto v = read_number(arg, join(path, arg.name), Bound::kNonNegative)) r.lowest_latency_buffer = *v;
+        if (auto v = read_number(arg, join(path, arg.name), Bound::kNonNegative))
+          r.lowest_latency_buffer = *v;
       }
     }
   }
@@ -936,7 +940,8 @@ class Loader {
       maps.emplace_back(e.value, path);
     } else if (e.value.IsSequence()) {
       std::size_t i = 0;
-      for (auto it = e.value.begin(); it != e.value.end(); ++it, ++i) maps.emplace_back(*it, index_path(path, i));
+      for (auto it = e.value.begin(); it != e.value.end(); ++it, ++i)
+        maps.emplace_back(*it, index_path(path, i));
     } else {
       error(where(e), path, "must be a list of {model_group: [fallback groups]}, not " + describe(e.value));
       return;
@@ -944,7 +949,8 @@ class Loader {
     out.clear();  // router_settings replaces what litellm_settings gave
     for (const auto& [node, node_path] : maps) {
       if (!node.IsMap()) {
-        error(node.Mark(), node_path, "must be a mapping {model_group: [fallback groups]}, not " + describe(node));
+        error(node.Mark(), node_path,
+              "must be a mapping {model_group: [fallback groups]}, not " + describe(node));
         continue;
       }
       for (const Entry& rule : map_entries(node, node_path)) {
@@ -978,7 +984,8 @@ class Loader {
         slot = &policy.server_error;
       } else if (f.name == "BadRequestErrorRetries" || f.name == "AuthenticationErrorRetries" ||
                  f.name == "ContentPolicyViolationErrorRetries") {
-        warn(f.key.Mark(), field, "this failure is never retried (the same request would fail again); ignored");
+        warn(f.key.Mark(), field,
+             "this failure is never retried (the same request would fail again); ignored");
         continue;
       } else {
         warn(f.key.Mark(), field, "unknown retry policy key is ignored");

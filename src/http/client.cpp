@@ -73,8 +73,8 @@ ssl::context& thread_tls_context() {
 }
 
 // An idle connection the upstream has closed (its FIN or reset already arrived) must not carry a request: a
-// non-blocking peek sees that without waiting. Bytes waiting on an idle plain connection are garbage; on a TLS one
-// they may be a session ticket, so only a close counts there.
+// non-blocking peek sees that without waiting. Bytes waiting on an idle plain connection are garbage; on a
+// TLS one they may be a session ticket, so only a close counts there.
 bool still_open(Connection& conn) {
   char byte;
   const ssize_t n = ::recv(conn.lowest().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -134,8 +134,9 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const Origin& origi
 }
 
 struct ExchangeState {
-  bool reusable = false;   // the connection may go back to the pool
-  bool stale = false;      // writing to a reused connection failed: the request did not go out, send it on a new one
+  bool reusable = false;  // the connection may go back to the pool
+  bool stale =
+      false;  // writing to a reused connection failed: the request did not go out, send it on a new one
   bool abandoned = false;  // the sink asked to stop
 };
 

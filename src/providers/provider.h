@@ -40,7 +40,7 @@ struct Call {
   boost::json::object* body = nullptr;
   std::string_view public_model;  // the model name the client asked for; responses carry it back
   bool stream = false;
-  bool include_usage = false;  // the client asked for stream_options.include_usage
+  bool include_usage = false;    // the client asked for stream_options.include_usage
   bool capture_content = false;  // keep the completion text in `meta` (message-content capture is on)
   ResponseMeta meta;
   std::string_view request_id;
@@ -68,9 +68,9 @@ class Provider {
   virtual boost::asio::awaitable<Result<Response>> complete(Call& call) = 0;
   // Ends normally (no error) after the last chunk; an error after chunks were sent ends the stream mid-way.
   virtual boost::asio::awaitable<Result<bool>> stream(Call& call, ChunkSink& sink) = 0;
-  // Anthropic's token counting (`POST /v1/messages/count_tokens`): `call.body` is the client's Anthropic-shaped
-  // request; the answer is Anthropic's `{"input_tokens": N}`. Providers without such an API answer 501
-  // `count_tokens_not_supported` (the default).
+  // Anthropic's token counting (`POST /v1/messages/count_tokens`): `call.body` is the client's
+  // Anthropic-shaped request; the answer is Anthropic's `{"input_tokens": N}`. Providers without such an API
+  // answer 501 `count_tokens_not_supported` (the default).
   virtual boost::asio::awaitable<Result<Response>> count_tokens(Call& call);
 };
 

@@ -29,7 +29,8 @@ constexpr bool retryable(FailureKind k) noexcept {
 }
 // One such failure puts the deployment in cooldown at once (the others count against allowed_fails).
 constexpr bool cools_down_at_once(FailureKind k, int status) noexcept {
-  return k == FailureKind::rate_limit || k == FailureKind::not_found || (k == FailureKind::auth && status == 401);
+  return k == FailureKind::rate_limit || k == FailureKind::not_found ||
+         (k == FailureKind::auth && status == 401);
 }
 // Counts against allowed_fails: the deployment, not the request, is at fault.
 constexpr bool counts_as_deployment_failure(FailureKind k) noexcept {
@@ -37,6 +38,8 @@ constexpr bool counts_as_deployment_failure(FailureKind k) noexcept {
          k == FailureKind::rate_limit || k == FailureKind::not_found;
 }
 // A fallback group may succeed where this group failed (a bad request fails everywhere).
-constexpr bool falls_back(FailureKind k) noexcept { return k != FailureKind::bad_request; }
+constexpr bool falls_back(FailureKind k) noexcept {
+  return k != FailureKind::bad_request;
+}
 
 }  // namespace sy::router

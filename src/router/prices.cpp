@@ -51,7 +51,8 @@ bool matches(std::string_view id, std::string_view model) {
     if (pos != 0 && id[pos - 1] != '.' && id[pos - 1] != '/') continue;
     const std::string_view rest = id.substr(pos + model.size());
     if (rest.empty() || rest[0] == ':' || rest[0] == '@') return true;
-    if (rest[0] == '-' && rest.size() > 1 && (std::isdigit(static_cast<unsigned char>(rest[1])) || rest[1] == 'v')) {
+    if (rest[0] == '-' && rest.size() > 1 &&
+        (std::isdigit(static_cast<unsigned char>(rest[1])) || rest[1] == 'v')) {
       return true;
     }
   }

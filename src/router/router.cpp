@@ -34,7 +34,9 @@ std::optional<int> policy_for(const config::RetryPolicy& p, FailureKind kind) no
   }
 }
 
-Nanos seconds_to_nanos(double s) noexcept { return static_cast<Nanos>(s * 1e9); }
+Nanos seconds_to_nanos(double s) noexcept {
+  return static_cast<Nanos>(s * 1e9);
+}
 
 std::chrono::milliseconds seconds_to_millis(double s) noexcept {
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(s * 1000.0)));
@@ -69,7 +71,8 @@ std::string without_credentials(std::string_view base) {
   if (scheme == std::string_view::npos) return std::string(base);
   const std::size_t host = scheme + 3;
   const std::size_t path = base.find('/', host);
-  const std::string_view authority = base.substr(host, path == std::string_view::npos ? base.npos : path - host);
+  const std::string_view authority =
+      base.substr(host, path == std::string_view::npos ? base.npos : path - host);
   const std::size_t at = authority.rfind('@');
   if (at == std::string_view::npos) return std::string(base);
   std::string out(base.substr(0, host));
@@ -166,13 +169,14 @@ Selection Router::select(const ModelGroup& group, const RouteRequest& request,
   if (usable.empty()) {
     if (capped > 0) {
       const Nanos next_minute = (now / kNanosPerMinute + 1) * kNanosPerMinute;
-      Error e{429,
-              "rate_limit_error",
-              "Every deployment of model group '" + group.name +
-                  "' is at its rpm/tpm limit for this minute. Retry after the time in Retry-After.",
-              "rate_limit_exceeded",
-              {},
-              std::to_string(std::max<Nanos>(1, (next_minute - now + kNanosPerSecond - 1) / kNanosPerSecond))};
+      Error e{
+          429,
+          "rate_limit_error",
+          "Every deployment of model group '" + group.name +
+              "' is at its rpm/tpm limit for this minute. Retry after the time in Retry-After.",
+          "rate_limit_exceeded",
+          {},
+          std::to_string(std::max<Nanos>(1, (next_minute - now + kNanosPerSecond - 1) / kNanosPerSecond))};
       s.refusal = std::move(e);
       s.decision = {"all_at_capacity"};
     } else {
@@ -202,20 +206,25 @@ void Router::begin(const Selection& s) const noexcept {
   s.stats->requests.add(clock_.now(), 1);
 }
 
-void Router::end(const Selection& s) const noexcept { s.stats->in_flight.fetch_sub(1, std::memory_order_relaxed); }
+void Router::end(const Selection& s) const noexcept {
+  s.stats->in_flight.fetch_sub(1, std::memory_order_relaxed);
+}
 
 AttemptScope::AttemptScope(const Router& router, const Selection& selection) noexcept
     : router_(router), selection_(selection) {
   router_.begin(selection_);
 }
 
-AttemptScope::~AttemptScope() { router_.end(selection_); }
+AttemptScope::~AttemptScope() {
+  router_.end(selection_);
+}
 
 void Router::first_token(const Selection& s, std::chrono::nanoseconds elapsed) const noexcept {
   s.stats->ttft.observe(std::chrono::duration<double, std::milli>(elapsed).count());
 }
 
-void Router::succeeded(const Selection& s, std::chrono::nanoseconds elapsed, std::int64_t tokens) const noexcept {
+void Router::succeeded(const Selection& s, std::chrono::nanoseconds elapsed,
+                       std::int64_t tokens) const noexcept {
   s.stats->latency.observe(std::chrono::duration<double, std::milli>(elapsed).count());
   if (tokens > 0) s.stats->tokens.add(clock_.now(), tokens);
 }
@@ -227,8 +236,8 @@ bool Router::failed(const Selection& s, FailureKind kind, const Error& error,
     s.stats->ttft.observe(std::chrono::duration<double, std::milli>(elapsed).count());
   }
   if (!counts_as_deployment_failure(kind)) return false;
-  return s.stats->record_failure(clock_.now(), cools_down_at_once(kind, error.status), settings_.allowed_fails,
-                                 cooldown_);
+  return s.stats->record_failure(clock_.now(), cools_down_at_once(kind, error.status),
+                                 settings_.allowed_fails, cooldown_);
 }
 
 int Router::retries_for(const ModelGroup& group, FailureKind kind) const noexcept {
@@ -251,7 +260,8 @@ std::optional<std::chrono::milliseconds> Router::backoff(int retry, std::string_
     if (*told > settings_.max_retry_after_seconds) return std::nullopt;
     seconds = *told;
   } else {
-    // 0.5 s, 1 s, 2 s ... up to 8 s, less up to a quarter at random so clients that failed together spread out.
+    // 0.5 s, 1 s, 2 s ... up to 8 s, less up to a quarter at random so clients that failed together spread
+    // out.
     const double base = std::min(0.5 * std::pow(2.0, std::max(0, retry - 1)), 8.0);
     seconds = base * (1.0 - 0.25 * random.uniform());
   }

@@ -39,8 +39,9 @@ struct Selection {
   std::uint32_t slot = 0;
   std::uint32_t candidates = 0;  // deployments the strategy ranked
   Decision decision;
-  bool all_cooling_down = false;  // every usable deployment was cooling down: the least recently failed is tried
-  std::optional<Error> refusal;   // 429 (all at their rpm/tpm cap) or 400 context_length_exceeded
+  bool all_cooling_down =
+      false;  // every usable deployment was cooling down: the least recently failed is tried
+  std::optional<Error> refusal;  // 429 (all at their rpm/tpm cap) or 400 context_length_exceeded
 };
 
 class Router;
@@ -61,8 +62,8 @@ class AttemptScope {
 class Router {
  public:
   // The deployments must outlive the router.
-  explicit Router(const std::vector<config::Deployment>& model_list, const config::RouterSettings& settings = {},
-                  const Clock& clock = steady_clock());
+  explicit Router(const std::vector<config::Deployment>& model_list,
+                  const config::RouterSettings& settings = {}, const Clock& clock = steady_clock());
   explicit Router(const config::Config& config) : Router(config.model_list, config.router) {}
   ~Router();
   Router(const Router&) = delete;

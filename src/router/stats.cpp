@@ -24,8 +24,8 @@ const Clock& steady_clock() noexcept {
 }
 
 std::uint64_t MinuteCounter::tag(Nanos now) noexcept {
-  // Minute numbers modulo 2^20 (about two years): a counter untouched for exactly that long is the only alias.
-  // Tag 0 is kept for "never used", so minute tags run from 1.
+  // Minute numbers modulo 2^20 (about two years): a counter untouched for exactly that long is the only
+  // alias. Tag 0 is kept for "never used", so minute tags run from 1.
   const auto minute = static_cast<std::uint64_t>(now / kNanosPerMinute);
   return ((minute % ((1u << 20) - 1)) + 1) << kCountBits;
 }
@@ -54,7 +54,8 @@ void Ewma::observe(double ms) noexcept {
   std::uint64_t cur = bits_.load(std::memory_order_relaxed);
   for (;;) {
     const double next = cur == 0 ? ms : kAlpha * ms + (1 - kAlpha) * std::bit_cast<double>(cur);
-    if (bits_.compare_exchange_weak(cur, std::bit_cast<std::uint64_t>(next), std::memory_order_relaxed)) return;
+    if (bits_.compare_exchange_weak(cur, std::bit_cast<std::uint64_t>(next), std::memory_order_relaxed))
+      return;
   }
 }
 

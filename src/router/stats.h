@@ -1,5 +1,5 @@
-// Live statistics of one deployment, shared by every worker thread: atomics only, never a lock, one cache line
-// per deployment so workers updating different deployments do not contend.
+// Live statistics of one deployment, shared by every worker thread: atomics only, never a lock, one cache
+// line per deployment so workers updating different deployments do not contend.
 #pragma once
 
 #include <atomic>
@@ -56,8 +56,8 @@ struct alignas(64) DeploymentStats {
   std::atomic<Nanos> last_failure{0};  // 0: never failed
 
   bool cooling_down(Nanos now) const noexcept { return cooldown_until.load(std::memory_order_relaxed) > now; }
-  // Counts a failure; starts a cooldown when `immediate` or when the minute's failures exceed `allowed_fails`.
-  // Returns true when this failure started a cooldown.
+  // Counts a failure; starts a cooldown when `immediate` or when the minute's failures exceed
+  // `allowed_fails`. Returns true when this failure started a cooldown.
   bool record_failure(Nanos now, bool immediate, int allowed_fails, Nanos cooldown) noexcept;
 };
 

@@ -9,8 +9,8 @@ namespace sy::router {
 namespace {
 
 struct Key {
-  double value;        // lower is better
-  std::uint64_t tie;   // random, breaks ties
+  double value;       // lower is better
+  std::uint64_t tie;  // random, breaks ties
   std::uint32_t index;
 };
 
@@ -76,7 +76,8 @@ class LowestLatency final : public Strategy {
  public:
   explicit LowestLatency(double buffer) : buffer_(buffer) {}
   std::string_view name() const noexcept override { return "latency-based-routing"; }
-  Decision rank(const RouteRequest& request, std::span<Candidate> c, Nanos, FastRandom& random) const override {
+  Decision rank(const RouteRequest& request, std::span<Candidate> c, Nanos,
+                FastRandom& random) const override {
     // Streams compare time to first token where it is known; a deployment never measured counts as fastest,
     // so every deployment gets measured.
     auto latency = [&request](const Candidate& x) {

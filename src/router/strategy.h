@@ -22,9 +22,9 @@ namespace sy::router {
 // What a strategy may look at besides the candidates.
 struct RouteRequest {
   bool stream = false;
-  std::int64_t prompt_tokens = -1;                // estimated; -1 when not estimated
-  const boost::json::object* body = nullptr;      // the parsed request (for content-aware strategies)
-  std::string_view prompt_field = "messages";     // names the prompt in a context-length error
+  std::int64_t prompt_tokens = -1;             // estimated; -1 when not estimated
+  const boost::json::object* body = nullptr;   // the parsed request (for content-aware strategies)
+  std::string_view prompt_field = "messages";  // names the prompt in a context-length error
 };
 
 struct Candidate {
@@ -34,7 +34,7 @@ struct Candidate {
 };
 
 struct Decision {
-  std::string_view reason;                                // e.g. "weighted_random", "lowest_latency"
+  std::string_view reason;                                  // e.g. "weighted_random", "lowest_latency"
   double score = std::numeric_limits<double>::quiet_NaN();  // the deciding figure of the first candidate
 };
 

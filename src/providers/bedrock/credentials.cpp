@@ -987,7 +987,6 @@ struct CredentialChain::State {
 
   std::atomic<std::shared_ptr<const Map>> cache{std::make_shared<const Map>()};
 
-
   std::shared_ptr<const Entry> find(const std::string& key) const {
     const std::shared_ptr<const Map> map = cache.load(std::memory_order_acquire);
     const auto it = map->find(key);

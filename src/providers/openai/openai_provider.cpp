@@ -376,7 +376,8 @@ asio::awaitable<Result<bool>> OpenAiProvider::stream(Call& call, ChunkSink& sink
   }
   // A stream that closed without [DONE] and without a finish_reason was cut short: not a success.
   if (!forwarder.done_ && call.meta.finish_reasons.empty()) {
-    co_return Error{502, "api_error", "The upstream stream ended before it was complete.", "upstream_error", {}, {}};
+    co_return Error{502, "api_error", "The upstream stream ended before it was complete.", "upstream_error",
+                    {},  {}};
   }
   co_return true;
 }
