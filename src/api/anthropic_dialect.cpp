@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "http/sse.h"
+#include "providers/anthropic/translate.h"
 #include "util/json.h"
 #include "util/random.h"
 
@@ -693,25 +694,7 @@ Result<std::string> to_anthropic_message(std::string_view openai_body, const Req
 std::string_view error_type(const Error& error) noexcept {
   if (error.code == "model_not_found") return "not_found_error";
   if (error.type == "overloaded_error") return "overloaded_error";
-  switch (error.status) {
-    case 400:
-      return "invalid_request_error";
-    case 401:
-      return "authentication_error";
-    case 403:
-      return "permission_error";
-    case 404:
-      return "not_found_error";
-    case 413:
-      return "request_too_large";
-    case 429:
-      return "rate_limit_error";
-    case 503:
-    case 529:
-      return "overloaded_error";
-    default:
-      return error.status >= 500 ? "api_error" : "invalid_request_error";
-  }
+  return providers::anthropic::error_type_for_status(error.status);
 }
 
 int error_status(const Error& error) noexcept {

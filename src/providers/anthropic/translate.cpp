@@ -464,27 +464,6 @@ std::int64_t count(const bj::object& usage, std::string_view key, std::int64_t f
   return v ? *v : fallback;
 }
 
-std::string error_type_for_status(int status) {
-  switch (status) {
-    case 400:
-      return "invalid_request_error";
-    case 401:
-      return "authentication_error";
-    case 403:
-      return "permission_error";
-    case 404:
-      return "not_found_error";
-    case 413:
-      return "request_too_large";
-    case 429:
-      return "rate_limit_error";
-    case 529:
-      return "overloaded_error";
-    default:
-      return status >= 500 ? "api_error" : "invalid_request_error";
-  }
-}
-
 bool contains_ci(std::string_view text, std::string_view needle) {
   return std::search(text.begin(), text.end(), needle.begin(), needle.end(), [](char a, char b) {
            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
@@ -623,7 +602,7 @@ Error map_error(int status, std::string_view body, std::string_view retry_after,
       e.message = str_field(inner->get_object(), "message");
     }
   }
-  if (e.type.empty()) e.type = error_type_for_status(status);
+  if (e.type.empty()) e.type = std::string(error_type_for_status(status));
   if (e.message.empty()) e.message = "The upstream answered HTTP " + std::to_string(status) + ".";
   if (e.type == "overloaded_error" || status == 529) {
     // 529 is Anthropic's own status; clients and the router know 503.
@@ -799,6 +778,28 @@ bool StreamTranslator::feed(std::string_view bytes, std::vector<std::string>& ou
 std::optional<Error> StreamTranslator::finish() const {
   if (stopped_) return std::nullopt;
   return Error{502, "api_error", "The upstream stream ended before message_stop.", "upstream_error", {}, {}};
+}
+
+std::string_view error_type_for_status(int status) noexcept {
+  switch (status) {
+    case 400:
+      return "invalid_request_error";
+    case 401:
+      return "authentication_error";
+    case 403:
+      return "permission_error";
+    case 404:
+      return "not_found_error";
+    case 413:
+      return "request_too_large";
+    case 429:
+      return "rate_limit_error";
+    case 503:
+    case 529:
+      return "overloaded_error";
+    default:
+      return status >= 500 ? "api_error" : "invalid_request_error";
+  }
 }
 
 }  // namespace sy::providers::anthropic

@@ -126,4 +126,7 @@ class StreamTranslator {
   Error error_;
 };
 
+// Anthropic's error type for an HTTP status (529 and 503: overloaded_error), for errors that name none.
+std::string_view error_type_for_status(int status) noexcept;
+
 }  // namespace sy::providers::anthropic
