@@ -252,9 +252,22 @@ class Inference {
         const bool answered = co_await attempt(selection, error);
         if (answered) co_return;
       }
-      const router::FailureKind kind = router::classify(error);
+      const bool refused_locally = refused_locally_;
+      refused_locally_ = false;
+      // A provider's refusal of what it cannot do falls back like a missing adapter, not like a bad request.
+      const router::FailureKind kind =
+          refused_locally ? router::FailureKind::not_supported : router::classify(error);
       if (selection.deployment) {
         tried_.push_back(selection.slot);
+        if (refused_locally) {
+          // Another deployment of the group may serve it: at once, without counting a retry.
+          router::Selection next = router_.select(*group, request_, tried_, FastRandom::thread_instance());
+          if (next.deployment && std::find(tried_.begin(), tried_.end(), next.slot) == tried_.end()) {
+            record_route(next, *group, std::chrono::steady_clock::now());
+            selection = std::move(next);
+            continue;
+          }
+        }
         // Retry within the group: another deployment at once when there is one, else the same after a wait.
         const int allowed =
             num_retries_ && router::retryable(kind) ? *num_retries_ : router_.retries_for(*group, kind);
@@ -470,6 +483,9 @@ class Inference {
       co_await sink_.end_with_error(*failure);
       co_return true;
     }
+    // A 400 the adapter gave without asking the upstream: this provider cannot serve the request as asked
+    // (n > 1 on Anthropic, an https image on Bedrock, ...), which another deployment may.
+    refused_locally_ = failure->status == 400 && call_.meta.upstream_status == 0;
     error = std::move(*failure);
     co_return false;
   }
@@ -553,6 +569,7 @@ class Inference {
   std::optional<int> num_retries_;                    // from the request
   std::optional<std::chrono::milliseconds> timeout_;  // from the request
   std::vector<std::string> request_fallbacks_;        // from the request
+  bool refused_locally_ = false;  // the last attempt's adapter refused the request without calling upstream
   int attempts_ = 0;
   int retries_ = 0;
   int fallbacks_used_ = 0;
