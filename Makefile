@@ -11,7 +11,7 @@ WERROR         := $(if $(filter true 1,$(CI)),ON,OFF)
 export CCACHE_SLOPPINESS := pch_defines,time_macros
 export CCACHE_DIR ?= $(CURDIR)/.ccache
 
-.PHONY: all deps configure build build-asan run test bench-micro format clean
+.PHONY: all deps configure build build-asan run test bench bench-micro format clean
 
 all: build
 
@@ -38,6 +38,12 @@ run: configure
 # Every suite, then the same suites against the sanitizer build.
 test: build build-asan
 	@scripts/run-tests.sh $(BUILD_DIR) $(ASAN_BUILD_DIR)
+
+# Side-by-side load benchmark (bench/run.py): direct upstream, nginx, switchyard with tracing off and on, Portkey.
+# Writes bench/results/<date>.md and .json and bench/results/latest.md. BENCH_QUICK=1: a ~3 minute run.
+bench: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target switchyard
+	SWITCHYARD_BIN=$(abspath $(BUILD_DIR))/switchyard bench/run.sh
 
 # Micro-benchmarks of hot paths (Google Benchmark, bench/micro/), built in the release build directory.
 bench-micro: configure
