@@ -14,7 +14,7 @@ WERROR         := $(if $(filter true 1,$(CI)),ON,OFF)
 export CCACHE_SLOPPINESS := pch_defines,time_macros
 export CCACHE_DIR ?= $(CURDIR)/.ccache
 
-.PHONY: all deps configure build build-asan run test bench-micro fuzz format clean
+.PHONY: all deps configure build build-asan run test bench bench-micro fuzz format clean
 
 all: build
 
@@ -56,6 +56,12 @@ fuzz: deps
 	  $(FUZZ_BUILD_DIR)/$$t -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(FUZZ_BUILD_DIR)/$$t- \
 	    $(FUZZ_BUILD_DIR)/corpus/$$t tests/fuzz/corpus/$$t; \
 	done
+
+# Side-by-side load benchmark (bench/run.py): direct upstream, nginx, switchyard with tracing off and on, Portkey.
+# Writes bench/results/<date>.md and .json and bench/results/latest.md. BENCH_QUICK=1: a ~3 minute run.
+bench: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target switchyard
+	SWITCHYARD_BIN=$(abspath $(BUILD_DIR))/switchyard bench/run.sh
 
 # Micro-benchmarks of hot paths (Google Benchmark, bench/micro/), built in the release build directory.
 bench-micro: configure

@@ -1,0 +1,1 @@
+"""Helpers of `make bench` (bench/run.py): fixtures, processes, targets, clients, report."""
