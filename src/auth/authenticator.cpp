@@ -1,14 +1,25 @@
 #include "auth/authenticator.h"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 namespace sy::auth {
 namespace {
 
+// SHA-256 fetched from the provider once: the one-shot SHA256() looks the algorithm up on every call.
+const EVP_MD* sha256() noexcept {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
 std::array<unsigned char, 32> digest(std::string_view s) noexcept {
   std::array<unsigned char, 32> out{};
-  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), out.data());
+  if (const EVP_MD* md = sha256()) {
+    EVP_Digest(s.data(), s.size(), out.data(), nullptr, md, nullptr);
+  } else {
+    SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), out.data());
+  }
   return out;
 }
 
