@@ -48,6 +48,14 @@ const bj::string* string_field(const bj::object& o, std::string_view key, const 
   return &v->get_string();
 }
 
+// A required string field: `error` is set when it is absent or not a string.
+const bj::string* required_string(const bj::object& o, std::string_view key, const std::string& path,
+                                  std::optional<Error>& error) {
+  const bj::string* s = string_field(o, key, path, error);
+  if (!s && !error) error = missing(at(path, key));
+  return s;
+}
+
 bool positive_integer(const bj::value& v) {
   return (v.is_int64() && v.get_int64() >= 1) || (v.is_uint64() && v.get_uint64() >= 1);
 }
@@ -189,13 +197,11 @@ std::optional<Error> add_user_message(const bj::array& blocks, const std::string
     const bj::object* block = blocks[i].if_object();
     if (!block) return wrong_type(block_path, "an object");
     std::optional<Error> error;
-    const bj::string* type = string_field(*block, "type", block_path, error);
+    const bj::string* type = required_string(*block, "type", block_path, error);
     if (error) return error;
-    if (!type) return missing(at(block_path, "type"));
     if (*type == "text") {
-      const bj::string* text = string_field(*block, "text", block_path, error);
+      const bj::string* text = required_string(*block, "text", block_path, error);
       if (error) return error;
-      if (!text) return missing(at(block_path, "text"));
       parts.emplace_back(text_part(*text, sp));
     } else if (*type == "image") {
       auto part = image_part(*block, block_path, sp);
@@ -244,13 +250,11 @@ std::optional<Error> add_assistant_message(const bj::array& blocks, const std::s
     const bj::object* block = blocks[i].if_object();
     if (!block) return wrong_type(block_path, "an object");
     std::optional<Error> error;
-    const bj::string* type = string_field(*block, "type", block_path, error);
+    const bj::string* type = required_string(*block, "type", block_path, error);
     if (error) return error;
-    if (!type) return missing(at(block_path, "type"));
     if (*type == "text") {
-      const bj::string* t = string_field(*block, "text", block_path, error);
+      const bj::string* t = required_string(*block, "text", block_path, error);
       if (error) return error;
-      if (!t) return missing(at(block_path, "text"));
       if (!text.empty() && !t->empty()) text.push_back('\n');
       text.append(*t);
     } else if (*type == "tool_use") {
@@ -294,9 +298,8 @@ std::optional<Error> add_message(const bj::value& value, std::size_t index, bj::
   const bj::object* m = value.if_object();
   if (!m) return wrong_type(path, "a valid dictionary");
   std::optional<Error> error;
-  const bj::string* role = string_field(*m, "role", path, error);
+  const bj::string* role = required_string(*m, "role", path, error);
   if (error) return error;
-  if (!role) return missing(at(path, "role"));
   const bool user = *role == "user";
   if (!user && *role != "assistant")
     return field_error(at(path, "role"), "Input should be 'user' or 'assistant'");
