@@ -1,0 +1,42 @@
+// The contract between learned routing's offline half (featurizer, learners, artifact files, `switchyard
+// train` / `eval`) and its online half (the router strategy, hot reload, experiments). A Predictor is one
+// loaded artifact: immutable once loaded, shared by every worker thread, swapped whole on reload.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+
+#include "util/error.h"
+
+namespace sy::router::ml {
+
+class Predictor {
+ public:
+  virtual ~Predictor() = default;
+
+  // The learner that produced the artifact: "knn", "mlp", "svm", "mf", "elo", "smallest", "largest".
+  virtual std::string_view strategy() const noexcept = 0;
+  // Hex checksum of the artifact's content: the `router.strategy_version` of traces.
+  virtual std::string_view checksum() const noexcept = 0;
+  // The model names the artifact was trained on, in the order `predict` fills.
+  virtual std::span<const std::string> models() const noexcept = 0;
+  // Predicted quality (0..1) of each of `models()` answering the request whose routing text is `text`
+  // (see routing_text). `out.size() == models().size()`. Thread-safe; no heap allocation once warm.
+  virtual void predict(std::string_view text, std::span<float> out) const = 0;
+};
+
+// Loads an artifact file; a missing, truncated, corrupt or unknown-version file is an Error whose message
+// says which and where (never a crash: the loader checks every bound).
+Result<std::shared_ptr<const Predictor>> load_predictor(const std::string& path);
+Result<std::shared_ptr<const Predictor>> load_predictor(std::span<const std::byte> bytes);
+
+// What a chat request is routed on: the last user turn's text, after a short prefix of the system prompt
+// (content parts' text joined). The same function builds training text from a dataset's `query`.
+void routing_text(const boost::json::object& request_body, std::string& out);
+
+}  // namespace sy::router::ml
