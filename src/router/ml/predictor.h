@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -38,5 +39,17 @@ Result<std::shared_ptr<const Predictor>> load_predictor(std::span<const std::byt
 // What a chat request is routed on: the last user turn's text, after a short prefix of the system prompt
 // (content parts' text joined). The same function builds training text from a dataset's `query`.
 void routing_text(const boost::json::object& request_body, std::string& out);
+
+// The cost/quality trade-off shared by `llmrouter-hybrid` and `switchyard eval`'s curve. `quality[i]` and
+// `cost[i]` (dollars for this request) describe candidate i. Writes candidate indices into `order`, best
+// first: the candidates whose quality is at least (best quality - quality_threshold) come first, ranked by
+// (quality - cost_weight * cost / max cost) and then by cost (cheapest first); the others follow by quality.
+// quality_threshold 0 and cost_weight 0 is "most likely to answer well"; a large threshold is "cheapest".
+struct Tradeoff {
+  double quality_threshold = 0.0;
+  double cost_weight = 0.0;
+};
+void rank_candidates(std::span<const float> quality, std::span<const double> cost, Tradeoff tradeoff,
+                     std::span<std::uint32_t> order);
 
 }  // namespace sy::router::ml
