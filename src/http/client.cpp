@@ -13,6 +13,8 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 
+#include "http/deadline.h"
+
 namespace sy::http {
 namespace {
 
@@ -41,13 +43,18 @@ Error timed_out(std::chrono::milliseconds limit) {
                {}};
 }
 
-// One upstream connection, plain or TLS, with its read buffer.
+// One upstream connection, plain or TLS, with its deadline and read buffer.
 struct Connection {
-  std::unique_ptr<beast::tcp_stream> plain;
-  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+  std::unique_ptr<TimedSocket> plain;
+  std::unique_ptr<beast::ssl_stream<tcp::socket>> tls;
+  std::optional<SocketDeadline> tls_deadline;  // after the sockets: unregistered before they close
   beast::flat_buffer buffer;
 
-  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  tcp::socket& lowest() { return tls ? beast::get_lowest_layer(*tls) : plain->socket(); }
+  SocketDeadline& deadline() { return tls ? *tls_deadline : plain->deadline(); }
+  bool timed_out(const boost::system::error_code& ec) {
+    return ec == asio::error::operation_aborted && deadline().passed();
+  }
 };
 
 // Idle keep-alive connections of this worker thread, by origin. Never shared across threads.
@@ -77,7 +84,7 @@ ssl::context& thread_tls_context() {
 // TLS one they may be a session ticket, so only a close counts there.
 bool still_open(Connection& conn) {
   char byte;
-  const ssize_t n = ::recv(conn.lowest().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  const ssize_t n = ::recv(conn.lowest().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n == 0) return false;
   if (n > 0) return conn.tls != nullptr;
   return errno == EAGAIN || errno == EWOULDBLOCK;
@@ -109,17 +116,25 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const Origin& origi
 
   auto conn = std::make_unique<Connection>();
   if (origin.tls) {
-    conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, thread_tls_context());
+    conn->tls = std::make_unique<beast::ssl_stream<tcp::socket>>(ex, thread_tls_context());
+    conn->tls_deadline.emplace(conn->lowest());
   } else {
-    conn->plain = std::make_unique<beast::tcp_stream>(ex);
+    conn->plain = std::make_unique<TimedSocket>(tcp::socket(ex));
   }
   auto& low = conn->lowest();
-  low.expires_after(timeout);
-  auto [cec, ep] = co_await low.async_connect(endpoints, kTuple);
-  if (cec == beast::error::timeout) co_return timed_out(timeout);
+  conn->deadline().arm(timeout);
+  boost::system::error_code cec = asio::error::host_not_found;
+  for (const auto& entry : endpoints) {
+    boost::system::error_code ignored;
+    low.close(ignored);
+    auto [ec] = co_await low.async_connect(entry.endpoint(), kTuple);
+    cec = ec;
+    if (!ec || conn->timed_out(ec)) break;
+  }
+  if (conn->timed_out(cec)) co_return timed_out(timeout);
   if (cec) co_return unreachable(cec.message());
   boost::system::error_code ignored;
-  low.socket().set_option(tcp::no_delay(true), ignored);
+  low.set_option(tcp::no_delay(true), ignored);
 
   if (conn->tls) {
     if (!SSL_set_tlsext_host_name(conn->tls->native_handle(), origin.host.c_str())) {
@@ -127,9 +142,10 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const Origin& origi
     }
     conn->tls->set_verify_callback(ssl::host_name_verification(origin.host));
     auto [hec] = co_await conn->tls->async_handshake(ssl::stream_base::client, kTuple);
-    if (hec == beast::error::timeout) co_return timed_out(timeout);
+    if (conn->timed_out(hec)) co_return timed_out(timeout);
     if (hec) co_return unreachable("TLS handshake failed (" + hec.message() + ")");
   }
+  conn->deadline().disarm();
   co_return conn;
 }
 
@@ -148,9 +164,9 @@ asio::awaitable<Result<ClientResponse>> exchange(Stream& stream, Connection& con
   const auto deadline = Clock::now() + r.timeout;
   auto arm = [&] {
     if (streaming) {
-      conn.lowest().expires_after(r.timeout);
+      conn.deadline().arm(r.timeout);
     } else {
-      conn.lowest().expires_at(deadline);
+      conn.deadline().arm_at(deadline);
     }
   };
 
@@ -164,7 +180,7 @@ asio::awaitable<Result<ClientResponse>> exchange(Stream& stream, Connection& con
 
   arm();
   auto [wec, wn] = co_await bhttp::async_write(stream, req, kTuple);
-  if (wec == beast::error::timeout) co_return timed_out(r.timeout);
+  if (conn.timed_out(wec)) co_return timed_out(r.timeout);
   if (wec) {
     st.stale = reused;
     co_return upstream_failed(wec.message());
@@ -174,7 +190,7 @@ asio::awaitable<Result<ClientResponse>> exchange(Stream& stream, Connection& con
   parser.body_limit(streaming ? std::numeric_limits<std::uint64_t>::max() : r.max_response_bytes);
   arm();
   auto [hec, hn] = co_await bhttp::async_read_header(stream, conn.buffer, parser, kTuple);
-  if (hec == beast::error::timeout) co_return timed_out(r.timeout);
+  if (conn.timed_out(hec)) co_return timed_out(r.timeout);
   // Once the request is written it is never sent again here: the upstream may have acted on it (a POST is not
   // idempotent, RFC 9110 section 9.2.2). Whether to try again is the router's decision.
   if (hec) co_return upstream_failed(hec.message());
@@ -192,7 +208,7 @@ asio::awaitable<Result<ClientResponse>> exchange(Stream& stream, Connection& con
     arm();
     auto [rec, rn] = co_await bhttp::async_read_some(stream, conn.buffer, parser, kTuple);
     if (rec == bhttp::error::need_buffer) rec = {};
-    if (rec == beast::error::timeout) co_return timed_out(r.timeout);
+    if (conn.timed_out(rec)) co_return timed_out(r.timeout);
     if (rec) co_return upstream_failed(rec.message());
     const std::size_t got = sizeof buf - parser.get().body().size;
     if (got == 0) continue;
@@ -230,7 +246,7 @@ asio::awaitable<Result<ClientResponse>> run(const ClientRequest& r, BodySink* si
     }
     if (!result && st.stale) continue;  // the pooled connection had been closed by the upstream
     if (result && st.reusable && !st.abandoned) {
-      conn->lowest().expires_never();
+      conn->deadline().disarm();
       give_back(key, std::move(conn));
     }
     co_return result;

@@ -13,6 +13,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "http/deadline.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -29,7 +30,7 @@ using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>
 
 // A live connection as its worker sees it: drain closes the idle ones at once.
 struct SessionEntry {
-  beast::tcp_stream* stream;
+  TimedSocket* stream;
   bool idle;
 };
 
@@ -49,7 +50,7 @@ Error server_error(int status, std::string type, std::string message, std::strin
 // gone.
 class SessionWriter final : public ResponseWriter {
  public:
-  SessionWriter(beast::tcp_stream& stream, const ServerLimits& limits) : stream_(stream), limits_(limits) {}
+  SessionWriter(TimedSocket& stream, const ServerLimits& limits) : stream_(stream), limits_(limits) {}
 
   void reset(bool keep_alive, unsigned version) {
     keep_alive_ = keep_alive;
@@ -123,7 +124,7 @@ class SessionWriter final : public ResponseWriter {
   bool keep_alive() const noexcept { return keep_alive_; }
 
  private:
-  beast::tcp_stream& stream_;
+  TimedSocket& stream_;
   const ServerLimits& limits_;
   unsigned version_ = 11;
   bool keep_alive_ = true;
@@ -136,12 +137,16 @@ class SessionWriter final : public ResponseWriter {
 
 // Completes when the peer has closed (or reset) its side; parks when it has pipelined bytes, which cannot be
 // told apart from a close without reading them.
-asio::awaitable<void> watch_client_gone(beast::tcp_stream& stream, bool& gone) {
+asio::awaitable<void> watch_client_gone(TimedSocket& stream, bool& gone) {
   auto& sock = stream.socket();
-  // Waits complete with an error code, not an exception: this watcher is cancelled at the end of every request,
-  // and unwinding an exception there cost about 5% of the CPU of a small request.
+  // Waits complete with an error code, not an exception: this watcher is cancelled at the end of every
+  // request, and unwinding an exception there cost about 5% of the CPU of a small request.
   for (;;) {
     auto [wec] = co_await sock.async_wait(tcp::socket::wait_read, kTuple);
+    if (wec == asio::error::operation_aborted && stream.deadline().passed()) {
+      stream.expires_never();  // a sweep for a write deadline that outlived its write: keep watching
+      continue;
+    }
     if (wec) {
       gone = wec != asio::error::operation_aborted;  // aborted: the request ended; else the socket failed
       co_return;
@@ -165,7 +170,7 @@ asio::awaitable<void> watch_client_gone(beast::tcp_stream& stream, bool& gone) {
 
 // Half-closes, then reads and discards what the client still sends for a moment, so that closing does not
 // reset the connection before the client has read our last response.
-asio::awaitable<void> close_gracefully(beast::tcp_stream& stream) {
+asio::awaitable<void> close_gracefully(TimedSocket& stream) {
   boost::system::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   if (!ec) {
@@ -179,6 +184,15 @@ asio::awaitable<void> close_gracefully(beast::tcp_stream& stream) {
     }
   }
   stream.socket().close(ec);
+}
+
+// How long a sweep may come after a deadline: a tenth of a second, less when a limit is shorter than 0.4 s.
+std::chrono::milliseconds sweep_resolution(const ServerLimits& l) {
+  std::chrono::milliseconds r = l.deadline_resolution;
+  for (auto t : {l.header_timeout, l.body_timeout, l.idle_timeout, l.write_timeout}) {
+    r = std::min(r, std::max(std::chrono::milliseconds(5), t / 4));
+  }
+  return r;
 }
 
 }  // namespace
@@ -195,7 +209,7 @@ struct Server::Impl {
   asio::awaitable<void> accept_loop(Worker& w);
   asio::awaitable<void> session(Worker& w, tcp::socket socket);
   asio::awaitable<void> reject_overloaded(tcp::socket socket);
-  asio::awaitable<void> run_handler(Request& req, SessionWriter& writer, beast::tcp_stream& stream);
+  asio::awaitable<void> run_handler(Request& req, SessionWriter& writer, TimedSocket& stream);
   asio::awaitable<void> guarded_handler(Request& req, SessionWriter& writer, const bool& client_gone);
   void start_drain();
 };
@@ -222,7 +236,7 @@ asio::awaitable<void> Server::Impl::accept_loop(Worker& w) {
 }
 
 asio::awaitable<void> Server::Impl::reject_overloaded(tcp::socket socket) {
-  beast::tcp_stream stream(std::move(socket));
+  TimedSocket stream(std::move(socket));
   SessionWriter writer(stream, opts.limits);
   writer.reset(false, 11);
   Error e = server_error(503, "service_unavailable_error",
@@ -251,15 +265,14 @@ asio::awaitable<void> Server::Impl::guarded_handler(Request& req, SessionWriter&
   }
 }
 
-asio::awaitable<void> Server::Impl::run_handler(Request& req, SessionWriter& writer,
-                                                beast::tcp_stream& stream) {
+asio::awaitable<void> Server::Impl::run_handler(Request& req, SessionWriter& writer, TimedSocket& stream) {
   bool client_gone = false;
   co_await (guarded_handler(req, writer, client_gone) || watch_client_gone(stream, client_gone));
   if (client_gone) writer.reset(false, 11);
 }
 
 asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
-  beast::tcp_stream stream(std::move(socket));
+  TimedSocket stream(std::move(socket));
   auto entry = w.sessions.insert(w.sessions.end(), SessionEntry{&stream, true});
   beast::flat_buffer buffer;
   SessionWriter writer(stream, opts.limits);
@@ -410,6 +423,7 @@ std::uint16_t Server::listen() {
   tcp::endpoint endpoint = results.begin()->endpoint();
   for (unsigned i = 0; i < n; ++i) {
     auto w = std::make_unique<Worker>();
+    DeadlineSweeper::of(w->ioc).set_resolution(sweep_resolution(impl_->opts.limits));
     w->acceptor.emplace(w->ioc);
     w->acceptor->open(endpoint.protocol());
     w->acceptor->set_option(tcp::acceptor::reuse_address(true));
