@@ -20,12 +20,19 @@ SocketDeadline::SocketDeadline(asio::ip::tcp::socket& socket)
 }
 
 SocketDeadline::~SocketDeadline() {
+  disarm();
   sweeper_.remove(*this);
 }
 
-void SocketDeadline::arm_at(Clock::time_point when) noexcept {
+void SocketDeadline::arm_at(Clock::time_point when) {
   const Clock::rep t = when.time_since_epoch().count();
-  expiry_.store(t == 0 ? 1 : t, std::memory_order_relaxed);
+  if (expiry_.exchange(t == 0 ? 1 : t, std::memory_order_relaxed) == 0) sweeper_.on_armed();
+}
+
+void SocketDeadline::disarm() noexcept {
+  if (expiry_.exchange(0, std::memory_order_relaxed) != 0) {
+    sweeper_.armed_.fetch_sub(1, std::memory_order_relaxed);
+  }
 }
 
 bool SocketDeadline::passed(Clock::time_point now) const noexcept {
@@ -78,6 +85,11 @@ void DeadlineSweeper::add(SocketDeadline& d) {
   head_ = &d;
   ++count_;
   if (!timer_ && !shut_down_) timer_.emplace(d.socket_.get_executor());  // the context's own executor
+}
+
+void DeadlineSweeper::on_armed() {
+  if (armed_.fetch_add(1, std::memory_order_relaxed) != 0) return;
+  std::lock_guard lock(mutex_);
   if (!ticking_) schedule();
 }
 
@@ -107,7 +119,7 @@ void DeadlineSweeper::on_tick(const boost::system::error_code& ec) {
   sweep(Clock::now());
   std::lock_guard lock(mutex_);
   ticking_ = false;
-  if (count_ > 0) schedule();  // idle without sockets: no wake-ups
+  if (armed_.load(std::memory_order_relaxed) > 0) schedule();  // nothing armed: no wake-ups
 }
 
 void DeadlineSweeper::shutdown() {

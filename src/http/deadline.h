@@ -31,8 +31,8 @@ class SocketDeadline {
   SocketDeadline& operator=(const SocketDeadline&) = delete;
 
   void arm(Clock::duration timeout) { arm_at(Clock::now() + timeout); }
-  void arm_at(Clock::time_point when) noexcept;
-  void disarm() noexcept { expiry_.store(0, std::memory_order_relaxed); }
+  void arm_at(Clock::time_point when);
+  void disarm() noexcept;
   bool armed() const noexcept { return expiry_.load(std::memory_order_relaxed) != 0; }
   // Whether an armed deadline has passed: an operation that failed with operation_aborted then timed out.
   bool passed(Clock::time_point now = Clock::now()) const noexcept;
@@ -70,18 +70,21 @@ class DeadlineSweeper final : public boost::asio::execution_context::service {
   std::size_t sweep(Clock::time_point now);
 
   std::size_t registered() const;
+  std::size_t armed() const noexcept { return armed_.load(std::memory_order_relaxed); }
 
  private:
   friend class SocketDeadline;
   void shutdown() override;
   void add(SocketDeadline& d);
   void remove(SocketDeadline& d) noexcept;
+  void on_armed();
   void schedule();  // with mutex_ held
   void on_tick(const boost::system::error_code& ec);
 
   mutable std::mutex mutex_;
   SocketDeadline* head_ = nullptr;
   std::size_t count_ = 0;
+  std::atomic<std::size_t> armed_{0};
   Clock::duration resolution_ = kDefaultResolution;
   std::optional<boost::asio::steady_timer> timer_;  // made on first use, with the first socket's executor
   bool ticking_ = false;

@@ -120,19 +120,33 @@ TEST(DeadlineSweeperTest, TheTimerSweepsOnItsOwn) {
   EXPECT_EQ(*r.result, asio::error::operation_aborted);
 }
 
-TEST(DeadlineSweeperTest, StopsTickingWithoutSockets) {
+TEST(DeadlineSweeperTest, TicksOnlyWhileADeadlineIsArmed) {
   asio::io_context io;
+  SocketPair p(io);
+  DeadlineSweeper& sweeper = DeadlineSweeper::of(io);
+  sweeper.set_resolution(5ms);
+  SocketDeadline d(p.ours);
+  EXPECT_EQ(sweeper.registered(), 1u);
+  EXPECT_EQ(sweeper.armed(), 0u);
+  d.arm(1h);
+  d.arm(2h);
+  EXPECT_EQ(sweeper.armed(), 1u);
   {
-    SocketPair p(io);
-    DeadlineSweeper::of(io).set_resolution(5ms);
-    auto d = std::make_unique<SocketDeadline>(p.ours);
-    EXPECT_EQ(DeadlineSweeper::of(io).registered(), 1u);
-    d.reset();
-    EXPECT_EQ(DeadlineSweeper::of(io).registered(), 0u);
-  }
-  // The pending tick finds no socket and does not come back: the io_context runs out of work.
+    SocketPair q(io);
+    SocketDeadline e(q.ours);
+    e.arm(1h);
+    EXPECT_EQ(sweeper.armed(), 2u);
+  }  // destroyed armed
+  EXPECT_EQ(sweeper.armed(), 1u);
+  d.disarm();
+  d.disarm();
+  EXPECT_EQ(sweeper.armed(), 0u);
+  // The pending tick finds nothing armed and does not come back: with its socket still registered and open,
+  // the io_context runs out of work (a drained server's pooled upstream connections must not keep it
+  // running).
   io.run_for(10s);
   EXPECT_TRUE(io.stopped());
+  EXPECT_EQ(sweeper.registered(), 1u);
 }
 
 TEST(DeadlineSweeperTest, TimedSocketTellsATimeoutFromOtherCancellations) {
