@@ -10,6 +10,7 @@
 #include <thread>
 
 #include <boost/asio.hpp>
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -37,13 +38,17 @@ constexpr std::size_t kWorkerReadBuffer = 64 * 1024;
 constexpr std::size_t kKeepBodyPerConnection = 1024;
 constexpr std::size_t kMaxSpareBody = 8u * 1024 * 1024;
 
+struct ClientConnection;
+
 // A live connection as its worker sees it: drain closes the idle ones at once.
 struct SessionEntry {
-  TimedSocket* stream;
+  ClientConnection* connection;
   bool idle;
 };
 
 struct Worker {
+  ~Worker();
+
   asio::io_context ioc{1};
   std::optional<tcp::acceptor> acceptor;
   std::list<SessionEntry> sessions;
@@ -224,59 +229,88 @@ class SessionWriter final : public ResponseWriter {
   bool chunked_ = true;
 };
 
-// Watches a connection for the client going away while the handler runs: a readability wait with a callback
-// that, on a close or reset, emits the handler's cancellation. It stays pending after the handler returns, so
-// that the session's wait for the next request joins it in the reactor instead of registering the socket
-// again: a request costs one registration (epoll_ctl) for both.
+// A connection's one pending readability wait. Armed once a request has been read, it watches for the client
+// going away while the handler runs (a close or reset emits the handler's cancellation); the session then
+// awaits the same wait for the next request. One wait per request: one registration (epoll_ctl), and the
+// completion resumes the session directly, not through a second queued operation.
 class ReadWatch {
  public:
   ReadWatch(tcp::socket& socket, SocketDeadline& deadline) : socket_(socket), deadline_(deadline) {}
   ReadWatch(const ReadWatch&) = delete;
   ReadWatch& operator=(const ReadWatch&) = delete;
 
-  // Starts the wait unless one is pending.
+  // Starts the wait, unless one is pending or has completed without being consumed.
   void arm() {
-    if (pending_) return;
+    if (pending_ || done_) return;
     pending_ = true;
     socket_.async_wait(tcp::socket::wait_read, [this](const error_code& ec) { on_wait(ec); });
   }
   bool pending() const noexcept { return pending_; }
 
-  // While set, a completion tells a close (or reset) from pipelined bytes and on a close emits `cancel`.
+  // While set, a completion tells a close (or reset) from pipelined bytes, and on a close emits `cancel`.
   void watch_for_close(asio::cancellation_signal* cancel) { cancel_ = cancel; }
   bool client_gone() const noexcept { return gone_; }
+
+  // Completes with the wait's result once it has completed (at once if it already has), and consumes it.
+  asio::awaitable<error_code> ready() {
+    arm();
+    if (!done_) {
+      auto [ec] = co_await asio::async_initiate<decltype(kTuple), void(error_code)>(
+          [this](auto handler) { waiter_.emplace(std::move(handler)); }, kTuple);
+      (void)ec;
+    }
+    done_ = false;
+    co_return result_;
+  }
+
+  // The waiting session, when its io_context is destroyed under it: it owns the session's frame, which holds
+  // this watch, so nothing else would ever free them. Destroying it hands the frame to the io_context to
+  // free.
+  void drop_waiter() noexcept { waiter_.reset(); }
 
  private:
   void on_wait(const error_code& ec) {
     pending_ = false;
-    if (cancel_ == nullptr || gone_) return;
-    if (ec == asio::error::operation_aborted) {
-      // A sweep for a write deadline that outlived its write (nothing else cancels a connection whose handler
-      // runs): the write, if one was pending, has failed; keep watching.
-      if (deadline_.passed()) deadline_.disarm();
-      arm();
-      return;
-    }
-    bool closed = static_cast<bool>(ec);
-    if (!ec) {
-      char c;
-      const ssize_t n = ::recv(socket_.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-        arm();  // spurious
+    if (cancel_ != nullptr && !gone_) {
+      if (ec == asio::error::operation_aborted) {
+        // A sweep for a write deadline that outlived its write (nothing else cancels a connection whose
+        // handler runs): the write, if one was pending, has failed; keep watching.
+        if (deadline_.passed()) deadline_.disarm();
+        arm();
         return;
       }
-      closed = n <= 0;  // 0: closed; < 0: reset; > 0: a pipelined request, read once the handler is done
+      bool closed = static_cast<bool>(ec);
+      if (!ec) {
+        char c;
+        const ssize_t n = ::recv(socket_.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+          arm();  // spurious
+          return;
+        }
+        closed = n <= 0;  // 0: closed; < 0: reset; > 0: a pipelined request, read once the handler is done
+      }
+      if (closed) {
+        gone_ = true;
+        cancel_->emit(asio::cancellation_type::terminal);
+      }
     }
-    if (closed) {
-      gone_ = true;
-      cancel_->emit(asio::cancellation_type::terminal);
+    done_ = true;
+    result_ = ec;
+    if (waiter_) {
+      // Resumes the session, which may end and free this object: nothing touches it after the call.
+      auto waiter = std::move(*waiter_);
+      waiter_.reset();
+      std::move(waiter)(ec);
     }
   }
 
   tcp::socket& socket_;
   SocketDeadline& deadline_;
+  std::optional<asio::any_completion_handler<void(error_code)>> waiter_;
   asio::cancellation_signal* cancel_ = nullptr;
+  error_code result_;
   bool pending_ = false;
+  bool done_ = false;
   bool gone_ = false;
 };
 
@@ -289,6 +323,10 @@ struct ClientConnection {
   beast::flat_buffer carry;  // empty and unallocated unless a head came in pieces or requests were pipelined
   ReadWatch watch;
 };
+
+Worker::~Worker() {
+  for (SessionEntry& s : sessions) s.connection->watch.drop_waiter();
+}
 
 // Half-closes, then reads and discards what the client still sends for a moment, so that closing does not
 // reset the connection before the client has read our last response.
@@ -410,7 +448,7 @@ asio::awaitable<error_code> Server::Impl::read_request(Worker& w, ClientConnecti
                                                  : asio::buffer(w.read_buffer.get(), kWorkerReadBuffer);
     const std::size_t n = c.stream.socket().read_some(into, ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      auto [wec] = co_await c.stream.socket().async_wait(tcp::socket::wait_read, kTuple);
+      const error_code wec = co_await c.watch.ready();
       if (c.stream.timed_out(wec)) co_return beast::error::timeout;
       if (wec) co_return wec;
       continue;
@@ -496,7 +534,7 @@ asio::awaitable<void> Server::Impl::run_handler(Request& req, SessionWriter& wri
 
 asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
   ClientConnection c(std::move(socket));
-  auto entry = w.sessions.insert(w.sessions.end(), SessionEntry{&c.stream, true});
+  auto entry = w.sessions.insert(w.sessions.end(), SessionEntry{&c, true});
   SessionWriter writer(c.stream, opts.limits, w.head_scratch);
   Request req;
   {
@@ -530,7 +568,7 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
       // idle longer.
       c.carry.shrink_to_fit();
       c.stream.expires_after(first_request ? lim.header_timeout : lim.idle_timeout);
-      auto [wec] = co_await c.stream.socket().async_wait(tcp::socket::wait_read, kTuple);
+      const error_code wec = co_await c.watch.ready();
       if (wec) break;
     }
     entry->idle = false;
@@ -608,11 +646,11 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
   w.sessions.erase(entry);
   c.stream.expires_never();
   if (c.watch.pending()) {
-    // The watch's callback refers to this frame: let its cancelled completion (posted before ours) run first.
+    // The wait's callback refers to this frame: cancel it and wait for its completion.
     boost::system::error_code ignored;
     c.stream.socket().cancel(ignored);
-    auto executor = co_await asio::this_coro::executor;
-    while (c.watch.pending()) co_await asio::post(executor, asio::use_awaitable);
+    const error_code wec = co_await c.watch.ready();
+    (void)wec;
   }
   if (close_from_our_side) {
     co_await close_gracefully(c.stream);
@@ -637,7 +675,7 @@ void Server::Impl::start_drain() {
       boost::system::error_code ignored;
       if (wp->acceptor) wp->acceptor->close(ignored);
       for (auto& s : wp->sessions) {
-        if (s.idle) s.stream->socket().cancel(ignored);
+        if (s.idle) s.connection->stream.socket().cancel(ignored);
       }
     });
   }
