@@ -45,8 +45,9 @@ struct ClientRequest {
 
 struct ClientResponse {
   int status = 0;
-  std::vector<Header> headers;
+  std::string head;  // status line and header fields as received (one allocation, whatever their number)
   std::string body;
+  // The first header field with that name (case-insensitive), without surrounding whitespace, or empty.
   std::string_view header(std::string_view name) const noexcept;
 };
 
