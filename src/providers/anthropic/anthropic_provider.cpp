@@ -110,13 +110,12 @@ class EventForwarder final : public http::BodySink {
 
   asio::awaitable<bool> on_data(std::string_view bytes) override {
     meta_.upstream_status = 200;  // only a 2xx body streams here
-    events_.clear();
-    if (!reader_.feed(bytes, events_)) {
+    if (!reader_.feed(bytes)) {
       error_ =
           Error{502, "api_error", "The upstream sent an oversized stream event.", "upstream_error", {}, {}};
       co_return false;
     }
-    for (const http::SseEvent& ev : events_) {
+    for (const http::SseEvent& ev : reader_.events()) {
       chunks_.clear();
       const bool translated = translator_.on_event(ev, chunks_);
       for (const std::string& chunk : chunks_) {
@@ -145,7 +144,6 @@ class EventForwarder final : public http::BodySink {
   ResponseMeta& meta_;
   anthropic::StreamTranslator translator_;
   http::SseReader reader_;
-  std::vector<http::SseEvent> events_;
   std::vector<std::string> chunks_;
 };
 

@@ -188,13 +188,12 @@ class ChunkForwarder final : public http::BodySink {
 
   asio::awaitable<bool> on_data(std::string_view bytes) override {
     if (meta_) meta_->upstream_status = 200;  // only a 2xx body streams here
-    events_.clear();
-    if (!reader_.feed(bytes, events_)) {
+    if (!reader_.feed(bytes)) {
       error_ =
           Error{502, "api_error", "The upstream sent an oversized stream event.", "upstream_error", {}, {}};
       co_return false;
     }
-    for (auto& ev : events_) {
+    for (const http::SseEvent& ev : reader_.events()) {
       if (ev.data == "[DONE]") {
         done_ = true;
         continue;
@@ -229,7 +228,6 @@ class ChunkForwarder final : public http::BodySink {
   ResponseMeta* meta_;
   std::string_view secret_;
   http::SseReader reader_;
-  std::vector<http::SseEvent> events_;
   std::string wire_;
 };
 
