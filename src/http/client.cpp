@@ -140,6 +140,21 @@ struct ExchangeState {
   bool abandoned = false;  // the sink asked to stop
 };
 
+// Parses what the last read left in `buffer`, without reading more: one read of a chunked body often holds
+// several chunks, and the parser stops after each. So a sink gets all that one read brought in one call.
+boost::system::error_code parse_buffered(bhttp::response_parser<bhttp::buffer_body>& parser,
+                                         beast::flat_buffer& buffer) {
+  while (!parser.is_done() && buffer.size() > 0 && parser.get().body().size > 0) {
+    boost::system::error_code ec;
+    const std::size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == bhttp::error::need_more || ec == bhttp::error::need_buffer) break;
+    if (ec) return ec;
+    if (used == 0) break;
+  }
+  return {};
+}
+
 // Runs one request/response on an open connection.
 template <class Stream>
 asio::awaitable<Result<ClientResponse>> exchange(Stream& stream, Connection& conn, const ClientRequest& r,
@@ -194,10 +209,14 @@ asio::awaitable<Result<ClientResponse>> exchange(Stream& stream, Connection& con
     if (rec == bhttp::error::need_buffer) rec = {};
     if (rec == beast::error::timeout) co_return timed_out(r.timeout);
     if (rec) co_return upstream_failed(rec.message());
+    if (to_sink) {
+      rec = parse_buffered(parser, conn.buffer);
+      if (rec) co_return upstream_failed(rec.message());
+    }
     const std::size_t got = sizeof buf - parser.get().body().size;
     if (got == 0) continue;
     if (to_sink) {
-      const bool wanted = co_await sink->on_data(std::string_view(buf, got));
+      const bool wanted = co_await sink->on_data(std::string_view(buf, got), parser.is_done());
       if (!wanted) {
         st.abandoned = true;
         co_return out;

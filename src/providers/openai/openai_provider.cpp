@@ -180,13 +180,13 @@ void scrub(std::string& text, std::string_view secret) {
 using openai::Rewrite;
 using openai::RewriteOptions;
 
-// Decodes the upstream SSE stream and forwards each chunk at once.
+// Decodes the upstream SSE stream and hands each chunk to the sink, flushing after every read.
 class ChunkForwarder final : public http::BodySink {
  public:
   ChunkForwarder(ChunkSink& sink, const RewriteOptions& options, std::string_view secret)
       : sink_(sink), rewriter_(options), meta_(options.meta), secret_(secret) {}
 
-  asio::awaitable<bool> on_data(std::string_view bytes) override {
+  asio::awaitable<bool> on_data(std::string_view bytes, bool last) override {
     if (meta_) meta_->upstream_status = 200;  // only a 2xx body streams here
     if (!reader_.feed(bytes)) {
       error_ =
@@ -209,11 +209,13 @@ class ChunkForwarder final : public http::BodySink {
         error_ = map_upstream_error(500, ev.data, {}, secret_);
         co_return false;
       }
-      const bool delivered = co_await sink_.on_chunk(wire_);
-      if (!delivered) {
-        client_gone_ = true;
-        co_return false;
-      }
+      sink_.on_chunk(wire_);
+    }
+    if (last) co_return true;  // what is left goes out with the end of the stream
+    const bool delivered = co_await sink_.flush();
+    if (!delivered) {
+      client_gone_ = true;
+      co_return false;
     }
     co_return true;
   }
