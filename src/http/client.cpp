@@ -140,6 +140,9 @@ struct ExchangeState {
   bool abandoned = false;  // the sink asked to stop
 };
 
+// The most body bytes an exchange reads, and a stream hands to its sink, at a time.
+constexpr std::size_t kBodyReadBytes = 16 * 1024;
+
 // Parses what the last read left in `buffer`, without reading more: one read of a chunked body often holds
 // several chunks, and the parser stops after each. So a sink gets all that one read brought in one call.
 boost::system::error_code parse_buffered(bhttp::response_parser<bhttp::buffer_body>& parser,
@@ -186,6 +189,9 @@ asio::awaitable<Result<ClientResponse>> exchange(Stream& stream, Connection& con
   }
 
   bhttp::response_parser<bhttp::buffer_body> parser;
+  // Beast reads at most what the buffer has room for (512 bytes at first): a stream is read in pieces as
+  // large as the body buffer below, so that what arrived together is parsed, and passed on, together.
+  if (streaming) conn.buffer.reserve(kBodyReadBytes);
   parser.body_limit(streaming ? std::numeric_limits<std::uint64_t>::max() : r.max_response_bytes);
   arm();
   auto [hec, hn] = co_await bhttp::async_read_header(stream, conn.buffer, parser, kTuple);
@@ -200,7 +206,7 @@ asio::awaitable<Result<ClientResponse>> exchange(Stream& stream, Connection& con
     out.headers.push_back(Header{std::string(f.name_string()), std::string(f.value())});
   const bool to_sink = streaming && out.status >= 200 && out.status < 300;
 
-  char buf[16 * 1024];
+  char buf[kBodyReadBytes];
   while (!parser.is_done()) {
     parser.get().body().data = buf;
     parser.get().body().size = sizeof buf;
