@@ -146,6 +146,23 @@ TEST(ChunkRewriterTest, FinishReasonsAndMetaNotedOnce) {
   EXPECT_EQ(meta.prompt_tokens, -1);
 }
 
+TEST(ChunkRewriterTest, FinishReasonsWhateverTheSpacingOrNeighbours) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {R"({"choices":[{"index":0,"finish_reason" : "stop" }]})", {"stop"}},
+      {R"({"choices":[{"delta":{"content":"finish_reason"},"finish_reason":null}]})", {}},
+      {R"({"choices":[{"delta":{"content":"\"finish_reason\": \"x\""},"finish_reason": null}]})", {}},
+      {R"({"choices":[{"delta":{"content":"caf\u00e9"},"finish_reason":"length"}]})", {"length"}},
+      {R"({"choices":[{"delta":{"finish_reason":"nested"},"finish_reason":null}]})", {}},
+      {R"({"choices":[{"finish_reason":null},{"finish_reason":"stop"}]})", {"stop"}},
+  };
+  for (const auto& [chunk, reasons] : cases) {
+    const Outcome o = rewrite(chunk);
+    EXPECT_TRUE(o.scanned) << chunk;
+    EXPECT_EQ(o.meta.finish_reasons, reasons) << chunk;
+    EXPECT_EQ(o.meta.finish_reasons, parsed(chunk).meta.finish_reasons) << chunk;
+  }
+}
+
 TEST(ChunkRewriterTest, NullUsageStrippedWhereverItStands) {
   for (std::string_view chunk : {
            R"({"usage":null,"model":"m","choices":[{"delta":{}}]})",

@@ -69,6 +69,28 @@ std::string_view unquoted(std::string_view value) {
   return value.substr(1, value.size() - 2);
 }
 
+// Whether `choices` (well-formed JSON) may name a finish reason: it has a "finish_reason" key whose value is
+// not null, or a \u escape, which could spell one. Only then are its choices scanned one by one: most chunks
+// say "finish_reason":null.
+bool may_finish(std::string_view choices) {
+  if (choices.find("\\u") != std::string_view::npos) return true;
+  static constexpr std::string_view kKey = "\"finish_reason\"";
+  auto skip_ws = [&](std::size_t i) {
+    while (i < choices.size() &&
+           (choices[i] == ' ' || choices[i] == '\t' || choices[i] == '\n' || choices[i] == '\r'))
+      ++i;
+    return i;
+  };
+  for (auto at = choices.find(kKey); at != std::string_view::npos;
+       at = choices.find(kKey, at + kKey.size())) {
+    std::size_t i = skip_ws(at + kKey.size());
+    if (i == choices.size() || choices[i] != ':') continue;  // the end of a string value, not a key
+    i = skip_ws(i + 1);
+    if (choices.substr(i, 4) != "null") return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 // Parses into a stack arena: no heap churn per document of ordinary size.
@@ -150,8 +172,10 @@ ChunkRewriter::Fast ChunkRewriter::try_scan(std::string_view in, Rewrite& result
   finish_reasons_.clear();
   bool no_choices = false;  // `choices` is an empty array
   if (choices && choices->value.front() == '[') {
-    if (!json::scan_array(choices->value, choices_)) return Fast::unsure;
-    no_choices = choices_.empty();
+    const std::size_t first = choices->value.find_first_not_of(" \t\n\r", 1);
+    no_choices = first != std::string_view::npos && choices->value[first] == ']';
+    choices_.clear();
+    if (may_finish(choices->value) && !json::scan_array(choices->value, choices_)) return Fast::unsure;
     for (std::string_view choice : choices_) {
       if (choice.front() != '{') continue;
       if (!json::scan_object(choice, choice_members_)) return Fast::unsure;
