@@ -268,29 +268,41 @@ asio::awaitable<error_code> read_first(TlsStream& s, Connection& conn) {
   co_return ec;
 }
 
-// Parses the buffered bytes into the parser's body buffer; a read fills the connection's buffer when it is
-// empty. Returns the body bytes produced (0 and no error when the message is complete).
+// Parses what the connection's buffer holds into `into`, without reading: one read of a chunked body often
+// holds several chunks, and the parser stops after each, so this goes on until the buffer is used up, `into` is
+// full or the message is complete. Returns the body bytes produced.
+std::pair<error_code, std::size_t> parse_buffered(Connection& conn, Parser& p, char* into, std::size_t size) {
+  std::size_t got = 0;
+  while (conn.buffer.size() > 0 && got < size && !p.is_done()) {
+    p.get().body().data = into + got;
+    p.get().body().size = size - got;
+    error_code ec;
+    const std::size_t n = p.put(conn.buffer.data(), ec);
+    conn.buffer.consume(n);
+    const std::size_t produced = size - got - p.get().body().size;
+    got += produced;
+    if (ec == bhttp::error::need_more) break;
+    if (ec && ec != bhttp::error::need_buffer) return {ec, got};
+    if (n == 0 && produced == 0) break;
+  }
+  return {error_code{}, got};
+}
+
+// Parses the buffered bytes into `into`; a read fills the connection's buffer when they give nothing. Returns
+// the body bytes produced (0 and no error when the message is complete).
 template <class Stream>
 asio::awaitable<std::pair<error_code, std::size_t>> read_body_some(Stream& s, Connection& conn, Parser& p,
                                                                    char* into, std::size_t size) {
   for (;;) {
-    p.get().body().data = into;
-    p.get().body().size = size;
-    error_code ec;
-    if (conn.buffer.size() > 0) {
-      const std::size_t n = p.put(conn.buffer.data(), ec);
-      conn.buffer.consume(n);
-      const std::size_t got = size - p.get().body().size;
-      if (ec == bhttp::error::need_buffer) ec = {};
-      if (ec && ec != bhttp::error::need_more) co_return std::pair{ec, got};
-      if (got > 0 || p.is_done()) co_return std::pair{error_code{}, got};
-      if (!ec && n > 0) continue;  // chunk framing taken, no body bytes yet
-    }
-    if (p.is_done()) co_return std::pair{error_code{}, std::size_t{0}};
+    const auto [ec, got] = parse_buffered(conn, p, into, size);
+    if (ec || got > 0 || p.is_done()) co_return std::pair{ec, got};
     const error_code rec = co_await read_more(s, conn);
     if (rec == asio::error::eof) {
-      p.put_eof(ec);  // a body delimited by the end of the connection ends here; any other is cut short
-      co_return std::pair{ec ? ec : error_code{}, std::size_t{0}};
+      p.get().body().data = into;
+      p.get().body().size = size;
+      error_code eec;
+      p.put_eof(eec);  // a body delimited by the end of the connection ends here; any other is cut short
+      co_return std::pair{eec, std::size_t{0}};
     }
     if (rec) co_return std::pair{rec, std::size_t{0}};
   }
@@ -301,14 +313,15 @@ asio::awaitable<std::pair<error_code, std::size_t>> read_body_some(Stream& s, Co
 template <class Stream>
 asio::awaitable<Result<bool>> pump_to_sink(Stream& s, Connection& conn, Parser& p, const ClientRequest& r,
                                            BodySink& sink) {
-  char buf[16 * 1024];
+  char buf[kReadSize];
   while (!p.is_done()) {
     conn.deadline->arm(r.timeout);
     auto [ec, got] = co_await read_body_some(s, conn, p, buf, sizeof buf);
     if (conn.timed_out(ec)) co_return timed_out(r.timeout);
     if (ec) co_return upstream_failed(ec.message());
     if (got == 0) continue;
-    const bool wanted = co_await sink.on_data(std::string_view(buf, got));
+    // All that one read brought, in one call: the sink writes it to its client in one write.
+    const bool wanted = co_await sink.on_data(std::string_view(buf, got), p.is_done());
     if (!wanted) co_return false;
   }
   co_return true;

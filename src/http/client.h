@@ -55,8 +55,9 @@ struct ClientResponse {
 class BodySink {
  public:
   virtual ~BodySink() = default;
-  // Returns false to abandon the exchange (the connection is then closed, never reused).
-  virtual boost::asio::awaitable<bool> on_data(std::string_view bytes) = 0;
+  // The bytes of one read from the upstream (every body byte it brought); `last`: the body is complete with
+  // them. Returns false to abandon the exchange (the connection is then closed, never reused).
+  virtual boost::asio::awaitable<bool> on_data(std::string_view bytes, bool last) = 0;
 };
 
 // Sends the request and reads the whole response.

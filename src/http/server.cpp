@@ -2,11 +2,14 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <charconv>
 #include <list>
 #include <optional>
+#include <span>
 #include <thread>
 
 #include <boost/asio.hpp>
@@ -136,7 +139,7 @@ class SessionWriter final : public ResponseWriter {
   void reset(bool keep_alive, unsigned version) {
     keep_alive_ = keep_alive;
     version_ = version;
-    started_ = finished_ = failed_ = streaming_ = false;
+    started_ = finished_ = failed_ = streaming_ = head_pending_ = false;
   }
 
   // The head and body go out in one non-blocking write; only what the socket does not take at once is left
@@ -180,35 +183,33 @@ class SessionWriter final : public ResponseWriter {
     if (!chunked_) keep_alive_ = false;  // HTTP/1.0: the body ends when the connection closes
     res.keep_alive(keep_alive_);
     if (chunked_) res.chunked(true);
+    // The head waits for the first write, and leaves with it in one send.
     bhttp::response_serializer<bhttp::empty_body> sr{res};
-    started_ = streaming_ = true;
-    stream_.expires_after(limits_.write_timeout);
-    auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, kTuple);
-    failed_ = static_cast<bool>(ec);
-    co_return !failed_;
+    sr.split(true);
+    head_.clear();
+    boost::system::error_code ec;
+    while (!ec && !sr.is_header_done()) {
+      sr.next(ec, [&](boost::system::error_code&, const auto& buffers) {
+        for (const auto b : beast::buffers_range_ref(buffers))
+          head_.append(static_cast<const char*>(b.data()), b.size());
+        sr.consume(beast::buffer_bytes(buffers));
+      });
+    }
+    started_ = streaming_ = head_pending_ = true;
+    co_return true;
   }
 
   asio::awaitable<bool> write(std::string_view data) override {
     if (!streaming_ || failed_ || data.empty()) co_return !failed_;
-    stream_.expires_after(limits_.write_timeout);
-    boost::system::error_code ec;
-    if (chunked_) {
-      std::tie(ec, std::ignore) =
-          co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(data)), kTuple);
-    } else {
-      std::tie(ec, std::ignore) = co_await asio::async_write(stream_, asio::buffer(data), kTuple);
-    }
-    failed_ = static_cast<bool>(ec);
+    co_await write_body(data, false);
     co_return !failed_;
   }
 
-  asio::awaitable<void> finish() override {
+  asio::awaitable<void> finish(std::string_view last_data) override {
     if (!streaming_ || finished_) co_return;
     finished_ = true;
-    if (failed_ || !chunked_) co_return;
-    stream_.expires_after(limits_.write_timeout);
-    auto [ec, n] = co_await asio::async_write(stream_, bhttp::make_chunk_last(), kTuple);
-    failed_ = static_cast<bool>(ec);
+    if (failed_ || (!chunked_ && last_data.empty() && !head_pending_)) co_return;
+    co_await write_body(last_data, true);
   }
 
   bool started() const noexcept override { return started_; }
@@ -217,6 +218,36 @@ class SessionWriter final : public ResponseWriter {
   bool keep_alive() const noexcept { return keep_alive_; }
 
  private:
+  // Sends `data` as one chunk of the body, and the last chunk after it when `last`, in one write; the chunk
+  // framing is written here rather than with Beast's make_chunk, which allocates for every chunk.
+  asio::awaitable<void> write_body(std::string_view data, bool last) {
+    static constexpr std::string_view kCrlf = "\r\n";
+    static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+    std::array<asio::const_buffer, 5> buffers;
+    std::size_t count = 0;
+    if (head_pending_) buffers[count++] = asio::buffer(head_);
+    head_pending_ = false;
+    char size_line[2 * sizeof(std::size_t) + 2];
+    if (!chunked_) {
+      buffers[count++] = asio::buffer(data);
+    } else {
+      if (!data.empty()) {
+        char* end = std::to_chars(size_line, size_line + 2 * sizeof(std::size_t), data.size(), 16).ptr;
+        *end++ = '\r';
+        *end++ = '\n';
+        buffers[count++] = asio::buffer(size_line, static_cast<std::size_t>(end - size_line));
+        buffers[count++] = asio::buffer(data);
+        buffers[count++] = asio::buffer(kCrlf);
+      }
+      if (last) buffers[count++] = asio::buffer(kLastChunk);
+    }
+    const std::span<const asio::const_buffer> sequence(buffers.data(), count);
+    stream_.expires_after(limits_.write_timeout);
+    auto [ec, n] = co_await asio::async_write(stream_, sequence, kTuple);
+    stream_.expires_never();  // the deadline covers the write only: the next may come much later
+    failed_ = static_cast<bool>(ec);
+  }
+
   TimedSocket& stream_;
   const ServerLimits& limits_;
   std::string& scratch_;
@@ -227,6 +258,8 @@ class SessionWriter final : public ResponseWriter {
   bool failed_ = false;
   bool streaming_ = false;
   bool chunked_ = true;
+  std::string head_;           // a stream's head, serialized by start_stream
+  bool head_pending_ = false;  // ... and not written yet
 };
 
 // A connection's one pending readability wait. Armed once a request has been read, it watches for the client
@@ -513,7 +546,7 @@ asio::awaitable<void> Server::Impl::guarded_handler(Request& req, SessionWriter&
     std::string body = e.to_json();
     co_await writer.send(500, "application/json", std::move(body), {});
   } else {
-    co_await writer.finish();
+    co_await writer.finish({});
   }
 }
 
