@@ -353,7 +353,8 @@ asio::awaitable<void> close_gracefully(TimedSocket& stream) {
 // appended to the request's body; a Content-Length body is read by the session itself, straight into it.
 class RequestParser final : public bhttp::basic_parser<true> {
  public:
-  explicit RequestParser(Request& req) : req_(req) {
+  // `spare`: the worker's spare body buffer, taken for a body it can hold and this request's buffer cannot.
+  RequestParser(Request& req, std::string& spare) : req_(req), spare_(spare) {
     req_.headers.clear();
     req_.body.clear();
   }
@@ -399,7 +400,13 @@ class RequestParser final : public bhttp::basic_parser<true> {
   }
   void on_header_impl(error_code&) override {}
   void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
-    if (length) req_.body.reserve(static_cast<std::size_t>(*length));
+    if (!length) return;
+    const auto n = static_cast<std::size_t>(*length);
+    if (req_.body.capacity() < n && spare_.capacity() >= n) {
+      req_.body.swap(spare_);
+      req_.body.clear();
+    }
+    req_.body.reserve(n);
   }
   std::size_t on_body_impl(beast::string_view body, error_code&) override {
     req_.body.append(body);
@@ -414,6 +421,7 @@ class RequestParser final : public bhttp::basic_parser<true> {
 
   friend std::size_t feed(RequestParser&, ClientConnection&, const char*, std::size_t, bool, error_code&);
   Request& req_;
+  std::string& spare_;
   const char* from_ = nullptr;  // the bytes of the current put()
   const char* to_ = nullptr;
   unsigned version_ = 11;
@@ -423,11 +431,17 @@ class RequestParser final : public bhttp::basic_parser<true> {
 // Feeds `parser` what `data` holds until it has the head (or, with `whole`, the whole message); returns the
 // bytes it took, and need_more in `ec` when it wants more. A head, once parsed, is copied into the
 // connection's head buffer and the request's views moved there: `data` may be the worker's shared buffer.
+// Body bytes that came with the head of a Content-Length request go to the request's body (the session reads
+// the rest straight into it); only what follows (a pipelined request) is left.
 std::size_t feed(RequestParser& parser, ClientConnection& c, const char* data, std::size_t size, bool whole,
                  error_code& ec) {
   std::size_t used = 0;
   ec = {};
-  while (used < size && !(whole ? parser.is_done() : parser.is_header_done())) {
+  auto satisfied = [&] {
+    if (whole || parser.is_done()) return parser.is_done();
+    return parser.is_header_done() && (parser.chunked() || parser.req_.body.size() > 0);
+  };
+  while (used < size && !satisfied()) {
     const bool had_head = parser.is_header_done();
     parser.from_ = data + used;
     parser.to_ = data + size;
@@ -563,16 +577,12 @@ asio::awaitable<error_code> Server::Impl::read_request(Worker& w, ClientConnecti
   co_return error_code{};
 }
 
-// Reads a Content-Length body straight into `body`: what the connection carries, then the socket, in pieces
-// as large as what is left.
+// Reads the rest of a Content-Length body straight into `body` (which holds what came with the head), in
+// pieces as large as what is left.
 asio::awaitable<error_code> Server::Impl::read_body(ClientConnection& c, std::string& body,
                                                     std::size_t length) {
+  std::size_t got = body.size();  // what came with the head
   body.resize(length);
-  std::size_t got = std::min(length, c.carry.size());
-  if (got > 0) {
-    std::memcpy(body.data(), c.carry.data().data(), got);
-    c.carry.consume(got);
-  }
   while (got < length) {
     auto [ec, n] = co_await c.stream.async_read_some(asio::buffer(body.data() + got, length - got), kTuple);
     if (c.stream.timed_out(ec)) co_return beast::error::timeout;
@@ -657,7 +667,7 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
     entry->idle = false;
     first_request = false;
 
-    RequestParser parser(req);
+    RequestParser parser(req, w.spare_body);
     parser.header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
     parser.body_limit(lim.max_request_body_bytes);
     c.stream.expires_after(lim.header_timeout);
@@ -688,7 +698,6 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
       c.stream.expires_after(lim.body_timeout);
       error_code bec;
       if (const auto length = parser.content_length(); length && !parser.chunked()) {
-        if (req.body.capacity() < *length && w.spare_body.capacity() >= *length) req.body.swap(w.spare_body);
         bec = co_await read_body(c, req.body, static_cast<std::size_t>(*length));
       } else {
         bec = co_await read_request(w, c, parser, true);

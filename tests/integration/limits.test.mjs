@@ -322,6 +322,49 @@ describe('limits', { timeout: 90_000 }, () => {
   });
 });
 
+describe('request bodies on one keep-alive connection', { timeout: 60_000 }, () => {
+  let gw;
+  before(async () => {
+    gw = await startGateway({
+      config: { model_list: [mockModel('claude-haiku')], general_settings: { master_key: MASTER_KEY } },
+    });
+  });
+  after(async () => {
+    await gw?.stop();
+  });
+
+  it('large, small, chunked and empty bodies in turn each arrive whole and alone', { timeout: 30_000 }, async (t) => {
+    // The server keeps small body buffers with the connection and hands large ones to a per-worker spare: no
+    // request may see the bytes of another.
+    const conn = await RawConn.open(gw.port);
+    t.after(() => conn.destroy());
+    const sizes = [300_000, 40, 3_000, 250_000, 0, 2_000];
+    for (const [i, size] of sizes.entries()) {
+      const marker = `m${i}-${'abcdefghij'.repeat(Math.ceil(size / 10)).slice(0, size)}-end${i}`;
+      let raw;
+      if (i === 3) {
+        // chunked, in three pieces
+        const body = JSON.stringify(chatBody(marker));
+        const thirds = [body.slice(0, 1000), body.slice(1000, 2000), body.slice(2000)];
+        raw =
+          rawHttpRequest('POST', '/v1/chat/completions', {
+            key: MASTER_KEY,
+            headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+          }) +
+          thirds.map((p) => `${Buffer.byteLength(p).toString(16)}\r\n${p}\r\n`).join('') +
+          '0\r\n\r\n';
+      } else {
+        raw = rawHttpRequest('POST', '/v1/chat/completions', { key: MASTER_KEY, body: chatBody(marker) });
+      }
+      await conn.write(raw);
+      const res = await conn.readResponse({ timeoutMs: 10_000 });
+      assert.equal(res.status, 200, `request ${i} (${size} bytes): ${res.text?.slice(0, 300)}`);
+      const content = JSON.parse(res.text).choices[0].message.content;
+      assert.ok(content.endsWith(`You said: ${marker}`), `request ${i}: the echo is not its own prompt`);
+    }
+  });
+});
+
 describe('max_connections', { timeout: 60_000 }, () => {
   let gw;
   before(async () => {
