@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -28,7 +29,6 @@ using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 using Clock = std::chrono::steady_clock;
 using TlsStream = beast::ssl_stream<tcp::socket>;
-using Parser = bhttp::response_parser<bhttp::buffer_body>;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxIdlePerOrigin = 64;
 constexpr std::size_t kReadSize = 16 * 1024;
@@ -106,6 +106,30 @@ bool still_open(Connection& conn) {
   return errno == EAGAIN || errno == EWOULDBLOCK;
 }
 
+void append_key(std::string& out, const Origin& o) {
+  out += o.tls ? "https://" : "http://";
+  out += o.host;
+  out += ':';
+  char digits[8];
+  char* end = digits + sizeof digits;
+  char* p = end;
+  unsigned port = o.port;
+  do {
+    *--p = static_cast<char>('0' + port % 10);
+    port /= 10;
+  } while (port != 0);
+  out.append(p, end);
+}
+
+// The pool key of an origin, formatted into this thread's scratch string (no allocation per request): valid
+// until the next call on this thread, so used at once and never across a co_await.
+const std::string& pool_key(const Origin& o) {
+  thread_local std::string key;
+  key.clear();
+  append_key(key, o);
+  return key;
+}
+
 std::unique_ptr<Connection> take_idle(const std::string& key) {
   auto& idle = thread_pool().idle;
   auto it = idle.find(key);
@@ -159,6 +183,47 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const Origin& origi
   conn->deadline->disarm();
   co_return conn;
 }
+
+// Parses a response without storing its header fields (the head is kept as received, and Beast's
+// response_parser would allocate a node per field): the status, and the body into the buffer given to into().
+class Parser final : public bhttp::basic_parser<false> {
+ public:
+  int status() const noexcept { return status_; }
+  void into(char* data, std::size_t size) noexcept {
+    data_ = data;
+    room_ = size;
+  }
+  std::size_t room() const noexcept { return room_; }
+
+ private:
+  void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int, error_code& ec) override {
+    ec = bhttp::error::bad_method;
+  }
+  void on_response_impl(int code, beast::string_view, int, error_code&) override { status_ = code; }
+  void on_field_impl(bhttp::field, beast::string_view, beast::string_view, error_code&) override {}
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+  std::size_t on_body_impl(beast::string_view body, error_code& ec) override { return take(body, ec); }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code& ec) override {
+    return take(body, ec);
+  }
+  void on_finish_impl(error_code&) override {}
+
+  // As Beast's buffer_body: what does not fit is left, with need_buffer.
+  std::size_t take(std::string_view body, error_code& ec) {
+    const std::size_t n = std::min(room_, body.size());
+    if (n > 0) std::memcpy(data_, body.data(), n);
+    data_ += n;
+    room_ -= n;
+    if (n < body.size()) ec = bhttp::error::need_buffer;
+    return n;
+  }
+
+  char* data_ = nullptr;
+  std::size_t room_ = 0;
+  int status_ = 0;
+};
 
 struct ExchangeState {
   bool reusable = false;  // the connection may go back to the pool
@@ -274,12 +339,11 @@ asio::awaitable<error_code> read_first(TlsStream& s, Connection& conn) {
 std::pair<error_code, std::size_t> parse_buffered(Connection& conn, Parser& p, char* into, std::size_t size) {
   std::size_t got = 0;
   while (conn.buffer.size() > 0 && got < size && !p.is_done()) {
-    p.get().body().data = into + got;
-    p.get().body().size = size - got;
+    p.into(into + got, size - got);
     error_code ec;
     const std::size_t n = p.put(conn.buffer.data(), ec);
     conn.buffer.consume(n);
-    const std::size_t produced = size - got - p.get().body().size;
+    const std::size_t produced = size - got - p.room();
     got += produced;
     if (ec == bhttp::error::need_more) break;
     if (ec && ec != bhttp::error::need_buffer) return {ec, got};
@@ -298,8 +362,7 @@ asio::awaitable<std::pair<error_code, std::size_t>> read_body_some(Stream& s, Co
     if (ec || got > 0 || p.is_done()) co_return std::pair{ec, got};
     const error_code rec = co_await read_more(s, conn);
     if (rec == asio::error::eof) {
-      p.get().body().data = into;
-      p.get().body().size = size;
+      p.into(into, size);
       error_code eec;
       p.put_eof(eec);  // a body delimited by the end of the connection ends here; any other is cut short
       co_return std::pair{eec, std::size_t{0}};
@@ -371,7 +434,7 @@ asio::awaitable<Result<ClientResponse>> exchange(Stream& stream, Connection& con
     }
     if (ec) co_return upstream_failed(ec.message());
   }
-  out.status = static_cast<int>(parser.get().result_int());
+  out.status = parser.status();
 
   if (streaming && out.status >= 200 && out.status < 300) {
     auto pumped = co_await pump_to_sink(stream, conn, parser, r, *sink);
@@ -407,9 +470,8 @@ asio::awaitable<Result<ClientResponse>> exchange(Stream& stream, Connection& con
 }
 
 asio::awaitable<Result<ClientResponse>> run(const ClientRequest& r, BodySink* sink) {
-  const std::string key = r.origin->key();
   for (int attempt = 0; attempt < 2; ++attempt) {
-    std::unique_ptr<Connection> conn = attempt == 0 ? take_idle(key) : nullptr;
+    std::unique_ptr<Connection> conn = attempt == 0 ? take_idle(pool_key(*r.origin)) : nullptr;
     const bool reused = conn != nullptr;
     if (!conn) {
       auto connected = co_await connect(*r.origin, std::min(r.connect_timeout, r.timeout));
@@ -425,7 +487,7 @@ asio::awaitable<Result<ClientResponse>> run(const ClientRequest& r, BodySink* si
     }
     conn->deadline->disarm();
     if (!result && st.stale) continue;  // the pooled connection had been closed by the upstream
-    if (result && st.reusable && !st.abandoned) give_back(key, std::move(conn));
+    if (result && st.reusable && !st.abandoned) give_back(pool_key(*r.origin), std::move(conn));
     co_return result;
   }
   co_return upstream_failed("connection closed");
@@ -434,7 +496,9 @@ asio::awaitable<Result<ClientResponse>> run(const ClientRequest& r, BodySink* si
 }  // namespace
 
 std::string Origin::key() const {
-  return std::string(tls ? "https://" : "http://") + host + ":" + std::to_string(port);
+  std::string out;
+  append_key(out, *this);
+  return out;
 }
 
 Result<Origin> parse_origin(std::string_view url) {

@@ -31,14 +31,14 @@ using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
-using RequestParser = bhttp::request_parser<bhttp::string_body>;
 
 // Request bytes are read into one buffer per worker and parsed at once; only what the parser leaves (a
 // partial head, a pipelined request) is copied into the connection's own buffer.
 constexpr std::size_t kWorkerReadBuffer = 64 * 1024;
-// A request body buffer up to this size stays with its connection between requests; a larger one goes back to
-// the worker's spare (one, up to kMaxSpareBody) so that large bodies do not cost an allocation each.
-constexpr std::size_t kKeepBodyPerConnection = 1024;
+// A request's head and body buffers up to this size stay with their connection between requests (no
+// allocation per request); a larger body buffer goes back to the worker's spare (one, up to kMaxSpareBody) so
+// that large bodies do not cost an allocation each either.
+constexpr std::size_t kKeepPerConnection = 1024;
 constexpr std::size_t kMaxSpareBody = 8u * 1024 * 1024;
 
 struct ClientConnection;
@@ -354,6 +354,7 @@ struct ClientConnection {
       : stream(std::move(socket)), watch(stream.socket(), stream.deadline()) {}
   TimedSocket stream;
   beast::flat_buffer carry;  // empty and unallocated unless a head came in pieces or requests were pipelined
+  std::string head;          // the current request's head, which the Request's views point into
   ReadWatch watch;
 };
 
@@ -379,13 +380,109 @@ asio::awaitable<void> close_gracefully(TimedSocket& stream) {
   stream.socket().close(ec);
 }
 
+// Parses a request head into the Request: method, target and header fields as views of the bytes it was
+// given, no allocation per field (Beast's request_parser stores every field in a node of its own). The
+// session copies the head into the connection's buffer and moves the views there (rebase). A chunked body is
+// appended to the request's body; a Content-Length body is read by the session itself, straight into it.
+class RequestParser final : public bhttp::basic_parser<true> {
+ public:
+  // `spare`: the worker's spare body buffer, taken for a body it can hold and this request's buffer cannot.
+  RequestParser(Request& req, std::string& spare) : req_(req), spare_(spare) {
+    req_.headers.clear();
+    req_.body.clear();
+  }
+
+  unsigned version() const noexcept { return version_; }
+  bool expects_continue() const noexcept { return expect_continue_; }
+
+  // Points the views parsed from [from, from + size) to the same bytes at `to`.
+  void rebase(const char* from, std::size_t size, const char* to) noexcept {
+    auto move = [&](std::string_view& v) {
+      if (v.data() >= from && v.data() + v.size() <= from + size)
+        v = std::string_view(to + (v.data() - from), v.size());
+    };
+    move(req_.method);
+    move(req_.target);
+    for (auto& [name, value] : req_.headers) {
+      move(name);
+      move(value);
+    }
+    req_.path = req_.target.substr(0, req_.target.find('?'));
+  }
+
+ private:
+  void on_request_impl(bhttp::verb, beast::string_view method, beast::string_view target, int version,
+                       error_code&) override {
+    req_.method = method;
+    req_.target = target;
+    version_ = static_cast<unsigned>(version);
+  }
+  void on_response_impl(int, beast::string_view, int, error_code& ec) override {
+    ec = bhttp::error::bad_version;
+  }
+  void on_field_impl(bhttp::field f, beast::string_view name, beast::string_view value,
+                     error_code& ec) override {
+    // A folded value (obs-fold) comes from Beast's own scratch, not from the bytes given: refused, as RFC
+    // 9112 section 5.2 allows.
+    if (!value.empty() && (value.data() < from_ || value.data() + value.size() > to_)) {
+      ec = bhttp::error::bad_value;
+      return;
+    }
+    if (f == bhttp::field::expect && iequals(value, "100-continue")) expect_continue_ = true;
+    req_.headers.emplace_back(name, value);
+  }
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
+    if (!length) return;
+    const auto n = static_cast<std::size_t>(*length);
+    if (req_.body.capacity() < n && spare_.capacity() >= n) {
+      req_.body.swap(spare_);
+      req_.body.clear();
+    }
+    req_.body.reserve(n);
+  }
+  std::size_t on_body_impl(beast::string_view body, error_code&) override {
+    req_.body.append(body);
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code&) override {
+    req_.body.append(body);
+    return body.size();
+  }
+  void on_finish_impl(error_code&) override {}
+
+  friend std::size_t feed(RequestParser&, ClientConnection&, const char*, std::size_t, bool, error_code&);
+  Request& req_;
+  std::string& spare_;
+  const char* from_ = nullptr;  // the bytes of the current put()
+  const char* to_ = nullptr;
+  unsigned version_ = 11;
+  bool expect_continue_ = false;
+};
+
 // Feeds `parser` what `data` holds until it has the head (or, with `whole`, the whole message); returns the
-// bytes it took, and need_more in `ec` when it wants more.
-std::size_t feed(RequestParser& parser, const char* data, std::size_t size, bool whole, error_code& ec) {
+// bytes it took, and need_more in `ec` when it wants more. A head, once parsed, is copied into the
+// connection's head buffer and the request's views moved there: `data` may be the worker's shared buffer.
+// Body bytes that came with the head of a Content-Length request go to the request's body (the session reads
+// the rest straight into it); only what follows (a pipelined request) is left.
+std::size_t feed(RequestParser& parser, ClientConnection& c, const char* data, std::size_t size, bool whole,
+                 error_code& ec) {
   std::size_t used = 0;
   ec = {};
-  while (used < size && !(whole ? parser.is_done() : parser.is_header_done())) {
+  auto satisfied = [&] {
+    if (whole || parser.is_done()) return parser.is_done();
+    return parser.is_header_done() && (parser.chunked() || parser.req_.body.size() > 0);
+  };
+  while (used < size && !satisfied()) {
+    const bool had_head = parser.is_header_done();
+    parser.from_ = data + used;
+    parser.to_ = data + size;
     const std::size_t n = parser.put(asio::buffer(data + used, size - used), ec);
+    if (!had_head && parser.is_header_done()) {
+      c.head.assign(data + used, n);
+      parser.rebase(data + used, n, c.head.data());
+    }
     used += n;
     if (ec) break;
     if (n == 0) {
@@ -470,7 +567,7 @@ asio::awaitable<error_code> Server::Impl::read_request(Worker& w, ClientConnecti
   error_code ec;
   if (c.carry.size() > 0) {
     const auto data = c.carry.data();
-    c.carry.consume(feed(parser, static_cast<const char*>(data.data()), data.size(), whole, ec));
+    c.carry.consume(feed(parser, c, static_cast<const char*>(data.data()), data.size(), whole, ec));
     if (ec && ec != bhttp::error::need_more) co_return ec;
   }
   while (!satisfied()) {
@@ -500,7 +597,7 @@ asio::awaitable<error_code> Server::Impl::read_request(Worker& w, ClientConnecti
       data = static_cast<const char*>(all.data());
       size = all.size();
     }
-    const std::size_t used = feed(parser, data, size, whole, ec);
+    const std::size_t used = feed(parser, c, data, size, whole, ec);
     if (into_carry) {
       c.carry.consume(used);
     } else if (used < size) {
@@ -513,16 +610,12 @@ asio::awaitable<error_code> Server::Impl::read_request(Worker& w, ClientConnecti
   co_return error_code{};
 }
 
-// Reads a Content-Length body straight into `body`: what the connection carries, then the socket, in pieces
-// as large as what is left.
+// Reads the rest of a Content-Length body straight into `body` (which holds what came with the head), in
+// pieces as large as what is left.
 asio::awaitable<error_code> Server::Impl::read_body(ClientConnection& c, std::string& body,
                                                     std::size_t length) {
+  std::size_t got = body.size();  // what came with the head
   body.resize(length);
-  std::size_t got = std::min(length, c.carry.size());
-  if (got > 0) {
-    std::memcpy(body.data(), c.carry.data().data(), got);
-    c.carry.consume(got);
-  }
   while (got < length) {
     auto [ec, n] = co_await c.stream.async_read_some(asio::buffer(body.data() + got, length - got), kTuple);
     if (c.stream.timed_out(ec)) co_return beast::error::timeout;
@@ -607,7 +700,7 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
     entry->idle = false;
     first_request = false;
 
-    RequestParser parser;
+    RequestParser parser(req, w.spare_body);
     parser.header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
     parser.body_limit(lim.max_request_body_bytes);
     c.stream.expires_after(lim.header_timeout);
@@ -627,9 +720,8 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
       }
       break;
     }
-    auto& msg = parser.get();
     if (!parser.is_done()) {
-      if (auto expect = msg[bhttp::field::expect]; http::iequals(expect, "100-continue")) {
+      if (parser.expects_continue()) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
         c.stream.expires_after(lim.write_timeout);
         auto [cec, cn] = co_await asio::async_write(c.stream, asio::buffer(kContinue), kTuple);
@@ -639,31 +731,23 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
       c.stream.expires_after(lim.body_timeout);
       error_code bec;
       if (const auto length = parser.content_length(); length && !parser.chunked()) {
-        if (req.body.capacity() < *length && w.spare_body.capacity() >= *length) req.body.swap(w.spare_body);
         bec = co_await read_body(c, req.body, static_cast<std::size_t>(*length));
       } else {
         bec = co_await read_request(w, c, parser, true);
-        if (!bec) req.body = std::move(msg.body());
       }
       if (bec == bhttp::error::body_limit) {
         co_await reply_error(413, "Request body too large.", "request_too_large");
         break;
       }
       if (bec) break;
-    } else {
-      req.body.clear();
     }
 
-    const bool keep_alive = msg.keep_alive() && !w.draining;
-    req.method = msg.method_string();
-    req.target = msg.target();
-    req.path = req.target.substr(0, req.target.find('?'));
-    req.headers.clear();
-    for (const auto& field : msg) req.headers.emplace_back(field.name_string(), field.value());
-    writer.reset(keep_alive, msg.version());
+    const bool keep_alive = parser.keep_alive() && !w.draining;
+    writer.reset(keep_alive, parser.version());
     c.stream.expires_never();
     co_await run_handler(req, writer, c);
-    if (req.body.capacity() > kKeepBodyPerConnection) {
+    if (c.head.capacity() > kKeepPerConnection) std::string().swap(c.head);
+    if (req.body.capacity() > kKeepPerConnection) {
       if (req.body.capacity() > w.spare_body.capacity() && req.body.capacity() <= kMaxSpareBody) {
         req.body.swap(w.spare_body);
       }
