@@ -58,7 +58,7 @@ void add_attributes(google::protobuf::RepeatedPtrField<pb_common::KeyValue>& out
   out.Reserve(static_cast<int>(attributes.size()));
   for (const Attribute& a : attributes) {
     pb_common::KeyValue* kv = out.Add();
-    kv->set_key(a.key);
+    kv->set_key(std::string(a.key.view()));
     set_value(*kv->mutable_value(), a.value);
   }
 }
@@ -147,7 +147,7 @@ json::array json_attributes(const std::vector<Attribute>& attributes) {
   out.reserve(attributes.size());
   for (const Attribute& a : attributes) {
     json::object kv;
-    kv["key"] = a.key;
+    kv["key"] = a.key.view();
     kv["value"] = json_any_value(a.value);
     out.push_back(std::move(kv));
   }
