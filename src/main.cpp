@@ -1,9 +1,10 @@
-// switchyard: serve, check-config.
+// switchyard: serve, check-config, traces-to-dataset.
 #include <cstdlib>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
+#include "app/dataset_command.h"
 #include "app/gateway.h"
 #include "util/log.h"
 
@@ -32,6 +33,17 @@ int main(int argc, char** argv) {
       cli.add_subcommand("check-config", "Load and validate a config file, print its diagnostics");
   check_cmd->add_option("file", check_path, "config.yaml")->required();
 
+  sy::app::TracesToDatasetOptions dataset;
+  auto* dataset_cmd = cli.add_subcommand(
+      "traces-to-dataset",
+      "Join exported OTLP/JSON spans with a feedback file into training lines for `train`");
+  dataset_cmd->add_option("--spans", dataset.span_files, "OTLP/JSON export files (one or more)")->required();
+  dataset_cmd
+      ->add_option("--feedback", dataset.feedback_file,
+                   "JSON lines of {\"request_id\", \"model\", \"score\"}")
+      ->required();
+  dataset_cmd->add_option("--out", dataset.out_file, "training lines to write (JSON lines)")->required();
+
   CLI11_PARSE(cli, argc, argv);
 
   sy::log::Level level;
@@ -42,6 +54,7 @@ int main(int argc, char** argv) {
   sy::log::set_level(level);
 
   if (*check_cmd) return sy::app::check_config(check_path);
+  if (*dataset_cmd) return sy::app::traces_to_dataset(dataset);
   if (*workers_opt) serve.workers = workers;
   return sy::app::serve(serve);
 }

@@ -138,8 +138,8 @@ class SessionWriter final : public ResponseWriter {
 // told apart from a close without reading them.
 asio::awaitable<void> watch_client_gone(beast::tcp_stream& stream, bool& gone) {
   auto& sock = stream.socket();
-  // Waits complete with an error code, not an exception: this watcher is cancelled at the end of every request,
-  // and unwinding an exception there cost about 5% of the CPU of a small request.
+  // Waits complete with an error code, not an exception: this watcher is cancelled at the end of every
+  // request, and unwinding an exception there cost about 5% of the CPU of a small request.
   for (;;) {
     auto [wec] = co_await sock.async_wait(tcp::socket::wait_read, kTuple);
     if (wec) {
@@ -425,11 +425,15 @@ std::uint16_t Server::listen() {
 
 void Server::run() {
   Impl& im = *impl_;
-  asio::signal_set signals(im.control, SIGINT, SIGTERM);
+  asio::signal_set signals(im.control, SIGINT, SIGTERM, SIGHUP);
   std::function<void()> arm = [&] {
-    signals.async_wait([&](boost::system::error_code ec, int) {
+    signals.async_wait([&](boost::system::error_code ec, int signal) {
       if (ec) return;
-      im.start_drain();
+      if (signal == SIGHUP) {
+        if (im.opts.on_hangup) im.opts.on_hangup();
+      } else {
+        im.start_drain();
+      }
       arm();
     });
   };
