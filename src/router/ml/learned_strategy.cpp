@@ -34,7 +34,7 @@ constexpr std::array<LearnedName, 8> kLearned = {{{"llmrouter-knn", "knn"},
 
 // A loaded artifact with what the router works out for it once: which deployment serves which of its models,
 // and at what price.
-struct LoadedArtifact {
+struct RoutingArtifact {
   std::shared_ptr<const Predictor> predictor;
   std::vector<std::int32_t> model_of_slot;  // by model_list position: index into predictor->models(), or -1
   std::vector<double> input_cost;           // by slot: dollars per token, NaN when unknown
@@ -126,7 +126,7 @@ class LearnedStrategy final : public Strategy {
 
   Decision rank(const RouteRequest& request, std::span<Candidate> c, Nanos now,
                 FastRandom& random) const override {
-    const LoadedArtifact* artifact = artifact_.get();
+    const RoutingArtifact* artifact = artifact_.get();
     if (!artifact) return fallback(request, c, now, random, "fallback_no_artifact");
     Candidates mapped, unmapped;
     for (const Candidate& x : c) (model_of(*artifact, x.slot) >= 0 ? mapped : unmapped).push_back(x);
@@ -186,7 +186,7 @@ class LearnedStrategy final : public Strategy {
   }
 
  private:
-  static std::int32_t model_of(const LoadedArtifact& a, std::uint32_t slot) noexcept {
+  static std::int32_t model_of(const RoutingArtifact& a, std::uint32_t slot) noexcept {
     return slot < a.model_of_slot.size() ? a.model_of_slot[slot] : -1;
   }
 
@@ -247,7 +247,7 @@ class LearnedStrategy final : public Strategy {
 
   // Works out the deployments' models and prices for `predictor`, then swaps it in.
   void publish(std::shared_ptr<const Predictor> predictor, std::string_view source) {
-    auto a = std::make_shared<LoadedArtifact>();
+    auto a = std::make_shared<RoutingArtifact>();
     const std::span<const std::string> models = predictor->models();
     std::unordered_map<std::string_view, std::int32_t> index;
     for (std::size_t i = 0; i < models.size(); ++i) index.emplace(models[i], static_cast<std::int32_t>(i));
@@ -320,7 +320,7 @@ class LearnedStrategy final : public Strategy {
   PredictorLoader loader_;
   Tradeoff tradeoff_;
   std::string_view reason_;
-  Published<LoadedArtifact> artifact_;
+  Published<RoutingArtifact> artifact_;
   std::unique_ptr<ArtifactWatcher> watcher_;  // last: its thread stops before the rest goes
 };
 
