@@ -87,6 +87,9 @@ int main(int argc, char** argv) {
                    "JSON lines of {\"request_id\", \"model\", \"score\"}")
       ->required();
   dataset_cmd->add_option("--out", dataset.out_file, "training lines to write (JSON lines)")->required();
+  dataset_cmd->add_option("--models", dataset.models_file,
+                          "models.json or llm_candidates.json: the models every line must score");
+  dataset_cmd->add_flag("--partial", dataset.partial, "Also write queries not scored for every model");
 
   CLI11_PARSE(cli, argc, argv);
 

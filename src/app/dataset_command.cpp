@@ -5,6 +5,7 @@
 #include <optional>
 #include <sstream>
 
+#include "config/llm_candidates.h"
 #include "router/ml/traces_dataset.h"
 
 namespace sy::app {
@@ -44,9 +45,19 @@ int traces_to_dataset(const TracesToDatasetOptions& options) {
     std::fprintf(stderr, "%s\n", feedback.error().message.c_str());
     return 1;
   }
+  router::ml::DatasetOptions dataset_options;
+  dataset_options.partial = options.partial;
+  if (!options.models_file.empty()) {
+    auto models = config::load_llm_candidates(options.models_file);
+    if (!models) {
+      std::fprintf(stderr, "%s\n", models.error().message.c_str());
+      return 1;
+    }
+    for (const auto& m : models.value()) dataset_options.models.push_back(m.name);
+  }
   const auto requests = index.requests();
   router::ml::DatasetSummary summary;
-  const std::string lines = router::ml::build_dataset(requests, feedback.value(), summary);
+  const std::string lines = router::ml::build_dataset(requests, feedback.value(), dataset_options, summary);
   {
     std::ofstream out(options.out_file, std::ios::binary | std::ios::trunc);
     out << lines;
@@ -58,16 +69,28 @@ int traces_to_dataset(const TracesToDatasetOptions& options) {
   }
   std::printf(
       "%zu spans, %zu traced requests; %zu feedback lines: %zu joined, %zu with an unknown request id, %zu "
-      "without routing text, %zu without a model; %zu training lines written to %s\n",
+      "without routing text, %zu without a model; %zu queries left out as not scored for every model; %zu "
+      "training lines written to %s\n",
       index.spans(), requests.size(), summary.feedback, summary.joined, summary.unmatched,
-      summary.without_text, summary.without_model, summary.queries, options.out_file.c_str());
+      summary.without_text, summary.without_model, summary.incomplete, summary.queries,
+      options.out_file.c_str());
   if (summary.without_text > 0) {
     std::fprintf(
         stderr,
         "note: requests without routing text: set routing_strategy_args.trace_routing_text: true (or "
         "capture message content) for the requests you want to learn from\n");
   }
-  return summary.queries > 0 ? 0 : 1;
+  if (summary.incomplete > 0 && !options.partial) {
+    std::fprintf(
+        stderr,
+        "note: training needs every line to score the same models; give feedback for every model of a "
+        "query (or --partial to write the incomplete ones too)\n");
+  }
+  if (summary.queries == 0) {
+    std::fprintf(stderr, "no training line written\n");
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace sy::app

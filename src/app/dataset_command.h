@@ -11,6 +11,8 @@ struct TracesToDatasetOptions {
   std::vector<std::string> span_files;
   std::string feedback_file;
   std::string out_file;
+  std::string models_file;  // models.json / llm_candidates.json: the models every line scores (optional)
+  bool partial = false;     // also write queries not scored for every model
 };
 
 // Returns the process exit code; prints a summary on stdout and errors on stderr.

@@ -106,12 +106,10 @@ TEST(Feedback, ParsesLinesAndNamesTheBadOne) {
   }
 }
 
-TEST(BuildDataset, MergesModelsPerQueryAndAveragesRepeats) {
-  TraceIndex index;
-  ASSERT_FALSE(index.add(kExport1, "a.json"));
-  ASSERT_FALSE(index.add(kExport2, "b.jsonl"));
-  auto feedback = parse_feedback(
-      R"({"request_id":"req-1","model":"small-model","score":1}
+// Feedback on the exports above: three models scored for "what is 2+2" (req-1 twice for small-model, req-4 on
+// the same text), one model for the others, and ids the traces do not know or that carry no routing text.
+std::string feedback_jsonl() {
+  return R"({"request_id":"req-1","model":"small-model","score":1}
 {"request_id":"req-1","model":"medium-model","score":0}
 {"request_id":"req-4","score":0}
 {"request_id":"req-1","model":"small-model","score":0}
@@ -119,11 +117,23 @@ TEST(BuildDataset, MergesModelsPerQueryAndAveragesRepeats) {
 {"request_id":"req-3","score":0.25}
 {"request_id":"req-5","score":1}
 {"request_id":"req-404","score":1}
-)",
-      "f.jsonl");
-  ASSERT_TRUE(feedback);
+)";
+}
+
+std::string dataset_of(const DatasetOptions& options, DatasetSummary& summary) {
+  TraceIndex index;
+  EXPECT_FALSE(index.add(kExport1, "a.json"));
+  EXPECT_FALSE(index.add(kExport2, "b.jsonl"));
+  auto feedback = parse_feedback(feedback_jsonl(), "f.jsonl");
+  EXPECT_TRUE(feedback);
+  return build_dataset(index.requests(), feedback.value(), options, summary);
+}
+
+TEST(BuildDataset, MergesModelsPerQueryAndAveragesRepeats) {
+  DatasetOptions options;
+  options.partial = true;
   DatasetSummary summary;
-  const std::string out = build_dataset(index.requests(), feedback.value(), summary);
+  const std::string out = dataset_of(options, summary);
   const auto l = lines(out);
   ASSERT_EQ(l.size(), 3u) << out;
   EXPECT_EQ(l[0].at("query").as_string(), "what is 2+2");
@@ -135,7 +145,34 @@ TEST(BuildDataset, MergesModelsPerQueryAndAveragesRepeats) {
   EXPECT_EQ(summary.joined, 6u);
   EXPECT_EQ(summary.unmatched, 1u);
   EXPECT_EQ(summary.without_text, 1u);
+  EXPECT_EQ(summary.incomplete, 0u);
   EXPECT_EQ(summary.queries, 3u);
+}
+
+TEST(BuildDataset, ByDefaultOnlyQueriesScoredForEveryModel) {
+  // Every model the feedback names: small, medium, large and gpt-4o. No query has all four.
+  DatasetSummary summary;
+  EXPECT_EQ(dataset_of({}, summary), "");
+  EXPECT_EQ(summary.incomplete, 3u);
+  EXPECT_EQ(summary.queries, 0u);
+}
+
+TEST(BuildDataset, TheModelsFileSaysWhichModelsALineScores) {
+  DatasetOptions options;
+  options.models = {"large-model", "medium-model", "small-model"};
+  DatasetSummary summary;
+  const auto l = lines(dataset_of(options, summary));
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0].at("query").as_string(), "what is 2+2");
+  EXPECT_EQ(l[0].at("scores"), bj::parse(R"({"large-model":0.0,"medium-model":0.0,"small-model":0.5})"));
+  EXPECT_EQ(summary.incomplete, 2u);
+
+  options.partial = true;  // partial lines keep only the listed models
+  DatasetSummary partial;
+  const auto p = lines(dataset_of(options, partial));
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[1].at("scores"), bj::parse(R"({"large-model":1.0})"));
+  EXPECT_EQ(partial.incomplete, 1u) << "translate hello scores only gpt-4o, which the file does not list";
 }
 
 }  // namespace

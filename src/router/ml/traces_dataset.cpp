@@ -222,7 +222,8 @@ Result<std::vector<Feedback>> parse_feedback(std::string_view jsonl, std::string
 }
 
 std::string build_dataset(const std::unordered_map<std::string, TracedRequest>& requests,
-                          const std::vector<Feedback>& feedback, DatasetSummary& summary) {
+                          const std::vector<Feedback>& feedback, const DatasetOptions& options,
+                          DatasetSummary& summary) {
   struct Scores {
     std::vector<std::string> models;  // first-seen order
     std::unordered_map<std::string, std::pair<double, int>> sum;
@@ -253,21 +254,42 @@ std::string build_dataset(const std::unordered_map<std::string, TracedRequest>& 
     s->second.first += f.score;
     s->second.second += 1;
   }
+  // The models a complete line scores: the given ones, else every model of the joined feedback.
+  std::vector<std::string> required = options.models;
+  if (required.empty()) {
+    for (const std::string& query : queries) {
+      for (const std::string& model : by_query.at(query).models) {
+        if (std::find(required.begin(), required.end(), model) == required.end()) required.push_back(model);
+      }
+    }
+  }
   std::string out;
   for (const std::string& query : queries) {
     const Scores& scores = by_query.at(query);
+    bj::object s;
+    bool complete = true;
+    for (const std::string& model : options.partial ? scores.models : required) {
+      auto it = scores.sum.find(model);
+      if (it == scores.sum.end()) {
+        complete = false;
+        break;
+      }
+      if (!options.models.empty() && std::find(required.begin(), required.end(), model) == required.end()) {
+        continue;  // a model the --models file does not list
+      }
+      s[model] = it->second.first / it->second.second;
+    }
+    if (!complete || s.empty()) {
+      ++summary.incomplete;
+      continue;
+    }
     bj::object line;
     line["query"] = query;
-    bj::object s;
-    for (const std::string& model : scores.models) {
-      const auto& [sum, n] = scores.sum.at(model);
-      s[model] = sum / n;
-    }
     line["scores"] = std::move(s);
     out += bj::serialize(line);
     out += '\n';
+    ++summary.queries;
   }
-  summary.queries += queries.size();
   return out;
 }
 

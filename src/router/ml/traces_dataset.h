@@ -7,7 +7,8 @@
 // (`gen_ai.prompt`, with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT), joins a feedback file of JSON
 // lines
 // {"request_id", "model", "score"}, and writes training lines {"query", "scores": {model: score}}: one per
-// distinct query, every model's feedback for it merged (several scores of one model averaged).
+// distinct query, every model's feedback for it merged (several scores of one model averaged). Training wants
+// every line to score the same models, so by default only queries scored for every model are written.
 #pragma once
 
 #include <cstddef>
@@ -68,11 +69,19 @@ struct DatasetSummary {
   std::size_t unmatched = 0;      // request id in no SERVER span
   std::size_t without_text = 0;   // request found, but no routing text on its spans
   std::size_t without_model = 0;  // no model in the feedback nor on the route span
+  std::size_t incomplete = 0;     // queries left out: not scored for every model
   std::size_t queries = 0;        // training lines written
+};
+
+struct DatasetOptions {
+  std::vector<std::string> models;  // the models every line must score (others are dropped); empty: every
+                                    // model the joined feedback names
+  bool partial = false;             // also write queries scored for only some of the models
 };
 
 // The training lines, in the order their queries first appear in the feedback.
 std::string build_dataset(const std::unordered_map<std::string, TracedRequest>& requests,
-                          const std::vector<Feedback>& feedback, DatasetSummary& summary);
+                          const std::vector<Feedback>& feedback, const DatasetOptions& options,
+                          DatasetSummary& summary);
 
 }  // namespace sy::router::ml
