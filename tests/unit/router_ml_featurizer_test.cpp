@@ -86,6 +86,24 @@ TEST(FeaturizerTest, UnseenFeaturesAreDropped) {
   EXPECT_EQ(v.size(), 0u);
 }
 
+TEST(FeaturizerTest, AdjacentCjkCharactersAreFeatures) {
+  // Words are not separated in Chinese: the texts share the pair 函数 ("function"), nothing else.
+  const Featurizer f = fitted({"这个函数是做什么的", "写一个函数排序", "今天天气很好"});
+  FeatureVector a, b, c;
+  f.featurize("这个函数", a);
+  f.featurize("函数排序吗", b);
+  f.featurize("天气", c);
+  auto shared = [](const FeatureVector& x, const FeatureVector& y) {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < x.sparse; ++i)
+      n += std::count(y.index.begin(), y.index.begin() + static_cast<std::ptrdiff_t>(y.sparse), x.index[i]);
+    return n;
+  };
+  EXPECT_EQ(shared(a, b), 1u);
+  EXPECT_EQ(shared(a, c), 0u);
+  EXPECT_EQ(c.sparse, 0u);  // 天气 occurs in one training text only (min_df 2)
+}
+
 TEST(FeaturizerTest, MinDfAndMaxFeaturesBoundTheVocabulary) {
   FeatureConfig config;
   config.min_df = 1;
@@ -152,7 +170,11 @@ TEST(FeaturizerTest, WriteReadRoundTrip) {
 TEST(FeaturizerTest, ConfigValidation) {
   FeatureConfig c;
   EXPECT_EQ(c.validate(), "");
+  c.char_ngram_min = 3;
   c.char_ngram_max = 9;
+  EXPECT_NE(c.validate(), "");
+  c.char_ngram_min = 0;
+  c.char_ngram_max = 4;
   EXPECT_NE(c.validate(), "");
   c = {};
   c.word_ngrams = 0;

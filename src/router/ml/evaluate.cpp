@@ -105,6 +105,12 @@ Result<EvalReport> evaluate(const Predictor& predictor, const Dataset& data,
   auto score = [&](std::size_t row, std::size_t c) {
     return static_cast<double>(data.score(row, column[c]));
   };
+  for (std::size_t row = 0; row < n; ++row) {
+    for (std::size_t c = 0; c < k; ++c) {
+      const double e = quality[row * k + c] - score(row, c);
+      r.brier += e * e / static_cast<double>(n * k);
+    }
+  }
 
   for (std::size_t c = 0; c < k; ++c) {
     Baseline b{info[c]->name, 0, 0};
@@ -199,6 +205,7 @@ std::string report_json(const EvalReport& r) {
   out["points"] = std::move(points);
   out["auc"] = r.auc;
   out["apgr"] = optional(r.apgr);
+  out["brier"] = r.brier;
   out["cpt"] = bj::object{{"50", optional(r.cpt50)}, {"80", optional(r.cpt80)}, {"100", optional(r.cpt100)}};
   if (r.match) {
     out["match_best_single"] = bj::object{{"threshold", r.match->threshold},
@@ -239,7 +246,7 @@ std::string report_text(const EvalReport& r) {
         100.0 * p.cost / r.best_single.cost);
   }
   auto pct = [](std::optional<double> v) { return v ? 100.0 * *v : -1.0; };
-  add("\nAUC %.4f  APGR %.4f\n", r.auc, r.apgr.value_or(NAN));
+  add("\nAUC %.4f  APGR %.4f  Brier %.4f\n", r.auc, r.apgr.value_or(NAN), r.brier);
   add("CPT(50%%) %.1f%%  CPT(80%%) %.1f%%  CPT(100%%) %.1f%%  (normalised cost; -1: never)\n", pct(r.cpt50),
       pct(r.cpt80), pct(r.cpt100));
   if (r.match) {

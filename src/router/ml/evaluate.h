@@ -48,6 +48,7 @@ struct EvalReport {
   std::vector<OperatingPoint> points;
   double auc = 0;
   std::optional<double> apgr;
+  double brier = 0;  // mean squared error of the predicted qualities against the scores, over every model
   std::optional<double> cpt50, cpt80, cpt100;  // normalised costs
   std::optional<OperatingPoint> match;  // the cheapest point at least as accurate as the best single model
   std::vector<std::string> ignored_models;  // scored in the data, unknown to the artifact

@@ -40,40 +40,77 @@ Clipped clip(std::string_view text, std::size_t max_chars) noexcept {
 // Lower-cases ASCII, turns each run of white space into one space and trims; 8 zero bytes follow the text
 // (not counted in the returned size) so n-grams can be loaded 8 bytes at a time.
 std::size_t normalize(Clipped in, std::string& out) {
-  out.clear();
+  out.resize(in.head.size() + in.tail.size() + 1 + 8);
+  char* w = out.data();
   bool space = true;  // drops leading white space
   for (std::string_view part : {in.head, in.tail}) {
     for (unsigned char c : part) {
       if (is_space(c)) {
-        if (!space) out.push_back(' ');
+        if (!space) *w++ = ' ';
         space = true;
       } else {
-        out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
+        *w++ = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
         space = false;
       }
     }
-    if (!space) out.push_back(' '), space = true;  // the head and the tail are separate words
+    if (!space) *w++ = ' ', space = true;  // the head and the tail are separate words
   }
-  if (!out.empty() && out.back() == ' ') out.pop_back();
-  const std::size_t size = out.size();
-  out.append(8, '\0');
+  if (w != out.data() && w[-1] == ' ') --w;
+  const std::size_t size = static_cast<std::size_t>(w - out.data());
+  std::memset(w, 0, 8);
+  out.resize(size + 8);
   return size;
 }
 
-// Calls f(hash) for every word n-gram and character n-gram of `text` (normalised, zero-padded).
+constexpr std::uint64_t fnv1a(std::string_view word) noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (char c : word) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+  return h;
+}
+
+// Words that mark code, and words that mark mathematics, by their FNV-1a hash (as for_each_hash computes it).
+constexpr std::array<std::uint64_t, 16> kCodeWords = {
+    fnv1a("def"),    fnv1a("return"), fnv1a("include"), fnv1a("function"), fnv1a("import"), fnv1a("class"),
+    fnv1a("print"),  fnv1a("public"), fnv1a("void"),    fnv1a("const"),    fnv1a("elif"),   fnv1a("lambda"),
+    fnv1a("struct"), fnv1a("printf"), fnv1a("self"),    fnv1a("int")};
+constexpr std::array<std::uint64_t, 8> kMathWords = {fnv1a("frac"),    fnv1a("sqrt"),      fnv1a("equation"),
+                                                     fnv1a("solve"),   fnv1a("integer"),   fnv1a("sum"),
+                                                     fnv1a("product"), fnv1a("derivative")};
+
+// CJK text has no spaces between words: within a word, each pair of adjacent CJK characters (UTF-8 sequences
+// led by 0xe3..0xed: kana, CJK ideographs, Hangul) is a feature of its own, as search engines index it.
 template <class F>
-void for_each_hash(const char* text, std::size_t size, const FeatureConfig& config, F&& f) {
+void cjk_bigrams(const char* word, std::size_t size, unsigned shift, F&& f) {
+  auto cjk = [&](std::size_t at) {
+    const auto lead = static_cast<unsigned char>(word[at]);
+    return at + 3 <= size && lead >= 0xe3 && lead <= 0xed;
+  };
+  for (std::size_t at = 0; at + 6 <= size; ++at) {
+    if (!cjk(at) || !cjk(at + 3)) continue;
+    std::uint64_t v = 0;
+    std::memcpy(&v, word + at, 6);
+    f(static_cast<std::uint32_t>(mix64(v ^ 0x636a6b0000000000ull) >> shift));
+  }
+}
+
+// Calls f(hash) for every word n-gram, CJK character pair and character n-gram of `text` (normalised,
+// zero-padded).
+template <class F, class W>
+void for_each_hash(const char* text, std::size_t size, const FeatureConfig& config, F&& f, W&& on_word) {
   const unsigned shift = 64 - config.hash_bits;
-  if (config.word_ngrams > 0) {
+  {
     std::array<std::uint64_t, 4> last{};  // hashes of the previous words, newest first
     std::size_t words = 0;
     for (std::size_t i = 0; i < size;) {
       while (i < size && !is_word(static_cast<unsigned char>(text[i]))) ++i;
       if (i == size) break;
+      const std::size_t begin = i;
       std::uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a
       while (i < size && is_word(static_cast<unsigned char>(text[i]))) {
         h = (h ^ static_cast<unsigned char>(text[i++])) * 0x100000001b3ull;
       }
+      cjk_bigrams(text + begin, i - begin, shift, f);
+      on_word(h);
       for (std::size_t k = last.size() - 1; k > 0; --k) last[k] = last[k - 1];
       last[0] = h;
       ++words;
@@ -97,8 +134,16 @@ void for_each_hash(const char* text, std::size_t size, const FeatureConfig& conf
   }
 }
 
-// The dense signals of a text (its clipped raw parts for character shares, the normalised text for keywords).
-void dense_signals(std::size_t original_size, Clipped raw, std::string_view norm,
+// The dense signals of a text: character shares from its clipped raw parts, word counts from the words.
+struct WordCounts {
+  std::size_t code = 0, math = 0;
+  void operator()(std::uint64_t word) noexcept {
+    for (std::uint64_t h : kCodeWords) code += h == word;
+    for (std::uint64_t h : kMathWords) math += h == word;
+  }
+};
+
+void dense_signals(std::size_t original_size, Clipped raw, WordCounts words,
                    std::array<float, kDenseSignals>& out) {
   std::size_t n = 0, lines = 0, code = 0, digits = 0, math = 0, non_ascii = 0, wide = 0, question = 0;
   for (std::string_view part : {raw.head, raw.tail}) {
@@ -139,35 +184,21 @@ void dense_signals(std::size_t original_size, Clipped raw, std::string_view norm
         default:
           break;
       }
-      if (c >= '0' && c <= '9') ++digits;
-      if (c >= 0x80) ++non_ascii;
-      if (c >= 0xe0) ++wide;  // the lead byte of a 3- or 4-byte sequence (CJK, emoji, ...)
+      digits += c >= '0' && c <= '9';
+      non_ascii += c >= 0x80;
+      wide += c >= 0xe0;  // the lead byte of a 3- or 4-byte sequence (CJK, emoji, ...)
     }
   }
-  static constexpr std::string_view kCodeWords[] = {"def ",    "return", "```",    "#include", "function",
-                                                    "import ", "class ", "=>",     "print(",   "public ",
-                                                    "void ",   "const ", "while ", "for (",    "elif "};
-  std::size_t keywords = 0;
-  for (std::string_view w : kCodeWords) {
-    for (std::size_t at = norm.find(w); at != std::string_view::npos && keywords < 64;
-         at = norm.find(w, at + 1))
-      ++keywords;
-  }
-  static constexpr std::string_view kMathWords[] = {"\\frac", "\\sqrt",  "equation",
-                                                    "solve",  "integer", "sum of"};
-  std::size_t math_words = 0;
-  for (std::string_view w : kMathWords) math_words += norm.find(w) != std::string_view::npos;
-
-  const float size = static_cast<float>(std::max<std::size_t>(n, 1));
+  const double size = static_cast<double>(std::max<std::size_t>(n, 1));
   auto unit = [](double v) { return static_cast<float>(std::clamp(v, 0.0, 1.0)); };
   out[0] = unit(std::log1p(static_cast<double>(original_size)) / 10.0);
   out[1] = unit(std::log1p(static_cast<double>(lines)) / 5.0);
-  out[2] = unit(5.0 * code / size);
-  out[3] = unit(keywords / 4.0);
-  out[4] = unit(4.0 * digits / size);
-  out[5] = unit(8.0 * math / size + 0.25 * math_words);
-  out[6] = unit(non_ascii / size);
-  out[7] = non_ascii ? unit(static_cast<double>(wide) * 3.0 / non_ascii) : 0.0f;
+  out[2] = unit(5.0 * static_cast<double>(code) / size);
+  out[3] = unit(static_cast<double>(words.code) / 4.0);
+  out[4] = unit(4.0 * static_cast<double>(digits) / size);
+  out[5] = unit(8.0 * static_cast<double>(math) / size + 0.25 * static_cast<double>(words.math));
+  out[6] = unit(static_cast<double>(non_ascii) / size);
+  out[7] = non_ascii ? unit(static_cast<double>(wide) * 3.0 / static_cast<double>(non_ascii)) : 0.0f;
   out[8] = question ? 1.0f : 0.0f;
 }
 
@@ -182,7 +213,8 @@ struct Scratch {
 std::string FeatureConfig::validate() const {
   if (hash_bits < 8 || hash_bits > 31) return "hash_bits must be 8..31";
   if (word_ngrams > 4) return "word_ngrams must be 0..4";
-  if (char_ngram_min > char_ngram_max || char_ngram_max > 8) return "char n-grams must be 1..8 bytes";
+  if (char_ngram_min > char_ngram_max || char_ngram_max > 8 || (char_ngram_max > 0 && char_ngram_min == 0))
+    return "char n-grams must be 1..8 bytes (or both 0: none)";
   if (word_ngrams == 0 && char_ngram_min == 0) return "no word or character n-grams";
   if (max_chars < 16 || max_chars > kMaxCharsLimit) return "max_chars must be 16..65536";
   if (min_df == 0) return "min_df must be at least 1";
@@ -203,7 +235,8 @@ Featurizer Featurizer::fit(const FeatureConfig& config, std::span<const std::str
          i < WorkerPool::range_begin(texts.size(), kChunks, c + 1); ++i) {
       const std::size_t size = normalize(clip(texts[i], config.max_chars), norm);
       doc.clear();
-      for_each_hash(norm.data(), size, config, [&doc](std::uint32_t h) { doc.push_back(h); });
+      for_each_hash(
+          norm.data(), size, config, [&doc](std::uint32_t h) { doc.push_back(h); }, [](std::uint64_t) {});
       std::sort(doc.begin(), doc.end());
       doc.erase(std::unique(doc.begin(), doc.end()), doc.end());
       chunk_hashes[c].insert(chunk_hashes[c].end(), doc.begin(), doc.end());
@@ -268,12 +301,14 @@ void Featurizer::featurize(std::string_view text, FeatureVector& out) const {
   const Clipped raw = clip(text, config_.max_chars);
   const std::size_t size = normalize(raw, s.norm);
   s.touched.clear();
-  if (!hashes_.empty()) {
-    for_each_hash(s.norm.data(), size, config_, [this](std::uint32_t h) {
-      const std::int64_t col = column_of(h);
-      if (col >= 0 && s.counts[col]++ == 0) s.touched.push_back(static_cast<std::uint32_t>(col));
-    });
-  }
+  WordCounts words;
+  for_each_hash(
+      s.norm.data(), size, config_,
+      [this](std::uint32_t h) {
+        const std::int64_t col = table_.empty() ? -1 : column_of(h);
+        if (col >= 0 && s.counts[col]++ == 0) s.touched.push_back(static_cast<std::uint32_t>(col));
+      },
+      words);
   out.index.clear();
   out.value.clear();
   double norm2 = 0;
@@ -290,7 +325,7 @@ void Featurizer::featurize(std::string_view text, FeatureVector& out) const {
   }
   out.sparse = out.index.size();
   std::array<float, kDenseSignals> dense;
-  dense_signals(text.size(), raw, std::string_view(s.norm.data(), size), dense);
+  dense_signals(text.size(), raw, words, dense);
   for (std::uint32_t j = 0; j < kDenseSignals; ++j) {
     if (dense[j] != 0.0f) {
       out.index.push_back(vocabulary_size() + j);

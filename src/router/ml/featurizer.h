@@ -1,9 +1,9 @@
 // Turns a routing text into the feature vector every learner reads, with no network and no model: hashed word
-// uni/bi-grams and character n-grams of the normalised text, weighted by TF-IDF (sublinear term frequency,
-// the IDF learned at training time and saved in the artifact) and L2-normalised, then a few dense signals
-// (length, code and math markers, non-ASCII share). Features unseen in training (or seen in fewer than min_df
-// texts) are dropped, so the columns are the trained vocabulary: [0, vocabulary_size()) TF-IDF, then the
-// dense signals.
+// uni/bi-grams, pairs of adjacent CJK characters and (optionally) character n-grams of the normalised text,
+// weighted by TF-IDF (sublinear term frequency, the IDF learned at training time and saved in the artifact)
+// and L2-normalised, then a few dense signals (length, code and math markers, non-ASCII share). Features
+// unseen in training (or seen in fewer than min_df texts) are dropped, so the columns are the trained
+// vocabulary: [0, vocabulary_size()) TF-IDF, then the dense signals.
 #pragma once
 
 #include <cstddef>
@@ -23,11 +23,11 @@ class WorkerPool;
 struct FeatureConfig {
   std::uint32_t hash_bits = 20;      // features are hashed into [0, 2^hash_bits)
   std::uint32_t word_ngrams = 2;     // word n-grams of 1..word_ngrams words (0: none)
-  std::uint32_t char_ngram_min = 3;  // character n-grams of char_ngram_min..char_ngram_max bytes (0: none)
-  std::uint32_t char_ngram_max = 5;
+  std::uint32_t char_ngram_min = 0;  // character n-grams of char_ngram_min..char_ngram_max bytes (0: none)
+  std::uint32_t char_ngram_max = 0;
   std::uint32_t max_chars = 4096;         // a longer text is featurised by its first and last max_chars / 2
   std::uint32_t min_df = 2;               // a feature must occur in this many training texts
-  std::uint32_t max_features = 1u << 18;  // the most frequent features kept
+  std::uint32_t max_features = 1u << 16;  // the most frequent features kept
 
   std::string validate() const;  // empty when usable, else what is wrong
 };

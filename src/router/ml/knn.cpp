@@ -14,7 +14,7 @@ namespace {
 constexpr std::uint32_t kMaxK = 1024;
 
 struct KnnModel {
-  std::uint32_t k = 20, query_terms = 256;
+  std::uint32_t k = 100, query_terms = 64;
   float power = 1.0f, prior = 1.0f;
   std::uint32_t rows = 0, models = 0;
   std::vector<float> scores;              // rows x models
@@ -55,14 +55,15 @@ class KnnPredictor final : public LearnedPredictor {
         s.sim[row] += weight * m_.post_value[p];
       }
     }
-    // The k most similar rows, most similar first (ties: the earlier row).
+    // The k most similar rows (ties: the earlier row).
     s.top.clear();
     for (std::uint32_t row : s.touched) {
-      const std::pair<float, std::uint32_t> cand{s.sim[row], row};
+      s.top.emplace_back(s.sim[row], row);
       s.sim[row] = 0.0f;
-      if (s.top.size() == m_.k && !heavier(cand, s.top.back())) continue;
-      if (s.top.size() == m_.k) s.top.pop_back();
-      s.top.insert(std::upper_bound(s.top.begin(), s.top.end(), cand, heavier), cand);
+    }
+    if (s.top.size() > m_.k) {
+      std::nth_element(s.top.begin(), s.top.begin() + m_.k, s.top.end(), heavier);
+      s.top.resize(m_.k);
     }
     const std::size_t n = std::min<std::size_t>(out.size(), m_.models);
     for (std::size_t j = 0; j < n; ++j) out[j] = m_.prior * m_.mean[j];
@@ -84,8 +85,8 @@ class KnnPredictor final : public LearnedPredictor {
 
 std::string train_knn(const TrainingSet& data, const Params& params, std::uint64_t, WorkerPool&) {
   ByteWriter w;
-  w.u32(std::clamp<std::uint32_t>(params.get_u32("k", 20), 1, kMaxK));
-  w.u32(std::max<std::uint32_t>(params.get_u32("query_terms", 256), 1));
+  w.u32(std::clamp<std::uint32_t>(params.get_u32("k", 100), 1, kMaxK));
+  w.u32(std::max<std::uint32_t>(params.get_u32("query_terms", 64), 1));
   w.f32(static_cast<float>(params.get("power", 1.0)));
   w.f32(static_cast<float>(std::max(0.0, params.get("prior", 1.0))));
   w.u32(static_cast<std::uint32_t>(data.rows()));
