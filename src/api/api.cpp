@@ -156,6 +156,8 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
       if (auto ua = request.header("user-agent"); !ua.empty())
         server_span.set_attribute("user_agent.original", ua);
       server_span.set_attribute("server.port", static_cast<std::int64_t>(request.local_port));
+      // The id the response carries in x-request-id: what feedback refers to (traces-to-dataset joins on it).
+      server_span.set_attribute("switchyard.request_id", ctx.request_id);
     }
     ctx.telemetry = telemetry_;
     ctx.span = &server_span;

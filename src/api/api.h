@@ -23,6 +23,8 @@ class Api {
   Api(std::shared_ptr<const config::Config> config, const telemetry::Telemetry* telemetry = nullptr);
 
   boost::asio::awaitable<void> handle(http::Request& request, http::ResponseWriter& writer);
+  // Reloads the files the router loads (learned routing artifacts) that changed. Call it off the I/O threads.
+  void reload() { router_.reload_strategy(); }
 
  private:
   std::shared_ptr<const config::Config> config_;

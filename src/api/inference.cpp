@@ -9,6 +9,7 @@
 
 #include "api/sse_chunk_sink.h"
 #include "api/trace_attributes.h"
+#include "auth/authenticator.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/random.h"
@@ -167,6 +168,9 @@ class Inference {
     }
   }
 
+  // The key the client presented, for experiments split by API key (hashed there, never recorded).
+  void set_api_key(std::string_view key) noexcept { request_.api_key = key; }
+
   asio::awaitable<void> run(const router::ModelGroup& requested) {
     const router::ModelGroup* group = &requested;
     visited_.push_back(group);
@@ -286,7 +290,12 @@ class Inference {
     telemetry::Span span =
         ctx_.telemetry->tracer().start_span("route", telemetry::SpanKind::internal, ctx_.span->context());
     if (!span.recording()) return;
-    span.set_attribute("router.strategy", router_.strategy().name());
+    const router::Decision& d = s.decision;
+    span.set_attribute("router.strategy", d.strategy.empty() ? router_.strategy().name() : d.strategy);
+    if (!d.strategy_version.empty()) span.set_attribute("router.strategy_version", d.strategy_version);
+    if (!d.experiment_arm.empty()) span.set_attribute("router.experiment_arm", d.experiment_arm);
+    if (!d.learned_model.empty()) span.set_attribute("router.learned_model", d.learned_model);
+    if (!d.routing_text.empty()) span.set_attribute("router.routing_text", d.routing_text);
     span.set_attribute("router.model_group", group.name);
     span.set_attribute("router.candidates_evaluated", static_cast<std::int64_t>(s.candidates));
     span.set_attribute("router.decision_reason", s.decision.reason);
@@ -539,6 +548,7 @@ asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& 
     co_return;
   }
   Inference inference(endpoint, router, writer, ctx, dialect, parsed.as_object(), public_model, capture);
+  inference.set_api_key(auth::Authenticator::presented_key(request));
   co_await inference.run(*group);
 }
 

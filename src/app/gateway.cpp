@@ -34,8 +34,9 @@ std::optional<config::Config> load_or_report(const std::string& path) {
   return std::move(result.config);
 }
 
-// The OTEL_* environment, plus the one tracing choice a config file may make: general_settings.otel_id_generator
-// (random or xray) for users on older X-Ray pipelines. The environment variable wins over the file.
+// The OTEL_* environment, plus the one tracing choice a config file may make:
+// general_settings.otel_id_generator (random or xray) for users on older X-Ray pipelines. The environment
+// variable wins over the file.
 telemetry::EnvLookup telemetry_environment(const config::Config& cfg) {
   std::optional<std::string> id_generator;
   if (const auto* v = cfg.general_settings.extra.if_contains("otel_id_generator"); v && v->is_string()) {
@@ -85,6 +86,12 @@ int serve(const ServeOptions& options) {
                                    [](std::string_view message) { log::warn(message); });
   for (const auto& w : telemetry_warnings) log::warn("telemetry", {{"diagnostic", w}});
   auto api = std::make_shared<api::Api>(cfg, tracing.get());
+  // SIGHUP reloads what changed of the files the router loads (learned routing artifacts), off the I/O
+  // threads.
+  server_options.on_hangup = [api] {
+    log::info("SIGHUP: reloading learned routing artifacts");
+    api->reload();
+  };
   http::Server server(server_options,
                       [api](http::Request& req, http::ResponseWriter& w) { return api->handle(req, w); });
   std::uint16_t port = 0;

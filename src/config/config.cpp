@@ -178,9 +178,22 @@ int one_based(int zero_based) {
   return zero_based >= 0 ? zero_based + 1 : 0;
 }
 
-// Routing strategies the router implements (router/strategy.cpp).
-constexpr std::array<std::string_view, 5> kStrategies = {
-    "simple-shuffle", "least-busy", "latency-based-routing", "usage-based-routing", "cost-based-routing"};
+// Routing strategies the router implements (router/strategy.cpp; the llmrouter-* ones in router/ml/).
+constexpr std::array<std::string_view, 13> kStrategies = {
+    "simple-shuffle",     "least-busy",    "latency-based-routing", "usage-based-routing",
+    "cost-based-routing", "llmrouter-knn", "llmrouter-mlp",         "llmrouter-svm",
+    "llmrouter-mf",       "llmrouter-elo", "llmrouter-smallest",    "llmrouter-largest",
+    "llmrouter-hybrid"};
+constexpr std::string_view kLearnedPrefix = "llmrouter-";
+
+bool is_learned(std::string_view strategy) {
+  return strategy.starts_with(kLearnedPrefix);
+}
+
+// The learned strategies that need no artifact when the candidates file gives sizes.
+bool is_size_baseline(std::string_view strategy) {
+  return strategy == "llmrouter-smallest" || strategy == "llmrouter-largest";
+}
 constexpr std::int64_t kMaxRetries = 100;
 
 enum class Bound { kAny, kNonNegative, kPositive };
@@ -554,6 +567,7 @@ class Loader {
     // LiteLLM reads these keys from litellm_settings too; router_settings wins wherever both set one.
     if (litellm_section_ && litellm_section_->value.IsMap()) read_router_settings(*litellm_section_, true);
     if (router_section_ && router_section_->value.IsMap()) read_router_settings(*router_section_, false);
+    read_learned_and_experiments();
     check_fallback_groups();
     // server_settings is ours and more precise, so it wins over general_settings.max_request_size_mb.
     if (body_bytes_from_general_ && !body_bytes_from_server_) {
@@ -890,27 +904,220 @@ class Loader {
     return std::nullopt;
   }
 
-  void read_strategy(const Entry& e, const std::string& path, std::string& out) {
+  // A known strategy name; a fallback strategy (`learned_allowed` false) may not be a learned one.
+  std::optional<std::string> read_strategy_name(const Entry& e, const std::string& path,
+                                                bool learned_allowed) {
     auto s = read_required_string(e, path);
-    if (!s) return;
+    if (!s) return std::nullopt;
     if (*s == "usage-based-routing-v2") *s = "usage-based-routing";  // LiteLLM's newer name, same rule here
-    if (std::find(kStrategies.begin(), kStrategies.end(), *s) == kStrategies.end()) {
-      std::string known;
-      for (std::string_view name : kStrategies) known += (known.empty() ? "" : ", ") + std::string(name);
-      error(where(e), path, "unknown routing strategy (known: " + known + ")" + got(Text{*s, {}}, path));
-      return;
+    const bool known = std::find(kStrategies.begin(), kStrategies.end(), *s) != kStrategies.end();
+    if (!known || (!learned_allowed && is_learned(*s))) {
+      std::string names;
+      for (std::string_view name : kStrategies) {
+        if (learned_allowed || !is_learned(name)) names += (names.empty() ? "" : ", ") + std::string(name);
+      }
+      error(where(e), path,
+            std::string(known ? "a learned strategy cannot be the fallback" : "unknown routing strategy") +
+                " (known: " + names + ")" + got(Text{*s, {}}, path));
+      return std::nullopt;
     }
-    out = std::move(*s);
+    return s;
+  }
+
+  void read_strategy(const Entry& e, const std::string& path, std::string& out) {
+    if (auto s = read_strategy_name(e, path, true)) out = std::move(*s);
   }
 
   void read_strategy_args(const Entry& e, const std::string& path, RouterSettings& r) {
     r.routing_strategy_args = read_object(e, path);
+    strategy_args_ = e;
+    strategy_args_path_ = path;
     if (!e.value.IsMap()) return;
     for (const Entry& arg : map_entries(e.value, path)) {
       if (arg.name == "lowest_latency_buffer") {
         if (auto v = read_number(arg, join(path, arg.name), Bound::kNonNegative))
           r.lowest_latency_buffer = *v;
       }
+    }
+  }
+
+  // ---- learned routing and experiments (routing_strategy_args), checked once routing_strategy is known ----
+
+  // A path in the config, relative ones taken from the config file's folder.
+  std::string config_relative(const std::string& path) const {
+    std::filesystem::path p(path);
+    if (p.is_absolute()) return path;
+    return (std::filesystem::path(source_).parent_path() / p).lexically_normal().string();
+  }
+
+  // One key of LearnedRoutingArgs; false when `arg` is not one.
+  bool read_learned_arg(const Entry& arg, const std::string& field, LearnedRoutingArgs& a) {
+    const std::string& k = arg.name;
+    if (k == "model_path") {
+      if (auto v = read_required_string(arg, field)) a.model_path = config_relative(*v);
+    } else if (k == "llm_data_path") {
+      if (auto v = read_required_string(arg, field)) {
+        a.llm_data_path = config_relative(*v);
+        auto candidates = load_llm_candidates(a.llm_data_path);
+        if (candidates) {
+          a.candidates = std::move(candidates.value());
+        } else {
+          error(where(arg), field, candidates.error().message);
+        }
+      }
+    } else if (k == "quality_threshold") {
+      if (auto v = read_number(arg, field, Bound::kNonNegative)) a.quality_threshold = *v;
+    } else if (k == "cost_weight") {
+      if (auto v = read_number(arg, field, Bound::kNonNegative)) a.cost_weight = *v;
+    } else if (k == "expected_output_tokens") {
+      if (auto v = read_integer(arg, field, Bound::kNonNegative, 10'000'000)) a.expected_output_tokens = *v;
+    } else if (k == "fallback_strategy") {
+      if (auto v = read_strategy_name(arg, field, false)) a.fallback_strategy = std::move(*v);
+    } else if (k == "hot_reload") {
+      if (auto v = read_bool(arg, field)) a.hot_reload = *v;
+    } else if (k == "reload_interval") {
+      if (auto v = read_number(arg, field, Bound::kPositive)) a.reload_interval_seconds = *v;
+    } else if (k == "embedding_model") {
+      if (auto v = read_required_string(arg, field)) {
+        const bool listed = std::any_of(config_.model_list.begin(), config_.model_list.end(),
+                                        [&](const Deployment& d) { return d.model_name == *v; });
+        if (!listed) {
+          error(where(arg), field, "must be a model_name of model_list" + got(Text{*v, {}}, field));
+        } else {
+          a.embedding_model = std::move(*v);
+          warn(where(arg), field,
+               "external embeddings for learned routing are not supported yet: artifacts are trained on the "
+               "built-in featurizer, and the router routes on it");
+        }
+      }
+    } else if (k == "trace_routing_text") {
+      if (auto v = read_bool(arg, field)) a.trace_routing_text = *v;
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  // What a learned strategy cannot do without.
+  void check_learned(std::string_view strategy, const LearnedRoutingArgs& a, const YAML::Mark& mark,
+                     const std::string& path) {
+    if (!is_learned(strategy)) return;
+    if (a.model_path.empty() && !(is_size_baseline(strategy) && !a.llm_data_path.empty())) {
+      error(mark, join(path, "model_path"),
+            is_size_baseline(strategy)
+                ? "is required for " + std::string(strategy) + " (or llm_data_path with the models' sizes)"
+                : "is required for " + std::string(strategy) + ": the artifact `switchyard train` wrote");
+      return;
+    }
+    std::error_code ec;
+    if (!a.model_path.empty() && !std::filesystem::exists(a.model_path, ec)) {
+      warn(mark, join(path, "model_path"),
+           "file " + a.model_path + " does not exist (yet): requests are routed by " + a.fallback_strategy +
+               " until a valid artifact is there" + (a.hot_reload ? "" : " and the gateway gets SIGHUP"));
+    }
+  }
+
+  void read_learned_and_experiments() {
+    RouterSettings& r = config_.router;
+    const std::string& path = strategy_args_path_;
+    const bool learned = is_learned(r.routing_strategy);
+    YAML::Mark mark = router_section_ ? router_section_->key.Mark() : YAML::Mark::null_mark();
+    std::optional<Entry> experiments;
+    if (strategy_args_ && strategy_args_->value.IsMap()) {
+      mark = strategy_args_->key.Mark();
+      for (const Entry& arg : map_entries(strategy_args_->value, path)) {
+        const std::string field = join(path, arg.name);
+        if (read_learned_arg(arg, field, r.learned)) {
+          if (!learned) {
+            warn(arg.key.Mark(), field,
+                 "is used by the llmrouter-* strategies only (routing_strategy is " + r.routing_strategy +
+                     ")");
+          }
+        } else if (arg.name == "experiments") {
+          experiments = arg;
+        } else if (arg.name == "experiment_key") {
+          auto v = read_required_string(arg, field);
+          if (v && *v == "user") {
+            r.experiment_key = ExperimentKey::user;
+          } else if (v && *v == "api_key") {
+            r.experiment_key = ExperimentKey::api_key;
+          } else if (v) {
+            error(where(arg), field, "must be user or api_key" + got(Text{*v, {}}, field));
+          }
+        } else if (arg.name != "lowest_latency_buffer" && learned) {
+          warn(arg.key.Mark(), field,
+               "unknown routing_strategy_args key for " + r.routing_strategy + " is ignored");
+        }
+      }
+    }
+    check_learned(r.routing_strategy, r.learned, mark,
+                  path.empty() ? "router_settings.routing_strategy_args" : path);
+    if (experiments) read_experiments(*experiments, join(path, "experiments"), r);
+  }
+
+  // [{name, percent, strategy, <routing_strategy_args keys>...}]: each arm starts from the main settings.
+  void read_experiments(const Entry& e, const std::string& path, RouterSettings& r) {
+    if (e.value.IsNull()) return;
+    if (!e.value.IsSequence()) {
+      error(where(e), path, "must be a list of {name, percent, strategy, ...}, not " + describe(e.value));
+      return;
+    }
+    double total = 0;
+    std::unordered_set<std::string> names;
+    std::size_t i = 0;
+    for (auto it = e.value.begin(); it != e.value.end(); ++it, ++i) {
+      const YAML::Node node = *it;
+      const std::string arm_path = index_path(path, i);
+      if (!node.IsMap()) {
+        error(node.Mark(), arm_path,
+              "must be a mapping {name, percent, strategy, ...}, not " + describe(node));
+        continue;
+      }
+      ExperimentArm arm;
+      arm.routing_strategy = r.routing_strategy;
+      arm.learned = r.learned;
+      arm.lowest_latency_buffer = r.lowest_latency_buffer;
+      bool has_percent = false;
+      for (const Entry& f : map_entries(node, arm_path)) {
+        const std::string field = join(arm_path, f.name);
+        if (f.name == "name") {
+          if (auto v = read_required_string(f, field)) {
+            if (*v == "main") {
+              error(where(f), field, "\"main\" names the main arm (the requests no experiment takes)");
+            } else if (!names.insert(*v).second) {
+              error(where(f), field, "duplicate experiment name \"" + *v + "\"");
+            }
+            arm.name = std::move(*v);
+          }
+        } else if (f.name == "percent") {
+          has_percent = true;
+          if (auto v = read_number(f, field, Bound::kNonNegative)) {
+            if (*v > 100) {
+              error(where(f), field, "must be a percentage from 0 to 100");
+            } else {
+              arm.percent = *v;
+              total += *v;
+            }
+          }
+        } else if (f.name == "strategy" || f.name == "routing_strategy") {
+          if (auto v = read_strategy_name(f, field, true)) arm.routing_strategy = std::move(*v);
+        } else if (f.name == "lowest_latency_buffer") {
+          if (auto v = read_number(f, field, Bound::kNonNegative)) arm.lowest_latency_buffer = *v;
+        } else if (!read_learned_arg(f, field, arm.learned)) {
+          warn(f.key.Mark(), field, "unknown experiment key is ignored");
+        }
+      }
+      if (arm.name.empty()) error(node.Mark(), join(arm_path, "name"), "is required");
+      if (!has_percent) error(node.Mark(), join(arm_path, "percent"), "is required");
+      check_learned(arm.routing_strategy, arm.learned, node.Mark(), arm_path);
+      r.experiments.push_back(std::move(arm));
+    }
+    if (total > 100 + 1e-9) {
+      std::ostringstream sum;
+      sum << total;
+      error(where(e), path,
+            "the arms' percentages add up to " + sum.str() +
+                "; they may add up to 100 at most (the rest of the requests go to the main arm)");
     }
   }
 
@@ -1049,6 +1256,8 @@ class Loader {
   const EnvLookup& env_;
   std::optional<Entry> litellm_section_;
   std::optional<Entry> router_section_;
+  std::optional<Entry> strategy_args_;  // router_settings.routing_strategy_args
+  std::string strategy_args_path_;
   std::vector<GroupRef> group_refs_;
   std::unordered_map<std::string, std::string> config_env_;  // from the environment_variables section
   Config config_;

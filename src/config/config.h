@@ -13,6 +13,8 @@
 
 #include <boost/json/object.hpp>
 
+#include "config/llm_candidates.h"
+
 namespace sy::config {
 
 // Looks up an environment variable; injected so tests are deterministic.
@@ -78,19 +80,49 @@ struct FallbackRule {
   std::vector<std::string> fallbacks;
 };
 
+// routing_strategy_args of the learned strategies (llmrouter-*); docs/routing.md, "Learned routing".
+struct LearnedRoutingArgs {
+  std::string model_path;                // the artifact; relative paths are from the config file's folder
+  std::string llm_data_path;             // the candidates file, as read into `candidates`
+  std::vector<LlmCandidate> candidates;  // from llm_data_path: names, sizes, prices, API model ids
+  double quality_threshold = 0;          // llmrouter-hybrid: how far below the best a cheaper model may be
+  double cost_weight = 0;                // llmrouter-hybrid: weight of cost (share of the dearest) vs quality
+  std::int64_t expected_output_tokens = 256;         // the completion length a request is priced for
+  std::string fallback_strategy = "simple-shuffle";  // without an artifact, and for unmapped deployments
+  bool hot_reload = false;                           // check model_path every reload_interval
+  double reload_interval_seconds = 30;
+  std::string embedding_model;      // a model_name of model_list (accepted, not used yet)
+  bool trace_routing_text = false;  // route spans carry router.routing_text (prompt text: sensitive)
+};
+
+// One arm of an A/B split (routing_strategy_args.experiments).
+struct ExperimentArm {
+  std::string name;
+  double percent = 0;                // of requests (by experiment key), 0..100
+  std::string routing_strategy;      // the main routing_strategy unless the arm names another
+  LearnedRoutingArgs learned;        // the main arguments with the arm's own over them
+  double lowest_latency_buffer = 0;  // likewise
+};
+
+// What assigns a request to an experiment arm: its `user` field or (a hash of) its API key.
+enum class ExperimentKey { user, api_key };
+
 // router_settings (with the litellm_settings keys LiteLLM also accepts there as defaults).
 struct RouterSettings {
   std::string routing_strategy = "simple-shuffle";
   boost::json::object routing_strategy_args;
-  double lowest_latency_buffer = 0;  // routing_strategy_args.lowest_latency_buffer
-  int num_retries = 2;               // LiteLLM's default (the OpenAI SDK's)
+  double lowest_latency_buffer = 0;        // routing_strategy_args.lowest_latency_buffer
+  LearnedRoutingArgs learned;              // routing_strategy_args of llmrouter-* strategies
+  std::vector<ExperimentArm> experiments;  // routing_strategy_args.experiments
+  ExperimentKey experiment_key = ExperimentKey::user;
+  int num_retries = 2;  // LiteLLM's default (the OpenAI SDK's)
   std::optional<RetryPolicy> retry_policy;
   std::vector<std::pair<std::string, RetryPolicy>> model_group_retry_policy;
-  double retry_after_seconds = 0;          // minimum wait before a retry of the same deployment
-  double max_retry_after_seconds = 60;     // an upstream Retry-After above this is not waited for
-  std::optional<double> timeout_seconds;   // per attempt, when the deployment sets none
+  double retry_after_seconds = 0;         // minimum wait before a retry of the same deployment
+  double max_retry_after_seconds = 60;    // an upstream Retry-After above this is not waited for
+  std::optional<double> timeout_seconds;  // per attempt, when the deployment sets none
   std::optional<double> stream_timeout_seconds;
-  int allowed_fails = 3;           // failures within a minute a deployment may have before its cooldown
+  int allowed_fails = 3;  // failures within a minute a deployment may have before its cooldown
   double cooldown_time_seconds = 5;
   bool disable_cooldowns = false;
   std::vector<FallbackRule> fallbacks;

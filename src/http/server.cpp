@@ -841,11 +841,15 @@ std::uint16_t Server::listen() {
 
 void Server::run() {
   Impl& im = *impl_;
-  asio::signal_set signals(im.control, SIGINT, SIGTERM);
+  asio::signal_set signals(im.control, SIGINT, SIGTERM, SIGHUP);
   std::function<void()> arm = [&] {
-    signals.async_wait([&](boost::system::error_code ec, int) {
+    signals.async_wait([&](boost::system::error_code ec, int signal) {
       if (ec) return;
-      im.start_drain();
+      if (signal == SIGHUP) {
+        if (im.opts.on_hangup) im.opts.on_hangup();
+      } else {
+        im.start_drain();
+      }
       arm();
     });
   };

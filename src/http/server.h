@@ -35,6 +35,8 @@ struct ServerOptions {
   std::uint16_t port = 4000;
   unsigned workers = 0;  // 0: one per core
   ServerLimits limits;
+  // Runs on SIGHUP, on the thread that called run() (not an I/O thread). Without it SIGHUP is ignored.
+  std::function<void()> on_hangup;
 };
 
 // Answers one request. Runs on the worker thread that owns the connection; it is cancelled (its awaited

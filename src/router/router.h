@@ -74,6 +74,8 @@ class Router {
   const std::vector<std::string>& model_names() const noexcept { return names_; }
   const config::RouterSettings& settings() const noexcept { return settings_; }
   const Strategy& strategy() const noexcept { return *strategy_; }
+  // Reloads the strategy's files (learned routing artifacts) that changed; off the I/O threads (SIGHUP).
+  void reload_strategy() { strategy_->reload(); }
   Nanos now() const noexcept { return clock_.now(); }
 
   // Picks the deployment for the next attempt. Deployments in `tried` are avoided while others can be tried.

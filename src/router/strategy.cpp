@@ -5,6 +5,9 @@
 
 #include <boost/container/small_vector.hpp>
 
+#include "router/experiments.h"
+#include "router/ml/learned_strategy.h"
+
 namespace sy::router {
 namespace {
 
@@ -160,14 +163,46 @@ std::optional<Price> price_of(const config::Deployment& d) noexcept {
   return builtin_price(d.params.provider_model);
 }
 
-std::unique_ptr<Strategy> make_strategy(const config::RouterSettings& s,
-                                        const std::vector<config::Deployment>& model_list) {
+namespace {
+
+std::unique_ptr<Strategy> make_one(const config::RouterSettings& s,
+                                   const std::vector<config::Deployment>& model_list,
+                                   const PredictorLoader& loader) {
   const std::string& n = s.routing_strategy;
+  if (ml::is_learned_strategy(n)) {
+    config::RouterSettings fallback = s;
+    fallback.routing_strategy =
+        ml::is_learned_strategy(s.learned.fallback_strategy) ? "simple-shuffle" : s.learned.fallback_strategy;
+    return ml::make_learned_strategy(n, s.learned, model_list, make_one(fallback, model_list, loader),
+                                     loader);
+  }
   if (n == "least-busy") return std::make_unique<LeastBusy>();
   if (n == "latency-based-routing") return std::make_unique<LowestLatency>(s.lowest_latency_buffer);
   if (n == "usage-based-routing" || n == "usage-based-routing-v2") return std::make_unique<LowestUsage>();
   if (n == "cost-based-routing") return std::make_unique<LowestCost>(model_list);
   return std::make_unique<SimpleShuffle>();
+}
+
+}  // namespace
+
+std::unique_ptr<Strategy> make_strategy(const config::RouterSettings& s,
+                                        const std::vector<config::Deployment>& model_list) {
+  return make_strategy(s, model_list, ml::default_predictor_loader());
+}
+
+std::unique_ptr<Strategy> make_strategy(const config::RouterSettings& s,
+                                        const std::vector<config::Deployment>& model_list,
+                                        const PredictorLoader& loader) {
+  if (s.experiments.empty()) return make_one(s, model_list, loader);
+  std::vector<ArmStrategy> arms;
+  for (const config::ExperimentArm& arm : s.experiments) {
+    config::RouterSettings a = s;
+    a.routing_strategy = arm.routing_strategy;
+    a.learned = arm.learned;
+    a.lowest_latency_buffer = arm.lowest_latency_buffer;
+    arms.push_back(ArmStrategy{arm.name, arm.percent, make_one(a, model_list, loader)});
+  }
+  return make_experiment_split(make_one(s, model_list, loader), std::move(arms), s.experiment_key);
 }
 
 }  // namespace sy::router

@@ -3,7 +3,9 @@
 // learned strategy plugs in here with the same inputs.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -15,9 +17,14 @@
 
 #include "config/config.h"
 #include "router/stats.h"
+#include "util/error.h"
 #include "util/random.h"
 
 namespace sy::router {
+
+namespace ml {
+class Predictor;
+}  // namespace ml
 
 // What a strategy may look at besides the candidates.
 struct RouteRequest {
@@ -25,6 +32,7 @@ struct RouteRequest {
   std::int64_t prompt_tokens = -1;             // estimated; -1 when not estimated
   const boost::json::object* body = nullptr;   // the parsed request (for content-aware strategies)
   std::string_view prompt_field = "messages";  // names the prompt in a context-length error
+  std::string_view api_key{};                  // the key presented: experiments hash it; never recorded
 };
 
 struct Candidate {
@@ -36,6 +44,13 @@ struct Candidate {
 struct Decision {
   std::string_view reason;                                  // e.g. "weighted_random", "lowest_latency"
   double score = std::numeric_limits<double>::quiet_NaN();  // the deciding figure of the first candidate
+  // Learned strategies and experiments fill these; empty otherwise. The views into a learned artifact and the
+  // routing text stay valid until the next rank() on the same thread: read them right after selecting.
+  std::string_view strategy{};  // the strategy that decided, when an experiment arm's (else the router's)
+  std::string_view strategy_version{};  // the learned artifact's checksum
+  std::string_view experiment_arm{};    // "main" or an experiment's name
+  std::string_view learned_model{};     // the artifact's model the first candidate serves
+  std::string_view routing_text{};      // the text the artifact predicted for (trace_routing_text only)
 };
 
 class Strategy {
@@ -45,12 +60,24 @@ class Strategy {
   // Reorders `candidates` (never empty) best first; ties are broken at random.
   virtual Decision rank(const RouteRequest& request, std::span<Candidate> candidates, Nanos now,
                         FastRandom& random) const = 0;
+  // Reloads what the strategy loads from files (a learned artifact) when it changed. Thread-safe; called off
+  // the I/O threads (SIGHUP); decisions carry on meanwhile.
+  virtual void reload() {}
 };
+
+// Builds a learned-routing Predictor from an artifact's bytes (ml::load_predictor unless a test injects
+// another).
+using PredictorLoader =
+    std::function<Result<std::shared_ptr<const ml::Predictor>>(std::span<const std::byte> artifact)>;
 
 // The strategy `settings.routing_strategy` names (validated at config load). A strategy may precompute per
 // deployment from `model_list` (candidates' `slot`s index it); the list must outlive the strategy.
+// With routing_strategy_args.experiments, the strategy splits requests between the arms' strategies.
 std::unique_ptr<Strategy> make_strategy(const config::RouterSettings& settings,
                                         const std::vector<config::Deployment>& model_list);
+std::unique_ptr<Strategy> make_strategy(const config::RouterSettings& settings,
+                                        const std::vector<config::Deployment>& model_list,
+                                        const PredictorLoader& loader);
 
 // simple-shuffle's weight: litellm_params.weight, else rpm, else tpm; nullopt when none is set.
 std::optional<double> shuffle_weight(const config::Deployment& d) noexcept;
