@@ -280,84 +280,66 @@ void format_head(std::string& out, const ClientRequest& r) {
   out += "\r\n";
 }
 
-// Writes the head and the body. On a plain socket, first without waiting: a request the socket takes at once
-// costs one system call and no trip through the event loop; only what is left waits.
-asio::awaitable<error_code> write_request(tcp::socket& s, Connection& conn, std::string_view body) {
-  const std::array<asio::const_buffer, 2> both{asio::buffer(conn.head), asio::buffer(body)};
-  error_code ec;
-  std::size_t n = s.write_some(both, ec);
-  if (ec == asio::error::would_block || ec == asio::error::try_again) {
-    ec = {};
-    n = 0;
+// Writes on a plain socket what it takes at once (no trip through the event loop for a request that fits in
+// the socket's buffer); returns the bytes written, or 0 when it took nothing.
+std::size_t write_now(tcp::socket& s, const std::array<asio::const_buffer, 2>& buffers, error_code& ec) {
+  const std::size_t n = s.write_some(buffers, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+  return ec ? 0 : n;
+}
+
+std::size_t write_now(TlsStream&, const std::array<asio::const_buffer, 2>&, error_code& ec) {
+  ec = {};
+  return 0;  // through the SSL stream only
+}
+
+// Reads on a plain socket what the upstream has already sent (a fast upstream, or one on the same machine);
+// would_block when nothing is there yet, and always on TLS.
+std::size_t read_now(tcp::socket& s, Connection& conn, error_code& ec) {
+  const std::size_t n = s.read_some(conn.buffer.prepare(kReadSize), ec);
+  conn.buffer.commit(ec ? 0 : n);
+  if (ec == asio::error::try_again) ec = asio::error::would_block;
+  return n;
+}
+
+std::size_t read_now(TlsStream&, Connection&, error_code& ec) {
+  ec = asio::error::would_block;
+  return 0;
+}
+
+// Parses the bytes buffered on the connection into `into` (as the parser's body buffer); returns the body
+// bytes produced. need_more in `ec` when the buffered bytes are used up before the message is complete.
+std::size_t parse_buffered(Connection& conn, Parser& p, char* into, std::size_t size, error_code& ec) {
+  p.into(into, size);
+  ec = {};
+  while (!p.is_done() && p.room() > 0) {
+    if (conn.buffer.size() == 0) {
+      ec = bhttp::error::need_more;
+      break;
+    }
+    const std::size_t n = p.put(conn.buffer.data(), ec);
+    conn.buffer.consume(n);
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) break;
+    if (n == 0) {
+      ec = bhttp::error::need_more;
+      break;
+    }
   }
-  if (ec || n == conn.head.size() + body.size()) co_return ec;
-  const std::size_t head_done = std::min(n, conn.head.size());
-  const std::size_t body_done = n - head_done;
-  const std::array<asio::const_buffer, 2> rest{
-      asio::buffer(conn.head.data() + head_done, conn.head.size() - head_done),
-      asio::buffer(body.data() + body_done, body.size() - body_done)};
-  auto [wec, wn] = co_await asio::async_write(s, rest, kTuple);
-  co_return wec;
+  return size - p.room();
 }
 
-asio::awaitable<error_code> write_request(TlsStream& s, Connection& conn, std::string_view body) {
-  const std::array<asio::const_buffer, 2> both{asio::buffer(conn.head), asio::buffer(body)};
-  auto [ec, n] = co_await asio::async_write(s, both, kTuple);
-  co_return ec;
-}
-
-// Reads what the upstream has sent into the connection's buffer (one read; the reactor performs it once bytes
-// are there).
+// Waits for more response bytes into the connection's buffer (the reactor performs the read once bytes are
+// there). At the end of the connection, a body delimited by it ends; any other message was cut short.
 template <class Stream>
-asio::awaitable<error_code> read_more(Stream& s, Connection& conn) {
+asio::awaitable<error_code> read_more(Stream& s, Connection& conn, Parser& p) {
   auto [ec, n] = co_await s.async_read_some(conn.buffer.prepare(kReadSize), kTuple);
   conn.buffer.commit(n);
-  co_return ec;
-}
-
-// The first read of a response: on a plain socket, an upstream that has answered already (a fast one, or one
-// on the same machine) is read at once, without an operation whose completion goes through the event loop.
-asio::awaitable<error_code> read_first(tcp::socket& s, Connection& conn) {
-  error_code ec;
-  const std::size_t n = s.read_some(conn.buffer.prepare(kReadSize), ec);
-  if (ec != asio::error::would_block && ec != asio::error::try_again) {
-    conn.buffer.commit(n);
-    co_return ec;
+  if (ec == asio::error::eof) {
+    if (!p.got_some()) co_return error_code(bhttp::error::end_of_stream);
+    p.put_eof(ec);
   }
-  const error_code rec = co_await read_more(s, conn);
-  co_return rec;
-}
-
-asio::awaitable<error_code> read_first(TlsStream& s, Connection& conn) {
-  const error_code ec = co_await read_more(s, conn);
   co_return ec;
-}
-
-// Parses the buffered bytes into the parser's body buffer; a read fills the connection's buffer when it is
-// empty. Returns the body bytes produced (0 and no error when the message is complete).
-template <class Stream>
-asio::awaitable<std::pair<error_code, std::size_t>> read_body_some(Stream& s, Connection& conn, Parser& p,
-                                                                   char* into, std::size_t size) {
-  for (;;) {
-    p.into(into, size);
-    error_code ec;
-    if (conn.buffer.size() > 0) {
-      const std::size_t n = p.put(conn.buffer.data(), ec);
-      conn.buffer.consume(n);
-      const std::size_t got = size - p.room();
-      if (ec == bhttp::error::need_buffer) ec = {};
-      if (ec && ec != bhttp::error::need_more) co_return std::pair{ec, got};
-      if (got > 0 || p.is_done()) co_return std::pair{error_code{}, got};
-      if (!ec && n > 0) continue;  // chunk framing taken, no body bytes yet
-    }
-    if (p.is_done()) co_return std::pair{error_code{}, std::size_t{0}};
-    const error_code rec = co_await read_more(s, conn);
-    if (rec == asio::error::eof) {
-      p.put_eof(ec);  // a body delimited by the end of the connection ends here; any other is cut short
-      co_return std::pair{ec ? ec : error_code{}, std::size_t{0}};
-    }
-    if (rec) co_return std::pair{rec, std::size_t{0}};
-  }
 }
 
 // Hands a streaming 2xx body to the sink as it arrives, each wait for more bytes bounded by the request's
@@ -367,13 +349,18 @@ asio::awaitable<Result<bool>> pump_to_sink(Stream& s, Connection& conn, Parser& 
                                            BodySink& sink) {
   char buf[16 * 1024];
   while (!p.is_done()) {
-    conn.deadline->arm(r.timeout);
-    auto [ec, got] = co_await read_body_some(s, conn, p, buf, sizeof buf);
-    if (conn.timed_out(ec)) co_return timed_out(r.timeout);
+    error_code ec;
+    const std::size_t got = parse_buffered(conn, p, buf, sizeof buf, ec);
+    if (got > 0) {
+      const bool wanted = co_await sink.on_data(std::string_view(buf, got));
+      if (!wanted) co_return false;
+    }
+    if (ec == bhttp::error::need_more) {
+      conn.deadline->arm(r.timeout);
+      ec = co_await read_more(s, conn, p);
+      if (conn.timed_out(ec)) co_return timed_out(r.timeout);
+    }
     if (ec) co_return upstream_failed(ec.message());
-    if (got == 0) continue;
-    const bool wanted = co_await sink.on_data(std::string_view(buf, got));
-    if (!wanted) co_return false;
   }
   co_return true;
 }
@@ -387,39 +374,49 @@ asio::awaitable<Result<ClientResponse>> exchange(Stream& stream, Connection& con
   conn.deadline->arm(r.timeout);
 
   format_head(conn.head, r);
-  const error_code wec = co_await write_request(stream, conn, r.body);
-  if (conn.timed_out(wec)) co_return timed_out(r.timeout);
-  if (wec) {
-    st.stale = reused;
-    co_return upstream_failed(wec.message());
+  {
+    const std::array<asio::const_buffer, 2> both{asio::buffer(conn.head), asio::buffer(r.body)};
+    error_code wec;
+    const std::size_t n = write_now(stream, both, wec);
+    if (!wec && n < conn.head.size() + r.body.size()) {
+      const std::size_t head_done = std::min(n, conn.head.size());
+      const std::size_t body_done = n - head_done;
+      const std::array<asio::const_buffer, 2> rest{
+          asio::buffer(conn.head.data() + head_done, conn.head.size() - head_done),
+          asio::buffer(r.body.data() + body_done, r.body.size() - body_done)};
+      auto [ec, wn] = co_await asio::async_write(stream, rest, kTuple);
+      wec = ec;
+    }
+    if (conn.timed_out(wec)) co_return timed_out(r.timeout);
+    if (wec) {
+      st.stale = reused;
+      co_return upstream_failed(wec.message());
+    }
   }
 
   Parser parser;
   parser.body_limit(streaming ? std::numeric_limits<std::uint64_t>::max() : r.max_response_bytes);
   if (streaming) conn.deadline->arm(r.timeout);
   ClientResponse out;
-  // The head, kept as received: header() looks fields up in it.
+  // The head, kept as received: header() looks fields up in it. The upstream may have answered already.
+  error_code ec;
+  read_now(stream, conn, ec);
   for (;;) {
-    error_code ec;
-    if (conn.buffer.size() > 0) {
+    if (!ec && conn.buffer.size() > 0) {
       const auto data = conn.buffer.data();
       const std::size_t n = parser.put(data, ec);
       if (parser.is_header_done()) out.head.assign(static_cast<const char*>(data.data()), n);
       conn.buffer.consume(n);
       if (parser.is_header_done()) break;
       if (ec && ec != bhttp::error::need_more) co_return upstream_failed(ec.message());
+      ec = {};
     }
-    if (out.head.empty() && conn.buffer.size() == 0) {
-      ec = co_await read_first(stream, conn);
-    } else {
-      ec = co_await read_more(stream, conn);
-    }
+    if (ec == asio::error::eof)
+      ec = parser.got_some() ? bhttp::error::partial_message : bhttp::error::end_of_stream;
+    if (!ec || ec == asio::error::would_block) ec = co_await read_more(stream, conn, parser);
     if (conn.timed_out(ec)) co_return timed_out(r.timeout);
     // Once the request is written it is never sent again here: the upstream may have acted on it (a POST is
     // not idempotent, RFC 9110 section 9.2.2). Whether to try again is the router's decision.
-    if (ec == asio::error::eof) {
-      ec = parser.got_some() ? bhttp::error::partial_message : bhttp::error::end_of_stream;
-    }
     if (ec) co_return upstream_failed(ec.message());
   }
   out.status = parser.status();
@@ -441,13 +438,14 @@ asio::awaitable<Result<ClientResponse>> exchange(Stream& stream, Connection& con
         if (used >= r.max_response_bytes) co_return upstream_failed("response too large");
         out.body.resize(std::min(std::max(2 * out.body.size(), used + kReadSize), r.max_response_bytes + 1));
       }
-      if (streaming) conn.deadline->arm(r.timeout);
-      auto [ec, got] =
-          co_await read_body_some(stream, conn, parser, out.body.data() + used, out.body.size() - used);
-      if (conn.timed_out(ec)) co_return timed_out(r.timeout);
+      used += parse_buffered(conn, parser, out.body.data() + used, out.body.size() - used, ec);
+      if (ec == bhttp::error::need_more) {
+        if (streaming) conn.deadline->arm(r.timeout);
+        ec = co_await read_more(stream, conn, parser);
+        if (conn.timed_out(ec)) co_return timed_out(r.timeout);
+      }
       if (ec == bhttp::error::body_limit) co_return upstream_failed("response too large");
       if (ec) co_return upstream_failed(ec.message());
-      used += got;
       if (used > r.max_response_bytes) co_return upstream_failed("response too large");
     }
     out.body.resize(used);
