@@ -7,10 +7,11 @@ of the rounds is reported), then writes bench/results/<date>.json and .md and be
 Every process it starts is stopped at the end, and its temporary directory removed.
 
 Settings (environment):
-  BENCH_QUICK=1                 a ~2-3 minute run: 1 round, 2 s per measurement, fewer TTFB samples
-  BENCH_DURATION=4              seconds per wrk measurement
+  BENCH_QUICK=1                 a ~2 minute run: 1 round, 2 s per measurement, fewer TTFB samples
+  BENCH_DURATION=3              seconds per wrk measurement (whole seconds: wrk takes no fractions)
   BENCH_ROUNDS=3                rounds of every load scenario (the median is reported)
-  BENCH_TTFB_REQUESTS=400       streaming requests per target and round for the TTFB figures
+  BENCH_TTFB_REQUESTS=400       streaming requests per target and round for the TTFB figures...
+  BENCH_TTFB_SECONDS=2          ...or fewer: as many as fit in this many seconds (a slow target gets fewer)
   BENCH_HOLD_CONNECTIONS=1000   connections of the idle keep-alive and concurrent-streams scenarios
   BENCH_SATURATION_CONNECTIONS=512   wrk connections of the saturation run
   BENCH_TARGETS=direct,nginx,switchyard,switchyard-otel,portkey
@@ -20,6 +21,7 @@ Settings (environment):
   SWITCHYARD_BIN=build/switchyard
 """
 import asyncio
+import contextlib
 import datetime
 import json
 import os
@@ -49,13 +51,13 @@ def env_int(name, default):
 
 
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0", "false")
-DURATION = env_int("BENCH_DURATION", 2 if QUICK else 4)
+DURATION = env_int("BENCH_DURATION", 2 if QUICK else 3)
 ROUNDS = env_int("BENCH_ROUNDS", 1 if QUICK else 3)
 TTFB_REQUESTS = env_int("BENCH_TTFB_REQUESTS", 100 if QUICK else 400)
+TTFB_SECONDS = env_int("BENCH_TTFB_SECONDS", 1 if QUICK else 2)
 HOLD = env_int("BENCH_HOLD_CONNECTIONS", 1000)
 SATURATION_CONNS = env_int("BENCH_SATURATION_CONNECTIONS", 512)
 PIN = os.environ.get("BENCH_PIN", "1") not in ("0", "false")
-TTFB_MAX_SECONDS = 5.0  # a slow target gets fewer TTFB samples rather than a longer run
 PACED_DELAY_MS = 10  # the pause of each connection in the paced (half of max RPS) scenario
 
 
@@ -119,7 +121,18 @@ class Bench:
         self.bodies = {}
         self.wrk_proc = None  # the running wrk, stopped with everything else if the run is interrupted
         self.results = {"meta": {}, "scenarios": {}, "memory": {t.name: {} for t in self.targets},
-                        "checks": {}, "notes": []}
+                        "checks": {}, "notes": [], "phases_s": {}}
+
+    @contextlib.contextmanager
+    def phase(self, name):
+        """Notes the wall time of one phase of the run (results["phases_s"]), to see where the time goes."""
+        t0 = time.monotonic()
+        try:
+            yield
+        finally:
+            elapsed = round(time.monotonic() - t0, 1)
+            self.results["phases_s"][name] = elapsed
+            print(f"bench: {name} took {elapsed} s", flush=True)
 
     # ---------------------------------------------------------------------------------------------------- setup
     def write_bodies(self):
@@ -191,7 +204,7 @@ class Bench:
         p = self.wrk_proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
         while p.poll() is None:
             peak = max(peak, rss_kb(pids))
-            time.sleep(0.2)
+            time.sleep(0.1)
         cpu = cpu_seconds(pids) - cpu0
         out = p.stdout.read()
         line = next((l for l in out.splitlines() if l.startswith("BENCH_JSON ")), None)
@@ -218,7 +231,7 @@ class Bench:
             os.sched_setaffinity(0, cmd_affinity)
         try:
             r = clients.stream_ttfb(t.port, path, headers, self.bodies["stream"].read_bytes(), TTFB_REQUESTS,
-                                    max_seconds=TTFB_MAX_SECONDS)
+                                    max_seconds=TTFB_SECONDS)
         finally:
             os.sched_setaffinity(0, old)
 
@@ -262,12 +275,13 @@ class Bench:
     def scenario(self, name, rounds, measure):
         """Runs `measure(target)` for every target, `rounds` times, the order rotated each round."""
         per = {t.name: [] for t in self.targets}
-        for r in range(rounds):
-            k = r % len(self.targets)
-            for t in self.targets[k:] + self.targets[:k]:
-                res = measure(t)
-                per[t.name].append(res)
-                print(f"  [{name} {r + 1}/{rounds}] {t.name:16s} {report.brief(res)}", flush=True)
+        with self.phase(name):
+            for r in range(rounds):
+                k = r % len(self.targets)
+                for t in self.targets[k:] + self.targets[:k]:
+                    res = measure(t)
+                    per[t.name].append(res)
+                    print(f"  [{name} {r + 1}/{rounds}] {t.name:16s} {report.brief(res)}", flush=True)
         self.results["scenarios"][name] = {n: {"rounds": rs, "median": median_of(rs)} for n, rs in per.items()}
 
     def max_rps(self, name) -> float | None:
@@ -297,7 +311,7 @@ class Bench:
         self.scenario("stream_ttfb", R, self.ttfb)
         self.scenario("stream_c64", R, lambda t: self.wrk(t, "stream", 64, D))
         self.scenario("body_1mb", R, lambda t: self.wrk(t, "big", 8, D))
-        time.sleep(1.0)
+        time.sleep(0.5)
         for t in self.targets:
             mem = self.results["memory"][t.name]
             mem["end_kb"] = rss_kb(t.pids())
@@ -365,17 +379,21 @@ def main() -> int:
     res["meta"] = machine_info(bench.server_cpus, bench.load_cpus, bench.pinned, binary, names)
     res["meta"].update(started=started.isoformat(timespec="seconds"), load_average_start=load_average(),
                        quick=QUICK, duration_s=DURATION, rounds=ROUNDS, ttfb_requests=TTFB_REQUESTS,
+                       ttfb_seconds=TTFB_SECONDS,
                        hold_connections=HOLD, saturation_connections=SATURATION_CONNS, workers=bench.workers,
                        wrk_threads=bench.wrk_threads)
     print(f"bench: load average at start {res['meta']['load_average_start']}; {res['meta']['pinning']}",
           flush=True)
     code = 0
     try:
-        bench.write_bodies()
-        bench.start()
-        bench.check()
+        with bench.phase("start"):
+            bench.write_bodies()
+            bench.start()
+        with bench.phase("check"):
+            bench.check()
         res["targets"] = {t.name: t.description for t in bench.targets}
-        bench.warm_up()
+        with bench.phase("warm-up"):
+            bench.warm_up()
         bench.run()
     except Stop as e:
         print(f"bench: stopped ({e}); nothing written", file=sys.stderr)
@@ -388,7 +406,8 @@ def main() -> int:
         if code == 0:
             res["otlp_receiver"] = dict(zip(("exports", "bytes"), bench.upstream.otlp_exports()))
             res["target_log_lines"] = bench.target_logs()
-        bench.stop()
+        with bench.phase("stop"):
+            bench.stop()
         if os.environ.get("BENCH_KEEP_TMP"):
             print(f"bench: temporary files kept in {workdir}", file=sys.stderr)
         else:
@@ -407,6 +426,7 @@ def main() -> int:
     (out_dir / f"{stem}.md").write_text(md)
     (out_dir / ("latest-quick.md" if QUICK else "latest.md")).write_text(md)
     print(md)
+    print("bench: wall time per phase: " + ", ".join(f"{k} {v} s" for k, v in res["phases_s"].items()))
     print(f"bench: wrote {out_dir / (stem + '.md')} and .json in {res['meta']['elapsed_s']} s")
     return 0
 

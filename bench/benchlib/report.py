@@ -23,8 +23,9 @@ def brief(r: dict) -> str:
     if "first_event_p50_ms" in r:
         return (f"first event p50 {fmt(r['first_event_p50_ms'], 3)} p99 {fmt(r['first_event_p99_ms'], 3)} ms "
                 f"({r['requests']} streams, {r['errors']} failed)")
+    setup = f"{r['setup_s']:.1f} s" if r.get("setup_s") is not None else "timed out"
     return (f"RSS {r['rss_kb'] / MB:6.1f} MB with {r['connections']} connections "
-            f"({r['still_open']} open at sampling, {r['failed']} failed)")
+            f"({r['still_open']} open at sampling, {r['failed']} failed, set up in {setup})")
 
 
 def fmt(v, digits=2) -> str:
@@ -131,6 +132,8 @@ def markdown(res) -> str:
     w("")
     w(f"- started {meta['started']}, took {meta.get('elapsed_s', '?')} s; commit `{meta['commit']}`; "
       f"{meta['switchyard']}")
+    if res.get("phases_s"):
+        w("- wall time per phase (s): " + ", ".join(f"{k} {v:g}" for k, v in res["phases_s"].items()))
     w(f"- machine: {meta['cpus']} × {meta['cpu_model']}, Linux {meta['kernel']}; "
       f"**load average at start {', '.join(map(str, meta['load_average_start']))}**, at end "
       f"{', '.join(map(str, meta.get('load_average_end', [])))} (1, 5, 15 min)")
@@ -223,13 +226,14 @@ def markdown(res) -> str:
     if "stream_ttfb" in res["scenarios"]:
         w("## Streaming time to first byte")
         w("")
-        w(f"{meta['ttfb_requests']} streaming requests per target and round, one at a time on one keep-alive "
-          "connection (Python client on the load CPU, `time.perf_counter` around a blocking socket): from the "
-          "send to the first response byte, and to the first `data:` event.")
+        limit = f" (fewer if they take over {meta['ttfb_seconds']} s, but at least 30)" if meta.get("ttfb_seconds") else ""
+        w(f"{meta['ttfb_requests']} streaming requests per target and round{limit}; *samples* is the median count; "
+          "one at a time on one keep-alive connection (Python client on the load CPU, `time.perf_counter` around a "
+          "blocking socket): from the send to the first response byte, and to the first `data:` event.")
         w("")
         w("| target | first byte p50 (ms) | first event p50 | p90 | p99 | added p50 | added p99 | whole stream p50 | "
-          "failed |")
-        w("|---|---|---|---|---|---|---|---|---|")
+          "samples | failed |")
+        w("|---|---|---|---|---|---|---|---|---|---|")
         d = res["scenarios"]["stream_ttfb"].get("direct", {}).get("median", {})
         for t in targets:
             m = res["scenarios"]["stream_ttfb"].get(t, {}).get("median")
@@ -239,7 +243,7 @@ def markdown(res) -> str:
               f"{ms(m['first_event_p90_ms'])} | {ms(m['first_event_p99_ms'])} | "
               f"{signed_ms(diff(m['first_event_p50_ms'], d.get('first_event_p50_ms')))} | "
               f"{signed_ms(diff(m['first_event_p99_ms'], d.get('first_event_p99_ms')))} | "
-              f"{ms(m['total_p50_ms'])} | {m['errors']:.0f} |")
+              f"{ms(m['total_p50_ms'])} | {m['requests']:.0f} | {m['errors']:.0f} |")
         w("")
 
     w("## Memory (VmRSS; nginx: master + workers)")

@@ -40,7 +40,7 @@ class StatusRecorder final : public http::ResponseWriter {
     const bool ok = co_await inner_.write(data);
     co_return ok;
   }
-  asio::awaitable<void> finish() override { co_await inner_.finish(); }
+  asio::awaitable<void> finish(std::string_view last_data) override { co_await inner_.finish(last_data); }
   bool started() const noexcept override { return inner_.started(); }
   int status() const noexcept { return status_; }
 

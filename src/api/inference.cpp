@@ -7,6 +7,7 @@
 #include <boost/container/small_vector.hpp>
 #include <boost/json.hpp>
 
+#include "api/sse_chunk_sink.h"
 #include "api/trace_attributes.h"
 #include "auth/authenticator.h"
 #include "util/json.h"
@@ -43,76 +44,6 @@ std::optional<Error> validate_messages(const bj::value& messages) {
   }
   return std::nullopt;
 }
-
-// Writes each chunk as the dialect frames it, starting the response on the first.
-class SseChunkSink final : public providers::ChunkSink {
- public:
-  SseChunkSink(http::ResponseWriter& w, RequestContext& ctx, Dialect& dialect)
-      : w_(w), ctx_(ctx), dialect_(dialect) {}
-
-  asio::awaitable<bool> on_chunk(std::string_view json) override {
-    const bool started = co_await start();
-    if (!started) co_return false;
-    frame_.clear();
-    dialect_.chunk_frames(json, frame_);
-    if (frame_.empty()) co_return true;
-    const bool written = co_await w_.write(frame_);
-    co_return written;
-  }
-
-  // The attempt the next chunks belong to: its first chunk is the deployment's time to first token.
-  void attempt(const router::Router* router, const router::Selection* selection,
-               std::chrono::steady_clock::time_point started) {
-    router_ = router;
-    selection_ = selection;
-    attempt_started_ = started;
-    first_seen_ = false;
-  }
-
-  asio::awaitable<bool> start() {
-    if (!first_seen_ && router_) {
-      first_seen_ = true;
-      router_->first_token(*selection_, std::chrono::steady_clock::now() - attempt_started_);
-    }
-    if (w_.started()) co_return true;
-    if (ctx_.span && ctx_.span->recording()) {
-      const double ttft =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx_.start).count();
-      ctx_.span->add_event("gen_ai.first_token", {{"gen_ai.server.time_to_first_token", ttft}});
-    }
-    const bool ok = co_await w_.start_stream(200, "text/event-stream", ctx_.response_headers);
-    co_return ok;
-  }
-
-  // Ends a stream whose answer is complete.
-  asio::awaitable<void> end() {
-    frame_.clear();
-    dialect_.end_frames(frame_);
-    co_await write_last();
-  }
-
-  // Ends a stream that failed after bytes reached the client.
-  asio::awaitable<void> end_with_error(const Error& error) {
-    frame_.clear();
-    dialect_.error_frame(error, frame_);
-    co_await write_last();
-  }
-
- private:
-  asio::awaitable<void> write_last() {
-    const bool written = co_await w_.write(frame_);
-    if (written) co_await w_.finish();
-  }
-
-  http::ResponseWriter& w_;
-  RequestContext& ctx_;
-  Dialect& dialect_;
-  std::string frame_;
-  const router::Router* router_ = nullptr;
-  const router::Selection* selection_ = nullptr;
-  std::chrono::steady_clock::time_point attempt_started_;
-  bool first_seen_ = false;
-};
 
 }  // namespace
 
@@ -471,8 +402,7 @@ class Inference {
         Answer answer = dialect_.response(status, std::move(*body));
         co_await send_json(writer_, ctx_, answer.status, std::move(answer.body));
       } else {
-        const bool started_stream = co_await sink_.start();
-        if (started_stream) co_await sink_.end();
+        co_await sink_.end();
       }
       co_return true;
     }
@@ -485,8 +415,9 @@ class Inference {
     }
     span.end();
     log_upstream_error(ctx_, call_, *failure);
-    if (writer_.started()) {
-      // Bytes already reached the client: no retry; the stream ends with the dialect's error event.
+    if (sink_.begun()) {
+      // The answer has begun (bytes reached the client, or chunks wait to be written): no retry; the stream
+      // ends with the dialect's error event.
       record_error(server_span, *failure);
       record_totals(server_span);
       co_await sink_.end_with_error(*failure);

@@ -8,7 +8,7 @@ namespace {
 namespace bj = boost::json;
 using providers::Endpoint;
 
-void set_number(telemetry::Span& span, std::string_view key, const bj::value* v, bool as_int) {
+void set_number(telemetry::Span& span, const telemetry::AttributeKey& key, const bj::value* v, bool as_int) {
   if (!v) return;
   if (as_int) {
     if (v->is_int64()) span.set_attribute(key, v->get_int64());

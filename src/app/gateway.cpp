@@ -21,6 +21,7 @@ http::ServerLimits limits_from(const config::ServerSettings& s) {
   l.header_timeout = s.header_timeout;
   l.body_timeout = s.body_timeout;
   l.idle_timeout = s.idle_timeout;
+  l.write_timeout = s.write_timeout;
   l.drain_timeout = s.drain_timeout;
   l.max_connections = s.max_connections;
   return l;

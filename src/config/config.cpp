@@ -822,6 +822,8 @@ class Loader {
         read_millis(e, field, s.body_timeout);
       } else if (k == "idle_timeout_ms") {
         read_millis(e, field, s.idle_timeout);
+      } else if (k == "write_timeout_ms") {
+        read_millis(e, field, s.write_timeout);
       } else if (k == "drain_timeout_ms") {
         read_millis(e, field, s.drain_timeout);
       } else {

@@ -61,6 +61,7 @@ struct ServerSettings {
   std::chrono::milliseconds header_timeout{10'000};        // time to receive a whole request head
   std::chrono::milliseconds body_timeout{60'000};          // time to receive a whole request body
   std::chrono::milliseconds idle_timeout{60'000};          // keep-alive connection idle between requests
+  std::chrono::milliseconds write_timeout{60'000};         // time for each write to a client that does not read
   std::chrono::milliseconds drain_timeout{30'000};         // on SIGTERM, time given to in-flight requests
   std::size_t max_connections = 10'000;                    // beyond: 503 and close
   unsigned workers = 0;                                    // 0: one per core

@@ -2,8 +2,11 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <cerrno>
+#include <cstring>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
 #include <boost/asio.hpp>
@@ -13,6 +16,8 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 
+#include "http/deadline.h"
+
 namespace sy::http {
 namespace {
 
@@ -21,9 +26,12 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
 using Clock = std::chrono::steady_clock;
+using TlsStream = beast::ssl_stream<tcp::socket>;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxIdlePerOrigin = 64;
+constexpr std::size_t kReadSize = 16 * 1024;
 
 Error unreachable(std::string why) {
   return Error{502, "api_error", "Could not reach the upstream: " + why + ".", "upstream_unreachable",
@@ -41,25 +49,6 @@ Error timed_out(std::chrono::milliseconds limit) {
                {}};
 }
 
-// One upstream connection, plain or TLS, with its read buffer.
-struct Connection {
-  std::unique_ptr<beast::tcp_stream> plain;
-  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
-  beast::flat_buffer buffer;
-
-  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
-};
-
-// Idle keep-alive connections of this worker thread, by origin. Never shared across threads.
-struct Pool {
-  std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
-};
-
-Pool& thread_pool() {
-  thread_local Pool pool;
-  return pool;
-}
-
 ssl::context& thread_tls_context() {
   thread_local ssl::context ctx = [] {
     ssl::context c(ssl::context::tls_client);
@@ -72,15 +61,73 @@ ssl::context& thread_tls_context() {
   return ctx;
 }
 
+// One upstream connection, plain or TLS, with its deadline, its read buffer and the buffer its request heads
+// are formatted in (both kept while the connection is pooled).
+struct Connection {
+  Connection(const asio::any_io_executor& ex, bool use_tls) {
+    if (use_tls) {
+      tls = std::make_unique<TlsStream>(ex, thread_tls_context());
+    } else {
+      plain = std::make_unique<tcp::socket>(ex);
+    }
+    deadline.emplace(lowest());
+  }
+
+  std::unique_ptr<tcp::socket> plain;
+  std::unique_ptr<TlsStream> tls;
+  std::optional<SocketDeadline> deadline;  // after the sockets: unregistered before they close
+  beast::flat_buffer buffer;
+  std::string head;
+
+  tcp::socket& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  bool timed_out(const error_code& ec) const {
+    return ec == asio::error::operation_aborted && deadline->passed();
+  }
+};
+
+// Idle keep-alive connections of this worker thread, by origin. Never shared across threads.
+struct Pool {
+  std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
+};
+
+Pool& thread_pool() {
+  thread_local Pool pool;
+  return pool;
+}
+
 // An idle connection the upstream has closed (its FIN or reset already arrived) must not carry a request: a
 // non-blocking peek sees that without waiting. Bytes waiting on an idle plain connection are garbage; on a
 // TLS one they may be a session ticket, so only a close counts there.
 bool still_open(Connection& conn) {
   char byte;
-  const ssize_t n = ::recv(conn.lowest().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  const ssize_t n = ::recv(conn.lowest().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n == 0) return false;
   if (n > 0) return conn.tls != nullptr;
   return errno == EAGAIN || errno == EWOULDBLOCK;
+}
+
+void append_key(std::string& out, const Origin& o) {
+  out += o.tls ? "https://" : "http://";
+  out += o.host;
+  out += ':';
+  char digits[8];
+  char* end = digits + sizeof digits;
+  char* p = end;
+  unsigned port = o.port;
+  do {
+    *--p = static_cast<char>('0' + port % 10);
+    port /= 10;
+  } while (port != 0);
+  out.append(p, end);
+}
+
+// The pool key of an origin, formatted into this thread's scratch string (no allocation per request): valid
+// until the next call on this thread, so used at once and never across a co_await.
+const std::string& pool_key(const Origin& o) {
+  thread_local std::string key;
+  key.clear();
+  append_key(key, o);
+  return key;
 }
 
 std::unique_ptr<Connection> take_idle(const std::string& key) {
@@ -107,19 +154,22 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const Origin& origi
   auto [rec, endpoints] = co_await resolver.async_resolve(origin.host, std::to_string(origin.port), kTuple);
   if (rec) co_return unreachable("could not resolve the host (" + rec.message() + ")");
 
-  auto conn = std::make_unique<Connection>();
-  if (origin.tls) {
-    conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, thread_tls_context());
-  } else {
-    conn->plain = std::make_unique<beast::tcp_stream>(ex);
-  }
+  auto conn = std::make_unique<Connection>(ex, origin.tls);
   auto& low = conn->lowest();
-  low.expires_after(timeout);
-  auto [cec, ep] = co_await low.async_connect(endpoints, kTuple);
-  if (cec == beast::error::timeout) co_return timed_out(timeout);
+  conn->deadline->arm(timeout);
+  error_code cec = asio::error::host_not_found;
+  for (const auto& entry : endpoints) {
+    boost::system::error_code ignored;
+    low.close(ignored);
+    auto [ec] = co_await low.async_connect(entry.endpoint(), kTuple);
+    cec = ec;
+    if (!ec || conn->timed_out(ec)) break;
+  }
+  if (conn->timed_out(cec)) co_return timed_out(timeout);
   if (cec) co_return unreachable(cec.message());
   boost::system::error_code ignored;
-  low.socket().set_option(tcp::no_delay(true), ignored);
+  low.set_option(tcp::no_delay(true), ignored);
+  low.non_blocking(true, ignored);
 
   if (conn->tls) {
     if (!SSL_set_tlsext_host_name(conn->tls->native_handle(), origin.host.c_str())) {
@@ -127,11 +177,53 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const Origin& origi
     }
     conn->tls->set_verify_callback(ssl::host_name_verification(origin.host));
     auto [hec] = co_await conn->tls->async_handshake(ssl::stream_base::client, kTuple);
-    if (hec == beast::error::timeout) co_return timed_out(timeout);
+    if (conn->timed_out(hec)) co_return timed_out(timeout);
     if (hec) co_return unreachable("TLS handshake failed (" + hec.message() + ")");
   }
+  conn->deadline->disarm();
   co_return conn;
 }
+
+// Parses a response without storing its header fields (the head is kept as received, and Beast's
+// response_parser would allocate a node per field): the status, and the body into the buffer given to into().
+class Parser final : public bhttp::basic_parser<false> {
+ public:
+  int status() const noexcept { return status_; }
+  void into(char* data, std::size_t size) noexcept {
+    data_ = data;
+    room_ = size;
+  }
+  std::size_t room() const noexcept { return room_; }
+
+ private:
+  void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int, error_code& ec) override {
+    ec = bhttp::error::bad_method;
+  }
+  void on_response_impl(int code, beast::string_view, int, error_code&) override { status_ = code; }
+  void on_field_impl(bhttp::field, beast::string_view, beast::string_view, error_code&) override {}
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+  std::size_t on_body_impl(beast::string_view body, error_code& ec) override { return take(body, ec); }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code& ec) override {
+    return take(body, ec);
+  }
+  void on_finish_impl(error_code&) override {}
+
+  // As Beast's buffer_body: what does not fit is left, with need_buffer.
+  std::size_t take(std::string_view body, error_code& ec) {
+    const std::size_t n = std::min(room_, body.size());
+    if (n > 0) std::memcpy(data_, body.data(), n);
+    data_ += n;
+    room_ -= n;
+    if (n < body.size()) ec = bhttp::error::need_buffer;
+    return n;
+  }
+
+  char* data_ = nullptr;
+  std::size_t room_ = 0;
+  int status_ = 0;
+};
 
 struct ExchangeState {
   bool reusable = false;  // the connection may go back to the pool
@@ -140,81 +232,246 @@ struct ExchangeState {
   bool abandoned = false;  // the sink asked to stop
 };
 
+// Whether a later header of the list has the same name (the later one wins, as a set would).
+bool overridden(const std::vector<Header>& headers, std::size_t i) {
+  for (std::size_t j = i + 1; j < headers.size(); ++j) {
+    if (iequals(headers[j].name, headers[i].name)) return true;
+  }
+  return false;
+}
+
+bool named(const std::vector<Header>& headers, std::string_view name) {
+  for (const Header& h : headers) {
+    if (iequals(h.name, name)) return true;
+  }
+  return false;
+}
+
+// The request head as Beast's serializer would write it (Host, User-Agent, the request's headers, the body's
+// length), formatted into `out`.
+void format_head(std::string& out, const ClientRequest& r) {
+  out.clear();
+  out += r.method;
+  out += ' ';
+  out += r.target;
+  out += " HTTP/1.1\r\n";
+  if (!named(r.headers, "host")) {
+    out += "Host: ";
+    out += r.origin->host_header;
+    out += "\r\n";
+  }
+  if (!named(r.headers, "user-agent")) out += "User-Agent: switchyard/" SWITCHYARD_VERSION "\r\n";
+  for (std::size_t i = 0; i < r.headers.size(); ++i) {
+    const Header& h = r.headers[i];
+    // The framing is ours.
+    if (iequals(h.name, "content-length") || iequals(h.name, "transfer-encoding") || overridden(r.headers, i))
+      continue;
+    out += h.name;
+    out += ": ";
+    out += h.value;
+    out += "\r\n";
+  }
+  // A body, or a method that has one by nature, gets a length (as Beast's prepare_payload does).
+  if (!r.body.empty() || r.method == "POST" || r.method == "PUT" || r.method == "OPTIONS") {
+    out += "Content-Length: ";
+    out += std::to_string(r.body.size());
+    out += "\r\n";
+  }
+  out += "\r\n";
+}
+
+// Writes the head and the body. On a plain socket, first without waiting: a request the socket takes at once
+// costs one system call and no trip through the event loop; only what is left waits.
+asio::awaitable<error_code> write_request(tcp::socket& s, Connection& conn, std::string_view body) {
+  const std::array<asio::const_buffer, 2> both{asio::buffer(conn.head), asio::buffer(body)};
+  error_code ec;
+  std::size_t n = s.write_some(both, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec = {};
+    n = 0;
+  }
+  if (ec || n == conn.head.size() + body.size()) co_return ec;
+  const std::size_t head_done = std::min(n, conn.head.size());
+  const std::size_t body_done = n - head_done;
+  const std::array<asio::const_buffer, 2> rest{
+      asio::buffer(conn.head.data() + head_done, conn.head.size() - head_done),
+      asio::buffer(body.data() + body_done, body.size() - body_done)};
+  auto [wec, wn] = co_await asio::async_write(s, rest, kTuple);
+  co_return wec;
+}
+
+asio::awaitable<error_code> write_request(TlsStream& s, Connection& conn, std::string_view body) {
+  const std::array<asio::const_buffer, 2> both{asio::buffer(conn.head), asio::buffer(body)};
+  auto [ec, n] = co_await asio::async_write(s, both, kTuple);
+  co_return ec;
+}
+
+// Reads what the upstream has sent into the connection's buffer (one read; the reactor performs it once bytes
+// are there).
+template <class Stream>
+asio::awaitable<error_code> read_more(Stream& s, Connection& conn) {
+  auto [ec, n] = co_await s.async_read_some(conn.buffer.prepare(kReadSize), kTuple);
+  conn.buffer.commit(n);
+  co_return ec;
+}
+
+// The first read of a response: on a plain socket, an upstream that has answered already (a fast one, or one
+// on the same machine) is read at once, without an operation whose completion goes through the event loop.
+asio::awaitable<error_code> read_first(tcp::socket& s, Connection& conn) {
+  error_code ec;
+  const std::size_t n = s.read_some(conn.buffer.prepare(kReadSize), ec);
+  if (ec != asio::error::would_block && ec != asio::error::try_again) {
+    conn.buffer.commit(n);
+    co_return ec;
+  }
+  const error_code rec = co_await read_more(s, conn);
+  co_return rec;
+}
+
+asio::awaitable<error_code> read_first(TlsStream& s, Connection& conn) {
+  const error_code ec = co_await read_more(s, conn);
+  co_return ec;
+}
+
+// Parses what the connection's buffer holds into `into`, without reading: one read of a chunked body often
+// holds several chunks, and the parser stops after each, so this goes on until the buffer is used up, `into` is
+// full or the message is complete. Returns the body bytes produced.
+std::pair<error_code, std::size_t> parse_buffered(Connection& conn, Parser& p, char* into, std::size_t size) {
+  std::size_t got = 0;
+  while (conn.buffer.size() > 0 && got < size && !p.is_done()) {
+    p.into(into + got, size - got);
+    error_code ec;
+    const std::size_t n = p.put(conn.buffer.data(), ec);
+    conn.buffer.consume(n);
+    const std::size_t produced = size - got - p.room();
+    got += produced;
+    if (ec == bhttp::error::need_more) break;
+    if (ec && ec != bhttp::error::need_buffer) return {ec, got};
+    if (n == 0 && produced == 0) break;
+  }
+  return {error_code{}, got};
+}
+
+// Parses the buffered bytes into `into`; a read fills the connection's buffer when they give nothing. Returns
+// the body bytes produced (0 and no error when the message is complete).
+template <class Stream>
+asio::awaitable<std::pair<error_code, std::size_t>> read_body_some(Stream& s, Connection& conn, Parser& p,
+                                                                   char* into, std::size_t size) {
+  for (;;) {
+    const auto [ec, got] = parse_buffered(conn, p, into, size);
+    if (ec || got > 0 || p.is_done()) co_return std::pair{ec, got};
+    const error_code rec = co_await read_more(s, conn);
+    if (rec == asio::error::eof) {
+      p.into(into, size);
+      error_code eec;
+      p.put_eof(eec);  // a body delimited by the end of the connection ends here; any other is cut short
+      co_return std::pair{eec, std::size_t{0}};
+    }
+    if (rec) co_return std::pair{rec, std::size_t{0}};
+  }
+}
+
+// Hands a streaming 2xx body to the sink as it arrives, each wait for more bytes bounded by the request's
+// timeout.
+template <class Stream>
+asio::awaitable<Result<bool>> pump_to_sink(Stream& s, Connection& conn, Parser& p, const ClientRequest& r,
+                                           BodySink& sink) {
+  char buf[kReadSize];
+  while (!p.is_done()) {
+    conn.deadline->arm(r.timeout);
+    auto [ec, got] = co_await read_body_some(s, conn, p, buf, sizeof buf);
+    if (conn.timed_out(ec)) co_return timed_out(r.timeout);
+    if (ec) co_return upstream_failed(ec.message());
+    if (got == 0) continue;
+    // All that one read brought, in one call: the sink writes it to its client in one write.
+    const bool wanted = co_await sink.on_data(std::string_view(buf, got), p.is_done());
+    if (!wanted) co_return false;
+  }
+  co_return true;
+}
+
 // Runs one request/response on an open connection.
 template <class Stream>
 asio::awaitable<Result<ClientResponse>> exchange(Stream& stream, Connection& conn, const ClientRequest& r,
                                                  BodySink* sink, bool reused, ExchangeState& st) {
   const bool streaming = sink != nullptr;
-  const auto deadline = Clock::now() + r.timeout;
-  auto arm = [&] {
-    if (streaming) {
-      conn.lowest().expires_after(r.timeout);
-    } else {
-      conn.lowest().expires_at(deadline);
-    }
-  };
+  // Non-streaming: one deadline for the whole exchange. Streaming: one per wait (re-armed below).
+  conn.deadline->arm(r.timeout);
 
-  bhttp::request<bhttp::span_body<const char>> req{bhttp::string_to_verb(r.method), r.target, 11};
-  req.set(bhttp::field::host, r.origin->host_header);
-  req.set(bhttp::field::user_agent, "switchyard/" SWITCHYARD_VERSION);
-  for (const Header& h : r.headers) req.set(h.name, h.value);
-  req.body() = boost::span<const char>(r.body.data(), r.body.size());
-  req.keep_alive(true);
-  req.prepare_payload();
-
-  arm();
-  auto [wec, wn] = co_await bhttp::async_write(stream, req, kTuple);
-  if (wec == beast::error::timeout) co_return timed_out(r.timeout);
+  format_head(conn.head, r);
+  const error_code wec = co_await write_request(stream, conn, r.body);
+  if (conn.timed_out(wec)) co_return timed_out(r.timeout);
   if (wec) {
     st.stale = reused;
     co_return upstream_failed(wec.message());
   }
 
-  bhttp::response_parser<bhttp::buffer_body> parser;
+  Parser parser;
   parser.body_limit(streaming ? std::numeric_limits<std::uint64_t>::max() : r.max_response_bytes);
-  arm();
-  auto [hec, hn] = co_await bhttp::async_read_header(stream, conn.buffer, parser, kTuple);
-  if (hec == beast::error::timeout) co_return timed_out(r.timeout);
-  // Once the request is written it is never sent again here: the upstream may have acted on it (a POST is not
-  // idempotent, RFC 9110 section 9.2.2). Whether to try again is the router's decision.
-  if (hec) co_return upstream_failed(hec.message());
-
+  if (streaming) conn.deadline->arm(r.timeout);
   ClientResponse out;
-  out.status = static_cast<int>(parser.get().result_int());
-  for (const auto& f : parser.get())
-    out.headers.push_back(Header{std::string(f.name_string()), std::string(f.value())});
-  const bool to_sink = streaming && out.status >= 200 && out.status < 300;
-
-  char buf[16 * 1024];
-  while (!parser.is_done()) {
-    parser.get().body().data = buf;
-    parser.get().body().size = sizeof buf;
-    arm();
-    auto [rec, rn] = co_await bhttp::async_read_some(stream, conn.buffer, parser, kTuple);
-    if (rec == bhttp::error::need_buffer) rec = {};
-    if (rec == beast::error::timeout) co_return timed_out(r.timeout);
-    if (rec) co_return upstream_failed(rec.message());
-    const std::size_t got = sizeof buf - parser.get().body().size;
-    if (got == 0) continue;
-    if (to_sink) {
-      const bool wanted = co_await sink->on_data(std::string_view(buf, got));
-      if (!wanted) {
-        st.abandoned = true;
-        co_return out;
-      }
-    } else {
-      if (out.body.size() + got > r.max_response_bytes) co_return upstream_failed("response too large");
-      out.body.append(buf, got);
+  // The head, kept as received: header() looks fields up in it.
+  for (;;) {
+    error_code ec;
+    if (conn.buffer.size() > 0) {
+      const auto data = conn.buffer.data();
+      const std::size_t n = parser.put(data, ec);
+      if (parser.is_header_done()) out.head.assign(static_cast<const char*>(data.data()), n);
+      conn.buffer.consume(n);
+      if (parser.is_header_done()) break;
+      if (ec && ec != bhttp::error::need_more) co_return upstream_failed(ec.message());
     }
+    if (out.head.empty() && conn.buffer.size() == 0) {
+      ec = co_await read_first(stream, conn);
+    } else {
+      ec = co_await read_more(stream, conn);
+    }
+    if (conn.timed_out(ec)) co_return timed_out(r.timeout);
+    // Once the request is written it is never sent again here: the upstream may have acted on it (a POST is
+    // not idempotent, RFC 9110 section 9.2.2). Whether to try again is the router's decision.
+    if (ec == asio::error::eof) {
+      ec = parser.got_some() ? bhttp::error::partial_message : bhttp::error::end_of_stream;
+    }
+    if (ec) co_return upstream_failed(ec.message());
   }
-  st.reusable = parser.keep_alive();
+  out.status = parser.status();
+
+  if (streaming && out.status >= 200 && out.status < 300) {
+    auto pumped = co_await pump_to_sink(stream, conn, parser, r, *sink);
+    if (!pumped) co_return pumped.error();
+    if (!pumped.value()) {
+      st.abandoned = true;
+      co_return out;
+    }
+  } else {
+    std::size_t used = 0;
+    if (const auto length = parser.content_length(); length && *length <= r.max_response_bytes) {
+      out.body.resize(static_cast<std::size_t>(*length));
+    }
+    while (!parser.is_done()) {
+      if (out.body.size() - used < kReadSize / 4) {
+        if (used >= r.max_response_bytes) co_return upstream_failed("response too large");
+        out.body.resize(std::min(std::max(2 * out.body.size(), used + kReadSize), r.max_response_bytes + 1));
+      }
+      if (streaming) conn.deadline->arm(r.timeout);
+      auto [ec, got] =
+          co_await read_body_some(stream, conn, parser, out.body.data() + used, out.body.size() - used);
+      if (conn.timed_out(ec)) co_return timed_out(r.timeout);
+      if (ec == bhttp::error::body_limit) co_return upstream_failed("response too large");
+      if (ec) co_return upstream_failed(ec.message());
+      used += got;
+      if (used > r.max_response_bytes) co_return upstream_failed("response too large");
+    }
+    out.body.resize(used);
+  }
+  // Bytes after the response would be read as the next one's start: such a connection is not reused.
+  st.reusable = parser.keep_alive() && conn.buffer.size() == 0;
   co_return out;
 }
 
 asio::awaitable<Result<ClientResponse>> run(const ClientRequest& r, BodySink* sink) {
-  const std::string key = r.origin->key();
   for (int attempt = 0; attempt < 2; ++attempt) {
-    std::unique_ptr<Connection> conn = attempt == 0 ? take_idle(key) : nullptr;
+    std::unique_ptr<Connection> conn = attempt == 0 ? take_idle(pool_key(*r.origin)) : nullptr;
     const bool reused = conn != nullptr;
     if (!conn) {
       auto connected = co_await connect(*r.origin, std::min(r.connect_timeout, r.timeout));
@@ -228,11 +485,9 @@ asio::awaitable<Result<ClientResponse>> run(const ClientRequest& r, BodySink* si
     } else {
       result = co_await exchange(*conn->plain, *conn, r, sink, reused, st);
     }
+    conn->deadline->disarm();
     if (!result && st.stale) continue;  // the pooled connection had been closed by the upstream
-    if (result && st.reusable && !st.abandoned) {
-      conn->lowest().expires_never();
-      give_back(key, std::move(conn));
-    }
+    if (result && st.reusable && !st.abandoned) give_back(pool_key(*r.origin), std::move(conn));
     co_return result;
   }
   co_return upstream_failed("connection closed");
@@ -241,7 +496,9 @@ asio::awaitable<Result<ClientResponse>> run(const ClientRequest& r, BodySink* si
 }  // namespace
 
 std::string Origin::key() const {
-  return std::string(tls ? "https://" : "http://") + host + ":" + std::to_string(port);
+  std::string out;
+  append_key(out, *this);
+  return out;
 }
 
 Result<Origin> parse_origin(std::string_view url) {
@@ -282,8 +539,20 @@ Result<Origin> parse_origin(std::string_view url) {
 }
 
 std::string_view ClientResponse::header(std::string_view name) const noexcept {
-  for (const Header& h : headers) {
-    if (iequals(h.name, name)) return h.value;
+  // The status line, then one field a line; values without surrounding whitespace.
+  std::string_view rest = head;
+  std::size_t eol = rest.find("\r\n");
+  while (eol != std::string_view::npos) {
+    rest.remove_prefix(eol + 2);
+    eol = rest.find("\r\n");
+    const std::string_view line = rest.substr(0, eol);
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    if (!iequals(line.substr(0, colon), name)) continue;
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    return value;
   }
   return {};
 }

@@ -45,8 +45,9 @@ struct ClientRequest {
 
 struct ClientResponse {
   int status = 0;
-  std::vector<Header> headers;
+  std::string head;  // status line and header fields as received (one allocation, whatever their number)
   std::string body;
+  // The first header field with that name (case-insensitive), without surrounding whitespace, or empty.
   std::string_view header(std::string_view name) const noexcept;
 };
 
@@ -54,8 +55,9 @@ struct ClientResponse {
 class BodySink {
  public:
   virtual ~BodySink() = default;
-  // Returns false to abandon the exchange (the connection is then closed, never reused).
-  virtual boost::asio::awaitable<bool> on_data(std::string_view bytes) = 0;
+  // The bytes of one read from the upstream (every body byte it brought); `last`: the body is complete with
+  // them. Returns false to abandon the exchange (the connection is then closed, never reused).
+  virtual boost::asio::awaitable<bool> on_data(std::string_view bytes, bool last) = 0;
 };
 
 // Sends the request and reads the whole response.

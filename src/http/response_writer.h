@@ -19,15 +19,15 @@ class ResponseWriter {
   virtual boost::asio::awaitable<void> send(int status, std::string_view content_type, std::string body,
                                             std::span<const Header> extra_headers = {}) = 0;
 
-  // Starts a chunked response (headers flushed at once). Returns false when the client is gone.
+  // Starts a chunked response; its head leaves with the first write. Returns false when the client is gone.
   virtual boost::asio::awaitable<bool> start_stream(int status, std::string_view content_type,
                                                     std::span<const Header> extra_headers = {}) = 0;
   // Writes and flushes one chunk. Returns false when the client is gone.
   virtual boost::asio::awaitable<bool> write(std::string_view data) = 0;
-  // Ends a started stream.
-  virtual boost::asio::awaitable<void> finish() = 0;
+  // Writes the last chunk (may be empty) and ends a started stream, in one write.
+  virtual boost::asio::awaitable<void> finish(std::string_view last_data) = 0;
 
-  // True once any byte of the response has been handed to the socket.
+  // True once the response has started: a whole response sent, or a stream started.
   virtual bool started() const noexcept = 0;
 };
 

@@ -25,6 +25,9 @@ struct ServerLimits {
   std::chrono::milliseconds write_timeout{60'000};
   std::chrono::milliseconds drain_timeout{30'000};
   std::size_t max_connections = 10'000;
+  // Deadlines are checked this often (and at least four times per the shortest timeout above), so a timeout
+  // fires up to this much after its time, never before.
+  std::chrono::milliseconds deadline_resolution{100};
 };
 
 struct ServerOptions {

@@ -2,6 +2,7 @@
 // framing.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,22 +14,31 @@ struct SseEvent {
   std::string data;   // data lines joined by '\n'
 };
 
-// Feeds bytes as they arrive (any split, CRLF/LF/CR line ends); complete events are appended to `out`.
-// Comments (":" lines) are skipped; an event without data lines is not dispatched, as the spec says.
+// Feeds bytes as they arrive (any split, CRLF/LF/CR line ends) and decodes complete events. Comments (":"
+// lines) are skipped; an event without data lines is not dispatched, as the spec says. The events of a feed
+// live in storage the reader reuses from feed to feed, so a stream costs no allocation per event.
 class SseReader {
  public:
   explicit SseReader(std::size_t max_event_bytes = 8u * 1024 * 1024) : max_event_bytes_(max_event_bytes) {}
 
-  // Returns false when a single event grows beyond the limit (the stream should be abandoned).
+  // The events completed by `bytes` are events() until the next feed. Returns false when a single event grows
+  // beyond the limit (the stream should be abandoned).
+  bool feed(std::string_view bytes);
+  std::span<const SseEvent> events() const noexcept { return {events_.data(), count_}; }
+
+  // The same, appending copies of the events to `out`.
   bool feed(std::string_view bytes, std::vector<SseEvent>& out);
 
  private:
-  void process_line(std::string_view line, std::vector<SseEvent>& out);
+  bool take_line(std::string_view line);
+  void dispatch();
 
-  std::string line_;
+  std::string line_;  // a line cut by the end of a feed
   SseEvent pending_;
   bool has_data_ = false;
   bool last_was_cr_ = false;
+  std::vector<SseEvent> events_;  // events_[0, count_): this feed's events; the rest: storage kept for reuse
+  std::size_t count_ = 0;
   std::size_t max_event_bytes_;
 };
 

@@ -53,12 +53,19 @@ struct Response {
   std::string body;  // JSON, OpenAI-shaped
 };
 
-// Receives a stream's payloads as they are decoded, each one an OpenAI chunk object serialized as JSON.
+// Receives a stream's payloads as they are decoded, each one an OpenAI chunk object serialized as JSON, and
+// passes them to the client in batches. An adapter hands over every chunk it decoded from one upstream read,
+// then flushes: the client gets them in one write, and none of them waits for the next read. Chunks taken
+// after the last flush go out with the end of the stream, so an adapter need not flush after the upstream's
+// last read.
 class ChunkSink {
  public:
   virtual ~ChunkSink() = default;
-  // Returns false when the client is gone: the adapter stops and drops the upstream exchange.
-  virtual boost::asio::awaitable<bool> on_chunk(std::string_view json) = 0;
+  // Takes one chunk; it reaches the client at the next flush.
+  virtual void on_chunk(std::string_view json) = 0;
+  // Sends the chunks taken since the last flush. Returns false when the client is gone: the adapter stops and
+  // drops the upstream exchange.
+  virtual boost::asio::awaitable<bool> flush() = 0;
 };
 
 class Provider {

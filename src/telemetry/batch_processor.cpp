@@ -11,11 +11,12 @@ BatchSpanProcessor::BatchSpanProcessor(BatchSettings settings, std::unique_ptr<S
       resource_(std::move(resource)),
       scope_(std::move(scope)),
       diagnostics_(std::move(diagnostics)),
-      queue_(settings.max_queue_size) {
+      queue_(settings.max_queue_size),
+      free_(settings.max_queue_size) {
   if (settings_.max_export_batch_size == 0 || settings_.max_export_batch_size > settings_.max_queue_size) {
     settings_.max_export_batch_size = settings_.max_queue_size;
   }
-  batch_.reserve(settings_.max_export_batch_size);
+  batch_.resize(settings_.max_export_batch_size);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -23,9 +24,35 @@ BatchSpanProcessor::~BatchSpanProcessor() {
   shutdown(settings_.export_timeout);
 }
 
+std::unique_ptr<SpanData> BatchSpanProcessor::acquire() {
+  std::unique_ptr<SpanData> span;
+  if (!free_.try_pop(span)) return std::make_unique<SpanData>();
+  // Cleared here, on a request thread, rather than on the export thread: the strings it frees were allocated
+  // by request threads, and a free on the allocating thread is a cheap one (into that thread's cache of free
+  // blocks, which the next span's strings then reuse) where a free from another thread is not.
+  clear_for_reuse(*span);
+  return span;
+}
+
+void BatchSpanProcessor::recycle(std::unique_ptr<SpanData> span) noexcept {
+  free_.try_push(std::move(span));  // when the free list is full, the record is freed
+}
+
 void BatchSpanProcessor::on_end(SpanData&& span) noexcept {
+  try {
+    std::unique_ptr<SpanData> record = acquire();
+    *record = std::move(span);
+    on_end(std::move(record));
+  } catch (...) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void BatchSpanProcessor::on_end(std::unique_ptr<SpanData> span) noexcept {
+  if (!span) return;
   if (stopping_.load(std::memory_order_relaxed) || !queue_.try_push(std::move(span))) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
+    recycle(std::move(span));  // a failed push leaves the record with us
     return;
   }
   // Wake the exporter early once a whole batch waits. The flag keeps this to once per batch; taking the mutex
@@ -40,20 +67,23 @@ void BatchSpanProcessor::export_available(std::size_t max_batches) noexcept {
   for (std::size_t n = 0; n < max_batches; ++n) {
     // A shutdown that arrives mid-way takes over: it flushes against its own deadline.
     if (n > 0 && stopping_.load(std::memory_order_relaxed)) return;
-    batch_.clear();
-    SpanData span;
-    while (batch_.size() < settings_.max_export_batch_size && queue_.try_pop(span))
-      batch_.push_back(std::move(span));
-    if (batch_.empty()) return;
-    const ExportResult r =
-        exporter_ ? exporter_->export_spans(batch_, resource_, scope_) : ExportResult::failure;
-    if (r == ExportResult::success) {
-      exported_.fetch_add(batch_.size(), std::memory_order_relaxed);
-    } else {
-      failed_.fetch_add(batch_.size(), std::memory_order_relaxed);
-      dropped_.fetch_add(batch_.size(), std::memory_order_relaxed);
+    std::size_t count = 0;
+    std::unique_ptr<SpanData> span;
+    while (count < batch_.size() && queue_.try_pop(span)) {
+      std::swap(batch_[count++], *span);  // `span` now holds the span the slot held, exported before
+      recycle(std::move(span));
     }
-    if (batch_.size() < settings_.max_export_batch_size) return;
+    if (count == 0) return;
+    const std::span<const SpanData> batch(batch_.data(), count);
+    const ExportResult r =
+        exporter_ ? exporter_->export_spans(batch, resource_, scope_) : ExportResult::failure;
+    if (r == ExportResult::success) {
+      exported_.fetch_add(count, std::memory_order_relaxed);
+    } else {
+      failed_.fetch_add(count, std::memory_order_relaxed);
+      dropped_.fetch_add(count, std::memory_order_relaxed);
+    }
+    if (count < batch_.size()) return;
   }
 }
 

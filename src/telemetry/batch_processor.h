@@ -1,6 +1,6 @@
 // The batch span processor: ending a span pushes it onto a bounded lock-free queue (a full queue drops and
 // counts); one export thread sends batches when a batch fills or the schedule delay passes, and flushes on
-// shutdown.
+// shutdown. Span records come back once exported, with their storage, for the next spans to fill.
 #pragma once
 
 #include <atomic>
@@ -34,7 +34,11 @@ class BatchSpanProcessor {
                      InstrumentationScope scope, Diagnostics diagnostics = {});
   ~BatchSpanProcessor();
 
+  // A record for a new span to fill, from any thread: one whose export is done (cleared, its storage kept)
+  // when there is one, else a new one. Never blocks; takes no lock.
+  std::unique_ptr<SpanData> acquire();
   // Called when a span ends, from any thread. Never blocks; takes no lock.
+  void on_end(std::unique_ptr<SpanData> span) noexcept;
   void on_end(SpanData&& span) noexcept;
   // Exports what is queued, waiting at most `timeout`, then stops the export thread. Idempotent.
   void shutdown(std::chrono::milliseconds timeout) noexcept;
@@ -48,14 +52,19 @@ class BatchSpanProcessor {
   void export_available(std::size_t max_batches) noexcept;
   void report_drops() noexcept;
   void shutdown_exporter_once() noexcept;
+  void recycle(std::unique_ptr<SpanData> span) noexcept;
 
   BatchSettings settings_;
   std::unique_ptr<SpanExporter> exporter_;
   Resource resource_;
   InstrumentationScope scope_;
   Diagnostics diagnostics_;
-  SpanQueue<SpanData> queue_;
-  std::vector<SpanData> batch_;  // export thread only
+  SpanQueue<std::unique_ptr<SpanData>> queue_;
+  SpanQueue<std::unique_ptr<SpanData>> free_;  // records for acquire(), which clears them
+  // Export thread only: the records of the batch in export. A record popped from the queue swaps contents
+  // with a slot, and goes back to the free list holding the span the slot held (exported in an earlier batch)
+  // with its storage.
+  std::vector<SpanData> batch_;
 
   std::mutex mutex_;  // export thread and shutdown only: never taken by on_end
   std::condition_variable wake_;

@@ -5,15 +5,17 @@
 #include <span>
 #include <string>
 
+#include "telemetry/encode_buffer.h"
 #include "telemetry/span_data.h"
-
-namespace opentelemetry::proto::collector::trace::v1 {
-class ExportTraceServiceRequest;
-}
 
 namespace sy::telemetry {
 
-// The serialized protobuf message (Content-Type application/x-protobuf).
+// The serialized protobuf message (Content-Type application/x-protobuf), written into `out` (emptied first,
+// its storage reused). Written straight from the span data, without message objects: the same bytes
+// libprotobuf writes for the message (fields in number order, proto3 defaults left out).
+void encode_traces_protobuf(std::span<const SpanData> spans, const Resource& resource,
+                            const InstrumentationScope& scope, EncodeBuffer& out);
+// The same, as a new string.
 std::string encode_traces_protobuf(std::span<const SpanData> spans, const Resource& resource,
                                    const InstrumentationScope& scope);
 
@@ -21,11 +23,5 @@ std::string encode_traces_protobuf(std::span<const SpanData> spans, const Resour
 // 64-bit integers as decimal strings; empty and default fields are left out.
 std::string encode_traces_json(std::span<const SpanData> spans, const Resource& resource,
                                const InstrumentationScope& scope);
-
-// Fills `out` (cleared first) for callers that hand the message to a generated stub; only they include the
-// generated headers.
-void build_export_request(std::span<const SpanData> spans, const Resource& resource,
-                          const InstrumentationScope& scope,
-                          opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest& out);
 
 }  // namespace sy::telemetry

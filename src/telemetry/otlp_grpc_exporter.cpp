@@ -1,5 +1,6 @@
 #include "telemetry/otlp_grpc_exporter.h"
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
@@ -10,7 +11,7 @@
 #include <random>
 #include <sstream>
 
-#include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "telemetry/export_bookkeeping.h"
 #include "telemetry/otlp_encoding.h"
 #include "telemetry/text.h"
@@ -20,6 +21,10 @@ namespace {
 
 namespace collector = opentelemetry::proto::collector::trace::v1;
 using Clock = std::chrono::steady_clock;
+
+// The request goes out as bytes the OTLP encoder wrote (a generic call), so no message objects are built;
+// only the small response is parsed by libprotobuf.
+const std::string kExportMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 #ifdef SWITCHYARD_VERSION
 constexpr const char* kUserAgent = "OTel-OTLP-Exporter-Cpp-Switchyard/" SWITCHYARD_VERSION;
@@ -70,6 +75,17 @@ bool is_metadata_value(const std::string& key, const std::string& value) {
   return true;
 }
 
+// ExportTraceServiceResponse.partial_success.rejected_spans; 0 when the response is empty or not one.
+std::int64_t rejected_spans(grpc::ByteBuffer& response) {
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) return 0;
+  std::string bytes;
+  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  collector::ExportTraceServiceResponse parsed;
+  if (!parsed.ParseFromString(bytes)) return 0;
+  return parsed.partial_success().rejected_spans();
+}
+
 }  // namespace
 
 struct OtlpGrpcExporter::Impl : ExportBookkeeping {
@@ -78,7 +94,8 @@ struct OtlpGrpcExporter::Impl : ExportBookkeeping {
   std::vector<std::pair<std::string, std::string>> metadata;
   std::size_t skipped_headers = 0;
   std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<collector::TraceService::Stub> stub;
+  std::unique_ptr<grpc::GenericStub> stub;
+  EncodeBuffer body;  // kept from export to export so its storage is reused
 
   std::mutex call_mutex;  // guards `current` against shutdown() from another thread
   grpc::ClientContext* current = nullptr;
@@ -120,7 +137,7 @@ struct OtlpGrpcExporter::Impl : ExportBookkeeping {
     const bool v6 = ep->host.find(':') != std::string::npos;
     const std::string target = (v6 ? "[" + ep->host + "]" : ep->host) + ":" + ep->port;
     channel = grpc::CreateCustomChannel(target, credentials, args);
-    stub = collector::TraceService::NewStub(channel);
+    stub = std::make_unique<grpc::GenericStub>(channel);
   }
 
   bool load_pem(const std::string& path, const char* what, std::string& out) {
@@ -134,9 +151,9 @@ struct OtlpGrpcExporter::Impl : ExportBookkeeping {
     return true;
   }
 
-  // One unary call; false when shutdown() came first.
-  bool call(const collector::ExportTraceServiceRequest& request, Clock::time_point deadline,
-            collector::ExportTraceServiceResponse& response, grpc::Status& status) {
+  // One unary call, waited for on this thread; false when shutdown() came first.
+  bool call(const grpc::ByteBuffer& request, Clock::time_point deadline, grpc::ByteBuffer& response,
+            grpc::Status& status) {
     grpc::ClientContext context;
     context.set_deadline(
         std::chrono::system_clock::now() +
@@ -150,7 +167,20 @@ struct OtlpGrpcExporter::Impl : ExportBookkeeping {
       if (shut) return false;
       current = &context;
     }
-    status = stub->Export(&context, request, &response);
+    std::mutex done_mutex;
+    std::condition_variable done_cv;
+    bool done = false;
+    stub->UnaryCall(&context, kExportMethod, grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
+      // Notified under the lock: the waiter cannot return (and destroy these) before it is done.
+      std::lock_guard done_lock(done_mutex);
+      status = std::move(s);
+      done = true;
+      done_cv.notify_one();
+    });
+    {
+      std::unique_lock done_lock(done_mutex);
+      done_cv.wait(done_lock, [&] { return done; });
+    }
     std::lock_guard lock(call_mutex);
     current = nullptr;
     return true;
@@ -160,18 +190,19 @@ struct OtlpGrpcExporter::Impl : ExportBookkeeping {
                             const InstrumentationScope& scope) {
     if (!can_export(config_error)) return ExportResult::failure;
     const Clock::time_point deadline = Clock::now() + options.timeout;
-    collector::ExportTraceServiceRequest request;
-    build_export_request(spans, resource, scope, request);
+    encode_traces_protobuf(spans, resource, scope, body);
+    grpc::Slice slice(body.data(), body.size());  // a copy gRPC owns: it may outlive the call internally
+    const grpc::ByteBuffer request(&slice, 1);
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     for (int retry = 0;; ++retry) {
-      collector::ExportTraceServiceResponse response;
+      grpc::ByteBuffer response;
       grpc::Status status;
       if (!call(request, deadline, response, status)) {
         fail("the exporter is shut down");
         return ExportResult::failure;
       }
       if (status.ok()) {
-        const std::int64_t rejected = response.partial_success().rejected_spans();
+        const std::int64_t rejected = rejected_spans(response);
         if (rejected > 0) spans_rejected += static_cast<std::uint64_t>(rejected);
         return ExportResult::success;
       }

@@ -7,6 +7,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/http/span_body.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 #include <climits>
@@ -28,6 +29,8 @@ namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
+// The request body is a view of the exporter's reused encode buffers: no copy into the request.
+using Request = http::request<http::span_body<const char>>;
 
 constexpr std::size_t kResponseBodyLimit = 1 << 20;  // a collector's answer is a few bytes; refuse a flood
 #ifdef SWITCHYARD_VERSION
@@ -36,23 +39,24 @@ constexpr std::string_view kUserAgent = "OTel-OTLP-Exporter-Cpp-Switchyard/" SWI
 constexpr std::string_view kUserAgent = "OTel-OTLP-Exporter-Cpp-Switchyard";
 #endif
 
-std::optional<std::string> gzip(std::string_view in) {
-  if (in.size() > UINT_MAX / 2) return std::nullopt;
+// Compresses `in` into `out` (emptied first, its storage reused); false on failure.
+bool gzip(std::string_view in, EncodeBuffer& out) {
+  out.clear();
+  if (in.size() > UINT_MAX / 2) return false;
   z_stream zs{};
   // 15 window bits + 16: a gzip wrapper rather than a zlib one, as Content-Encoding: gzip requires.
   if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return std::nullopt;
+    return false;
   }
-  std::string out(deflateBound(&zs, static_cast<uLong>(in.size())), '\0');
+  const std::size_t bound = deflateBound(&zs, static_cast<uLong>(in.size()));
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.prepare(bound));
+  zs.avail_out = static_cast<uInt>(bound);
   const int rc = deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
+  out.commit(zs.total_out);
   deflateEnd(&zs);
-  if (rc != Z_STREAM_END) return std::nullopt;
-  return out;
+  return rc == Z_STREAM_END;
 }
 
 bool is_retryable_status(unsigned status) noexcept {
@@ -134,6 +138,11 @@ struct OtlpHttpExporter::Impl : ExportBookkeeping {
   bool connected = false;
 
   std::minstd_rand rng{std::random_device{}()};
+
+  // The encoded bodies, kept from export to export so their storage is reused.
+  EncodeBuffer protobuf_body;
+  std::string json_body_text;
+  EncodeBuffer compressed_body;
 
   explicit Impl(OtlpExporterOptions o) : options(std::move(o)) {
     json_body = options.protocol == OtlpExporterOptions::Protocol::http_json;
@@ -256,8 +265,7 @@ struct OtlpHttpExporter::Impl : ExportBookkeeping {
   }
 
   template <class Stream>
-  Attempt exchange(Stream& stream, const http::request<http::string_body>& req, Clock::time_point deadline,
-                   bool reused) {
+  Attempt exchange(Stream& stream, const Request& req, Clock::time_point deadline, bool reused) {
     Attempt a;
     beast::error_code ec = run(deadline, [&](auto done) {
       http::async_write(stream, req, [done](beast::error_code e, std::size_t) mutable { done(e); });
@@ -301,7 +309,7 @@ struct OtlpHttpExporter::Impl : ExportBookkeeping {
     return a;
   }
 
-  Attempt send_once(const http::request<http::string_body>& req, Clock::time_point deadline) {
+  Attempt send_once(const Request& req, Clock::time_point deadline) {
     const bool reused = connected;
     if (!connected) {
       if (beast::error_code ec = connect(deadline)) {
@@ -315,25 +323,29 @@ struct OtlpHttpExporter::Impl : ExportBookkeeping {
     return secure ? exchange(*secure, req, deadline, reused) : exchange(*plain, req, deadline, reused);
   }
 
-  std::optional<http::request<http::string_body>> build_request(std::span<const SpanData> spans,
-                                                                const Resource& resource,
-                                                                const InstrumentationScope& scope) {
-    http::request<http::string_body> req{http::verb::post, endpoint->target, 11};
+  std::optional<Request> build_request(std::span<const SpanData> spans, const Resource& resource,
+                                       const InstrumentationScope& scope) {
+    Request req{http::verb::post, endpoint->target, 11};
     // The configured headers go first so the protocol's own (content type, encoding, length) always win.
     for (const auto& [key, value] : options.headers) req.insert(key, value);
     req.set(http::field::host, host_header);
     req.set(http::field::user_agent, kUserAgent);
     req.set(http::field::content_type, json_body ? "application/json" : "application/x-protobuf");
-    std::string body = json_body ? encode_traces_json(spans, resource, scope)
-                                 : encode_traces_protobuf(spans, resource, scope);
+    std::string_view body;
+    if (json_body) {
+      json_body_text = encode_traces_json(spans, resource, scope);
+      body = json_body_text;
+    } else {
+      encode_traces_protobuf(spans, resource, scope, protobuf_body);
+      body = protobuf_body.view();
+    }
     if (options.compression == OtlpExporterOptions::Compression::gzip) {
-      std::optional<std::string> compressed = gzip(body);
-      if (!compressed) return std::nullopt;
-      body = std::move(*compressed);
+      if (!gzip(body, compressed_body)) return std::nullopt;
+      body = compressed_body.view();
       req.set(http::field::content_encoding, "gzip");
     }
     req.keep_alive(true);
-    req.body() = std::move(body);
+    req.body() = {body.data(), body.size()};
     req.prepare_payload();
     return req;
   }
@@ -342,7 +354,7 @@ struct OtlpHttpExporter::Impl : ExportBookkeeping {
                             const InstrumentationScope& scope) {
     if (!can_export(config_error)) return ExportResult::failure;
     const Clock::time_point deadline = Clock::now() + options.timeout;
-    std::optional<http::request<http::string_body>> req = build_request(spans, resource, scope);
+    std::optional<Request> req = build_request(spans, resource, scope);
     if (!req) {
       fail("gzip compression failed");
       return ExportResult::failure;

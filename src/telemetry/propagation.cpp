@@ -58,12 +58,27 @@ std::optional<SpanContext> parse_traceparent(std::string_view v) noexcept {
   return ctx;
 }
 
+namespace {
+
+template <std::size_t N>
+void put_hex(char* out, const std::array<std::uint8_t, N>& bytes) noexcept {
+  constexpr char kDigits[] = "0123456789abcdef";
+  for (const std::uint8_t b : bytes) {
+    *out++ = kDigits[b >> 4];
+    *out++ = kDigits[b & 0xf];
+  }
+}
+
+}  // namespace
+
 std::string format_traceparent(const SpanContext& ctx) {
-  std::string out = "00-";
-  out += to_hex(ctx.trace_id);
-  out += '-';
-  out += to_hex(ctx.span_id);
-  out += ctx.sampled() ? "-01" : "-00";
+  std::string out(55, '-');  // 00-<trace id>-<span id>-<flags>, written in place: one allocation per request
+  out[0] = '0';
+  out[1] = '0';
+  put_hex(out.data() + 3, ctx.trace_id);
+  put_hex(out.data() + 36, ctx.span_id);
+  out[53] = '0';
+  out[54] = ctx.sampled() ? '1' : '0';
   return out;
 }
 

@@ -1,6 +1,9 @@
 #include "telemetry/span_data.h"
 
 #include <algorithm>
+#include <cstring>
+#include <limits>
+#include <ostream>
 
 #include "telemetry/text.h"
 
@@ -49,6 +52,68 @@ bool from_hex(std::string_view hex, TraceId& out) noexcept {
 }
 bool from_hex(std::string_view hex, SpanId& out) noexcept {
   return parse_hex(hex, out);
+}
+
+void AttributeKey::copy_from(std::string_view key) {
+  key = key.substr(0, std::numeric_limits<std::uint32_t>::max());
+  if (key.empty()) return;
+  char* copy = new char[key.size()];
+  std::memcpy(copy, key.data(), key.size());
+  data_ = copy;
+  size_ = static_cast<std::uint32_t>(key.size());
+  owned_ = true;
+}
+
+std::ostream& operator<<(std::ostream& out, const AttributeKey& key) {
+  return out << key.view();
+}
+
+namespace {
+
+// What a recycled span record may keep; past these it gives its storage back (one span with a huge prompt or
+// hundreds of attributes must not make every record in the pool that big).
+constexpr std::size_t kKeepTextBytes = 1024;
+constexpr std::size_t kKeepAttributes = 64;
+constexpr std::size_t kKeepEvents = 8;
+constexpr std::size_t kKeepLinks = 8;
+
+void clear_text(std::string& s) noexcept {
+  if (s.capacity() > kKeepTextBytes) {
+    std::string().swap(s);
+  } else {
+    s.clear();
+  }
+}
+
+template <class T>
+void clear_list(std::vector<T>& v, std::size_t keep) noexcept {
+  if (v.capacity() > keep) {
+    std::vector<T>().swap(v);
+  } else {
+    v.clear();
+  }
+}
+
+}  // namespace
+
+void clear_for_reuse(SpanData& span) noexcept {
+  span.trace_id = {};
+  span.span_id = {};
+  span.parent_span_id = {};
+  clear_text(span.trace_state);
+  span.flags = 1;
+  clear_text(span.name);
+  span.kind = SpanKind::internal;
+  span.start_time_unix_nano = 0;
+  span.end_time_unix_nano = 0;
+  clear_list(span.attributes, kKeepAttributes);
+  clear_list(span.events, kKeepEvents);
+  clear_list(span.links, kKeepLinks);
+  span.status_code = StatusCode::unset;
+  clear_text(span.status_message);
+  span.dropped_attributes_count = 0;
+  span.dropped_events_count = 0;
+  span.dropped_links_count = 0;
 }
 
 }  // namespace sy::telemetry

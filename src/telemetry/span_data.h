@@ -4,8 +4,10 @@
 
 #include <array>
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -24,8 +26,48 @@ bool from_hex(std::string_view hex, SpanId& out) noexcept;   // 16 hex digits
 using AttributeValue = std::variant<std::string, bool, std::int64_t, double, std::vector<std::string>,
                                     std::vector<bool>, std::vector<std::int64_t>, std::vector<double>>;
 
+// An attribute's key. A string literal is kept as a pointer to it (the key of nearly every attribute the
+// gateway sets: nothing to copy or free); any other key is copied and owned. Only a constant expression binds
+// to the literal constructor, so a kept pointer can only point to storage that lives as long as the program.
+class AttributeKey {
+ public:
+  AttributeKey() noexcept = default;  // the empty key
+  consteval AttributeKey(const char* literal) noexcept
+      : data_(literal), size_(static_cast<std::uint32_t>(std::char_traits<char>::length(literal))) {}
+  AttributeKey(std::string_view key) { copy_from(key); }
+  AttributeKey(const std::string& key) { copy_from(key); }
+  AttributeKey(const AttributeKey& other) : data_(other.data_), size_(other.size_) {
+    if (other.owned_) copy_from(other.view());
+  }
+  AttributeKey(AttributeKey&& other) noexcept : data_(other.data_), size_(other.size_), owned_(other.owned_) {
+    other.data_ = "";
+    other.size_ = 0;
+    other.owned_ = false;
+  }
+  AttributeKey& operator=(AttributeKey other) noexcept {
+    std::swap(data_, other.data_);
+    std::swap(size_, other.size_);
+    std::swap(owned_, other.owned_);
+    return *this;
+  }
+  ~AttributeKey() {
+    if (owned_) delete[] data_;
+  }
+
+  std::string_view view() const noexcept { return {data_, size_}; }
+  friend bool operator==(const AttributeKey& a, std::string_view b) noexcept { return a.view() == b; }
+
+ private:
+  void copy_from(std::string_view key);
+
+  const char* data_ = "";
+  std::uint32_t size_ = 0;  // 16 bytes in all, so that an Attribute fills one 64-byte cache line
+  bool owned_ = false;
+};
+std::ostream& operator<<(std::ostream& out, const AttributeKey& key);
+
 struct Attribute {
-  std::string key;
+  AttributeKey key;
   AttributeValue value;
 };
 
@@ -73,6 +115,10 @@ struct SpanData {
   std::uint32_t dropped_events_count = 0;
   std::uint32_t dropped_links_count = 0;
 };
+
+// Empties `span` for the next span to reuse: every field back to its default, the storage of its strings and
+// lists kept (unless it grew unusually large).
+void clear_for_reuse(SpanData& span) noexcept;
 
 // Who produced the spans: the resource (service.name, host.name, ...) and the instrumentation scope.
 struct Resource {

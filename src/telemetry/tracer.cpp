@@ -1,5 +1,7 @@
 #include "telemetry/tracer.h"
 
+#include <cstring>
+
 namespace sy::telemetry {
 
 std::uint64_t now_unix_nano() noexcept {
@@ -22,10 +24,32 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
   return len;
 }
 
+// How many bytes at the start of `s` are ASCII (nearly every attribute value is ASCII all through), eight at
+// a time.
+std::size_t ascii_prefix(std::string_view s) noexcept {
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, s.data() + i, 8);
+    if ((word & 0x8080808080808080ULL) != 0) break;
+  }
+  while (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80) ++i;
+  return i;
+}
+
+// One of 256 buckets for an attribute key, from its length and last eight bytes (where the gateway's keys
+// differ).
+unsigned key_bucket(std::string_view key) noexcept {
+  const std::size_t n = key.size() < 8 ? key.size() : 8;
+  std::uint64_t tail = 0;
+  if (n > 0) std::memcpy(&tail, key.data() + key.size() - n, n);
+  return static_cast<unsigned>(((tail ^ key.size()) * 0x9E3779B97F4A7C15ULL) >> 56);
+}
+
 // OTLP strings must be UTF-8, and some receivers reject a whole batch otherwise: bytes that are not (a
 // client's User-Agent, say) become U+FFFD.
 void make_valid_utf8(std::string& s) {
-  std::size_t i = 0;
+  std::size_t i = ascii_prefix(s);
   while (i < s.size()) {
     std::size_t n = utf8_sequence(s, i);
     if (n == 0) break;
@@ -69,11 +93,12 @@ Span& Span::operator=(Span&& other) noexcept {
     data_ = std::move(other.data_);
     context_ = std::move(other.context_);
     tracer_ = other.tracer_;
+    key_buckets_ = other.key_buckets_;
   }
   return *this;
 }
 
-void Span::set_value(std::string_view key, AttributeValue value) {
+void Span::set_value(AttributeKey key, AttributeValue value) {
   if (!data_) return;
   const SpanLimits& lim = tracer_->limits();
   if (auto* s = std::get_if<std::string>(&value)) make_valid_utf8(*s);
@@ -86,17 +111,24 @@ void Span::set_value(std::string_view key, AttributeValue value) {
       for (std::string& s : *v) truncate_utf8(s, lim.attribute_value_length);
     }
   }
-  for (Attribute& a : data_->attributes) {
-    if (a.key == key) {
-      a.value = std::move(value);
-      return;
+  const std::string_view k = key.view();
+  const unsigned bucket = key_bucket(k);
+  std::uint64_t& bucket_word = key_buckets_[bucket / 64];
+  const std::uint64_t bucket_bit = std::uint64_t{1} << (bucket % 64);
+  if ((bucket_word & bucket_bit) != 0) {
+    for (Attribute& a : data_->attributes) {
+      if (a.key.view() == k) {
+        a.value = std::move(value);
+        return;
+      }
     }
   }
   if (data_->attributes.size() >= lim.attribute_count) {
     ++data_->dropped_attributes_count;
     return;
   }
-  data_->attributes.push_back(Attribute{std::string(key), std::move(value)});
+  data_->attributes.push_back(Attribute{std::move(key), std::move(value)});
+  bucket_word |= bucket_bit;
 }
 
 void Span::add_event(std::string_view name, std::vector<Attribute> attributes) {
@@ -138,8 +170,7 @@ StatusCode Span::status() const noexcept {
 void Span::end() noexcept {
   if (!data_) return;
   data_->end_time_unix_nano = now_unix_nano();
-  tracer_->finish(std::move(*data_));
-  data_.reset();
+  tracer_->finish(std::move(data_));
 }
 
 Span Tracer::start_span(std::string_view name, SpanKind kind, const SpanContext& parent) const {
@@ -151,13 +182,15 @@ Span Tracer::start_span(std::string_view name, SpanKind kind, const SpanContext&
   const bool sampled = sampler_.should_sample(parent, span.context_.trace_id);
   span.context_.flags = sampled ? 1 : 0;
   if (!sampled || !processor_) return span;
-  auto data = std::make_unique<SpanData>();
+  // A record whose export is done, with its storage (a span's usual attributes fit the reserve), or a new
+  // one.
+  std::unique_ptr<SpanData> data = processor_->acquire();
   data->trace_id = span.context_.trace_id;
   data->span_id = span.context_.span_id;
   if (parent.valid()) data->parent_span_id = parent.span_id;
-  data->trace_state = span.context_.trace_state;
+  data->trace_state.assign(span.context_.trace_state);
   data->flags = 1;
-  data->name = std::string(name);
+  data->name.assign(name);
   data->kind = kind;
   data->start_time_unix_nano = now_unix_nano();
   data->attributes.reserve(32);
@@ -165,7 +198,7 @@ Span Tracer::start_span(std::string_view name, SpanKind kind, const SpanContext&
   return span;
 }
 
-void Tracer::finish(SpanData&& data) const noexcept {
+void Tracer::finish(std::unique_ptr<SpanData> data) const noexcept {
   if (processor_) processor_->on_end(std::move(data));
 }
 

@@ -2,7 +2,9 @@
 // sampled (or with no processor) records nothing but still carries a context to propagate.
 #pragma once
 
+#include <array>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -42,18 +44,23 @@ class Span {
   bool recording() const noexcept { return data_ != nullptr; }
   const SpanContext& context() const noexcept { return context_; }
 
-  // One overload per attribute type, so a bool or a double never converts to an integer by accident.
-  void set_attribute(std::string_view key, std::string value) { set_value(key, std::move(value)); }
-  void set_attribute(std::string_view key, std::string_view value) { set_value(key, std::string(value)); }
-  void set_attribute(std::string_view key, const char* value) { set_value(key, std::string(value)); }
-  void set_attribute(std::string_view key, bool value) { set_value(key, value); }
-  void set_attribute(std::string_view key, std::int64_t value) { set_value(key, value); }
-  void set_attribute(std::string_view key, int value) { set_value(key, static_cast<std::int64_t>(value)); }
-  void set_attribute(std::string_view key, double value) { set_value(key, value); }
-  void set_attribute(std::string_view key, std::vector<std::string> value) {
-    set_value(key, std::move(value));
+  // One overload per attribute type, so a bool or a double never converts to an integer by accident. A string
+  // literal key is kept without a copy (AttributeKey).
+  void set_attribute(AttributeKey key, std::string value) { set_value(std::move(key), std::move(value)); }
+  void set_attribute(AttributeKey key, std::string_view value) {
+    set_value(std::move(key), std::string(value));
   }
-  void set_value(std::string_view key, AttributeValue value);
+  void set_attribute(AttributeKey key, const char* value) { set_value(std::move(key), std::string(value)); }
+  void set_attribute(AttributeKey key, bool value) { set_value(std::move(key), value); }
+  void set_attribute(AttributeKey key, std::int64_t value) { set_value(std::move(key), value); }
+  void set_attribute(AttributeKey key, int value) {
+    set_value(std::move(key), static_cast<std::int64_t>(value));
+  }
+  void set_attribute(AttributeKey key, double value) { set_value(std::move(key), value); }
+  void set_attribute(AttributeKey key, std::vector<std::string> value) {
+    set_value(std::move(key), std::move(value));
+  }
+  void set_value(AttributeKey key, AttributeValue value);
   void add_event(std::string_view name, std::vector<Attribute> attributes = {});
   // Links this span to another (a batch it belongs to, the request a retry repeats, ...).
   void add_link(const SpanContext& other, std::vector<Attribute> attributes = {});
@@ -66,6 +73,9 @@ class Span {
   std::unique_ptr<SpanData> data_;
   SpanContext context_;
   const Tracer* tracer_ = nullptr;
+  // One bit per hash bucket of the keys set so far: a key whose bit is clear is new, and set_value appends it
+  // without searching the attributes for it.
+  std::array<std::uint64_t, 4> key_buckets_{};
 };
 
 class Tracer {
@@ -77,7 +87,7 @@ class Tracer {
   Span start_span(std::string_view name, SpanKind kind, const SpanContext& parent) const;
 
   const SpanLimits& limits() const noexcept { return limits_; }
-  void finish(SpanData&& data) const noexcept;
+  void finish(std::unique_ptr<SpanData> data) const noexcept;
 
  private:
   Sampler sampler_;

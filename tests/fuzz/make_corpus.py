@@ -2,10 +2,16 @@
 """Writes the seed corpora of the fuzz targets (tests/fuzz/corpus/<target>/): a few valid inputs each.
 
 The event-stream frames are built here independently of the C++ encoder, from the format's description.
+The routing artifacts (artifact_fuzz) are trained by the switchyard binary named by SWITCHYARD_BIN on a tiny
+synthetic dataset; without SWITCHYARD_BIN their seeds are left as they are.
 Run it from anywhere; it rewrites the seed files in place.
 """
+import json
+import os
 import pathlib
 import struct
+import subprocess
+import tempfile
 import zlib
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -82,8 +88,47 @@ def sigv4_seeds() -> dict:
     }
 
 
+def artifact_seeds(binary: str) -> dict:
+    # Code questions answered by coder-7b, arithmetic by math-7b; small parameters keep the artifacts small.
+    rows = []
+    for i in range(16):
+        code = i % 2 == 0
+        query = f"Write a python function to sort list {i}" if code else f"What is {i} times {i + 3}?"
+        rows.append({"query": query, "scores": {"big-70b": 0.5, "coder-7b": float(code), "math-7b": float(not code)}})
+    models = {name: {"size": size, "input_price_per_mtok": price, "output_price_per_mtok": price}
+              for name, size, price in (("big-70b", "70B", 0.9), ("coder-7b", "7B", 0.2), ("math-7b", "7B", 0.1))}
+    params = {"knn": ["k=3"], "mlp": ["hidden=2", "epochs=2"], "svm": ["epochs=2"], "mf": ["dim=2", "epochs=2"],
+              "elo": ["clusters=2"], "smallest": [], "largest": []}
+    seeds = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        data, models_file = pathlib.Path(tmp, "data.jsonl"), pathlib.Path(tmp, "models.json")
+        data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        models_file.write_text(json.dumps(models))
+        env = dict(os.environ, SOURCE_DATE_EPOCH="1700000000")
+        for strategy, extra in params.items():
+            args = [binary, "train", "--strategy", strategy, "--data", str(data), "--models", str(models_file),
+                    "--out", tmp, "--seed", "1", "--threads", "1", "--param", "min_df=1"]
+            if strategy in ("smallest", "largest"):
+                args = args[:-2]
+            for p in extra:
+                args += ["--param", p]
+            subprocess.run(args, check=True, env=env, stdout=subprocess.DEVNULL)
+            artifact = pathlib.Path(tmp, strategy + ".syra").read_bytes()
+            # The first byte: top bit set = the fuzz target reseals the checksum after mutating.
+            seeds[strategy] = b"\x80" + artifact
+    knn = seeds["knn"][1:]
+    seeds["knn_truncated"] = b"\x00" + knn[:len(knn) // 2]
+    seeds["knn_flipped_byte"] = b"\x00" + knn[:40] + bytes([knn[40] ^ 0xff]) + knn[41:]
+    seeds["knn_version_2"] = b"\x80" + knn[:8] + b"\x02" + knn[9:]
+    seeds["knn_sections_corrupt"] = b"\x80" + knn[:60] + b"\xff\xff\xff\x7f" + knn[64:]
+    return seeds
+
+
 def main() -> None:
-    for target, seeds in (("event_stream_fuzz", event_stream_seeds()), ("sigv4_fuzz", sigv4_seeds())):
+    targets = [("event_stream_fuzz", event_stream_seeds()), ("sigv4_fuzz", sigv4_seeds())]
+    if os.environ.get("SWITCHYARD_BIN"):
+        targets.append(("artifact_fuzz", artifact_seeds(os.environ["SWITCHYARD_BIN"])))
+    for target, seeds in targets:
         directory = HERE / "corpus" / target
         directory.mkdir(parents=True, exist_ok=True)
         for name, data in seeds.items():

@@ -1,7 +1,8 @@
 // Server limits over raw TCP: body and head sizes, head timeout (slowloris), connection cap, keep-alive,
-// pipelining, idle timeout.
+// pipelining, idle timeout, write timeout.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import {
   startGateway,
   RawConn,
@@ -321,6 +322,49 @@ describe('limits', { timeout: 90_000 }, () => {
   });
 });
 
+describe('request bodies on one keep-alive connection', { timeout: 60_000 }, () => {
+  let gw;
+  before(async () => {
+    gw = await startGateway({
+      config: { model_list: [mockModel('claude-haiku')], general_settings: { master_key: MASTER_KEY } },
+    });
+  });
+  after(async () => {
+    await gw?.stop();
+  });
+
+  it('large, small, chunked and empty bodies in turn each arrive whole and alone', { timeout: 30_000 }, async (t) => {
+    // The server keeps small body buffers with the connection and hands large ones to a per-worker spare: no
+    // request may see the bytes of another.
+    const conn = await RawConn.open(gw.port);
+    t.after(() => conn.destroy());
+    const sizes = [300_000, 40, 3_000, 250_000, 0, 2_000];
+    for (const [i, size] of sizes.entries()) {
+      const marker = `m${i}-${'abcdefghij'.repeat(Math.ceil(size / 10)).slice(0, size)}-end${i}`;
+      let raw;
+      if (i === 3) {
+        // chunked, in three pieces
+        const body = JSON.stringify(chatBody(marker));
+        const thirds = [body.slice(0, 1000), body.slice(1000, 2000), body.slice(2000)];
+        raw =
+          rawHttpRequest('POST', '/v1/chat/completions', {
+            key: MASTER_KEY,
+            headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+          }) +
+          thirds.map((p) => `${Buffer.byteLength(p).toString(16)}\r\n${p}\r\n`).join('') +
+          '0\r\n\r\n';
+      } else {
+        raw = rawHttpRequest('POST', '/v1/chat/completions', { key: MASTER_KEY, body: chatBody(marker) });
+      }
+      await conn.write(raw);
+      const res = await conn.readResponse({ timeoutMs: 10_000 });
+      assert.equal(res.status, 200, `request ${i} (${size} bytes): ${res.text?.slice(0, 300)}`);
+      const content = JSON.parse(res.text).choices[0].message.content;
+      assert.ok(content.endsWith(`You said: ${marker}`), `request ${i}: the echo is not its own prompt`);
+    }
+  });
+});
+
 describe('max_connections', { timeout: 60_000 }, () => {
   let gw;
   before(async () => {
@@ -452,5 +496,75 @@ describe('max_connections accounting', { timeout: 60_000 }, () => {
     const r = await fourth.readResponse();
     assertOpenAIError(r, { status: 503, code: 'overloaded' });
     held.forEach((c) => c.destroy());
+  });
+});
+
+describe('write_timeout', { timeout: 120_000 }, () => {
+  let gw;
+  before(async () => {
+    gw = await startGateway({
+      config: {
+        model_list: [mockModel('claude-haiku')],
+        general_settings: { master_key: MASTER_KEY },
+        // One connection slot: while the stalled write holds it, every other connection is turned away.
+        server_settings: { max_connections: 1, write_timeout_ms: 500, idle_timeout_ms: 60_000, header_timeout_ms: 10_000 },
+      },
+    });
+  });
+  after(async () => {
+    await gw?.stop();
+  });
+
+  it('a client that stops reading is cut off after write_timeout, which frees its connection slot', { timeout: 90_000 }, async (t) => {
+    // An answer far larger than what the socket buffers hold: the mock provider echoes the prompt.
+    const request = rawHttpRequest('POST', '/v1/chat/completions', { key: MASTER_KEY, body: chatBody('w'.repeat(24 << 20)) });
+    const sock = net.connect({ port: gw.port, host: '127.0.0.1' });
+    t.after(() => sock.destroy());
+    await new Promise((resolve, reject) => {
+      sock.once('connect', resolve);
+      sock.once('error', reject);
+    });
+    sock.pause(); // reads nothing: the answer fills the buffers, then the gateway's write waits on this client
+    sock.write(request);
+
+    // Served again only once the stalled connection is gone: without write_timeout it would hold the slot forever
+    // (no idle or header deadline applies while the gateway writes).
+    await waitFor(
+      async () => {
+        const c = await RawConn.open(gw.port);
+        try {
+          await c.write(rawHttpRequest('GET', '/health/liveliness', { headers: { connection: 'close' } }));
+          const r = await c.readResponse({ timeoutMs: 5000 });
+          return r.status === 200;
+        } finally {
+          c.destroy();
+        }
+      },
+      { timeoutMs: 20_000, intervalMs: 200, message: 'a new connection is served once the stalled write has timed out' },
+    );
+
+    // Reading now, the stalled client gets a cut answer: its head, less body than its Content-Length, then the end.
+    let head = '';
+    let raw = Buffer.alloc(0);
+    let bodyBytes = 0;
+    sock.on('data', (d) => {
+      if (!head) {
+        raw = Buffer.concat([raw, d]);
+        const end = raw.indexOf('\r\n\r\n');
+        if (end >= 0) {
+          head = raw.subarray(0, end).toString('latin1');
+          bodyBytes = raw.length - end - 4;
+        }
+      } else {
+        bodyBytes += d.length;
+      }
+    });
+    const ended = new Promise((resolve) => sock.once('close', resolve));
+    sock.resume();
+    await Promise.race([ended, new Promise((_, reject) => setTimeout(() => reject(new Error('the stalled connection did not end')), 30_000))]);
+    assert.match(head, /^HTTP\/1\.1 200 /, 'the answer had started');
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1]);
+    assert.ok(length > 24 << 20, `content-length ${length}`);
+    assert.ok(bodyBytes < length, `the whole body (${bodyBytes} of ${length} bytes) arrived: the write was not cut`);
   });
 });

@@ -50,13 +50,17 @@ T run(asio::awaitable<T> work) {
 
 // ---- test doubles and helpers ----
 
-// Collects every chunk; answers false (client gone) once `accept` chunks were taken.
+// Collects every chunk and the size of each flushed batch; a flush answers false (client gone) once `accept`
+// chunks were taken.
 class CollectingSink final : public ChunkSink {
  public:
   explicit CollectingSink(std::size_t accept = std::numeric_limits<std::size_t>::max()) : accept_(accept) {}
 
-  asio::awaitable<bool> on_chunk(std::string_view json) override {
-    raw.emplace_back(json);
+  void on_chunk(std::string_view json) override { raw.emplace_back(json); }
+
+  asio::awaitable<bool> flush() override {
+    batches.push_back(raw.size() - flushed_);
+    flushed_ = raw.size();
     const bool keep_going = raw.size() < accept_;
     co_return keep_going;
   }
@@ -68,9 +72,11 @@ class CollectingSink final : public ChunkSink {
   }
 
   std::vector<std::string> raw;
+  std::vector<std::size_t> batches;  // chunks per flush
 
  private:
   std::size_t accept_;
+  std::size_t flushed_ = 0;
 };
 
 config::Deployment mock_deployment(std::optional<std::string> mock_response = std::nullopt) {
@@ -164,7 +170,9 @@ const char* kChatBody = R"({"model":"my-mock-model","messages":[
 
 // ---- chat completions, whole ----
 
-TEST(MockProviderTest, Name) { EXPECT_EQ(MockProvider{}.name(), "mock"); }
+TEST(MockProviderTest, Name) {
+  EXPECT_EQ(MockProvider{}.name(), "mock");
+}
 
 TEST(MockProviderTest, ChatEchoesLastUserMessage) {
   Fixture f(Endpoint::chat_completions, kChatBody);
@@ -191,7 +199,8 @@ TEST(MockProviderTest, ChatEchoesArrayOfPartsContent) {
 }
 
 TEST(MockProviderTest, ChatWithoutUserMessageEchoesNothing) {
-  Fixture f(Endpoint::chat_completions, R"({"model":"m","messages":[{"role":"system","content":"only system"}]})");
+  Fixture f(Endpoint::chat_completions,
+            R"({"model":"m","messages":[{"role":"system","content":"only system"}]})");
   EXPECT_EQ(chat_content(complete(f)), std::string(kEchoPrefix));
 }
 
@@ -210,7 +219,8 @@ TEST(MockProviderTest, ModelIsPublicNameNotProviderModel) {
 }
 
 TEST(MockProviderTest, UsageSums) {
-  Fixture f(Endpoint::chat_completions, R"({"model":"m","messages":[{"role":"user","content":"hello world"}]})");
+  Fixture f(Endpoint::chat_completions,
+            R"({"model":"m","messages":[{"role":"user","content":"hello world"}]})");
   bj::object r = complete(f);
   const auto& usage = r.at("usage").as_object();
   const std::int64_t prompt = usage.at("prompt_tokens").as_int64();
@@ -226,8 +236,8 @@ TEST(MockProviderTest, UsageCountsEveryMessage) {
   Fixture f(Endpoint::chat_completions, kChatBody, mock_deployment("ok"));
   bj::object r = complete(f);
   const auto& usage = r.at("usage").as_object();
-  const std::int64_t expected_prompt = 4 * 4 + estimate_tokens("You are terse.") + estimate_tokens("first question") +
-                                       estimate_tokens("first answer") +
+  const std::int64_t expected_prompt = 4 * 4 + estimate_tokens("You are terse.") +
+                                       estimate_tokens("first question") + estimate_tokens("first answer") +
                                        estimate_tokens("what is the capital of France?");
   EXPECT_EQ(usage.at("prompt_tokens").as_int64(), expected_prompt);
   EXPECT_EQ(usage.at("completion_tokens").as_int64(), 1);  // "ok" is one token
@@ -249,6 +259,7 @@ TEST(MockProviderTest, LatencySetting) {
 struct StreamOutcome {
   Result<bool> result;
   std::vector<bj::object> chunks;
+  std::vector<std::size_t> batches;  // chunks per flush
 };
 
 StreamOutcome stream(Fixture& f, std::size_t accept = std::numeric_limits<std::size_t>::max()) {
@@ -256,7 +267,14 @@ StreamOutcome stream(Fixture& f, std::size_t accept = std::numeric_limits<std::s
   CollectingSink sink(accept);
   f.call.stream = true;
   Result<bool> r = run(provider.stream(f.call, sink));
-  return {std::move(r), sink.objects()};
+  return {std::move(r), sink.objects(), sink.batches};
+}
+
+// A mock that pauses between chunks, as an upstream sending them one read at a time.
+config::Deployment paced_deployment() {
+  config::Deployment d = mock_deployment();
+  d.params.extra["mock_chunk_latency_ms"] = 1;
+  return d;
 }
 
 std::string concatenated_deltas(const std::vector<bj::object>& chunks) {
@@ -345,37 +363,46 @@ TEST(MockProviderTest, StreamIncludeUsage) {
   EXPECT_EQ(concatenated_deltas(s.chunks), chat_content(complete(whole)));
 }
 
+TEST(MockProviderTest, UnpacedStreamIsOneBatchLeftForTheEnd) {
+  Fixture f(Endpoint::chat_completions, kChatBody);
+  f.call.include_usage = true;
+  StreamOutcome s = stream(f);
+  ASSERT_TRUE(s.result.ok());
+  EXPECT_TRUE(s.result.value());
+  EXPECT_GT(s.chunks.size(), 4u);
+  EXPECT_TRUE(s.batches.empty());  // never flushed: everything goes out with the end of the stream
+}
+
+TEST(MockProviderTest, PacedStreamFlushesBeforeEachPause) {
+  Fixture f(Endpoint::chat_completions, kChatBody, paced_deployment());
+  StreamOutcome s = stream(f);
+  ASSERT_TRUE(s.result.ok());
+  EXPECT_TRUE(s.result.value());
+  // role chunk, one chunk per piece, finish chunk: a flush before the pause ahead of each piece, the finish
+  // chunk left for the end.
+  const std::size_t pieces = s.chunks.size() - 2;
+  ASSERT_GT(pieces, 2u);
+  EXPECT_EQ(s.batches, std::vector<std::size_t>(pieces, 1u));
+}
+
 TEST(MockProviderTest, SinkFalseStopsStream) {
-  Fixture full(Endpoint::chat_completions, kChatBody);
+  Fixture full(Endpoint::chat_completions, kChatBody, paced_deployment());
   const std::size_t total = stream(full).chunks.size();
   ASSERT_GT(total, 3u);
 
-  Fixture f(Endpoint::chat_completions, kChatBody);
-  StreamOutcome s = stream(f, 2);  // the second chunk is answered with false
+  Fixture f(Endpoint::chat_completions, kChatBody, paced_deployment());
+  StreamOutcome s = stream(f, 2);  // the flush after the second chunk is answered with false
   ASSERT_TRUE(s.result.ok()) << s.result.error().message;
   EXPECT_FALSE(s.result.value());
   EXPECT_EQ(s.chunks.size(), 2u);
 }
 
 TEST(MockProviderTest, SinkFalseOnFirstChunk) {
-  Fixture f(Endpoint::chat_completions, kChatBody);
+  Fixture f(Endpoint::chat_completions, kChatBody, paced_deployment());
   StreamOutcome s = stream(f, 1);
   ASSERT_TRUE(s.result.ok());
   EXPECT_FALSE(s.result.value());
   EXPECT_EQ(s.chunks.size(), 1u);
-}
-
-TEST(MockProviderTest, SinkFalseOnUsageChunk) {
-  Fixture probe(Endpoint::chat_completions, kChatBody);
-  probe.call.include_usage = true;
-  const std::size_t total = stream(probe).chunks.size();
-
-  Fixture f(Endpoint::chat_completions, kChatBody);
-  f.call.include_usage = true;
-  StreamOutcome s = stream(f, total);  // the very last (usage) chunk is refused
-  ASSERT_TRUE(s.result.ok());
-  EXPECT_FALSE(s.result.value());
-  EXPECT_EQ(s.chunks.size(), total);
 }
 
 // ---- completions ----

@@ -1,16 +1,19 @@
 // Unit tests for the OTLP protobuf and JSON encodings of a span batch, and the console exporter that prints
-// them.
+// them. The protobuf bytes are parsed back with libprotobuf and compared field by field with the span data,
+// and compared byte for byte with what libprotobuf's message objects serialise (otlp_reference_encoder.h).
 #include "telemetry/otlp_encoding.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "otlp_reference_encoder.h"
 #include "telemetry/console_exporter.h"
 #include "telemetry/exporter_factory.h"
 
@@ -193,13 +196,239 @@ TEST(OtlpEncodingTest, ProtobufEnumsMatchOurEnumValues) {
   }
 }
 
-TEST(OtlpEncodingTest, BuildExportRequestClearsItsOutput) {
-  std::vector<SpanData> spans{root_span()};
+// ---- the direct protobuf encoder against libprotobuf ----
+
+template <class Id>
+Id filled_id(std::uint8_t byte) {
+  Id id{};
+  id.fill(byte);
+  return id;
+}
+
+// Edge cases of every kind: defaults that proto3 leaves out, the oneof members written even when they are
+// defaults, empty strings and lists, UTF-8, the largest ids and integers, non-finite doubles, lengths of one,
+// two and three bytes.
+SpanData edge_span() {
+  SpanData s;
+  s.trace_id = filled_id<TraceId>(0xff);
+  s.span_id = filled_id<SpanId>(0xff);
+  s.parent_span_id = SpanId{0, 0, 0, 0, 0, 0, 0, 1};
+  s.flags = 0x301;  // W3C flags plus reserved bits: all four bytes of the fixed32 matter
+  s.name = "\xe5\x90\x8d\xe5\x89\x8d \xc3\xbcn\xc3\xaf \xf0\x9f\x9a\x80";  // CJK, Latin-1, an emoji
+  s.kind = SpanKind::unspecified;                                          // 0: left out
+  s.start_time_unix_nano = std::numeric_limits<std::uint64_t>::max();
+  s.end_time_unix_nano = 0;  // left out
+  s.attributes = {
+      {"", std::string("")},  // empty key and empty value: the key is left out, the oneof string is not
+      {"\xd0\xba\xd0\xbb\xd1\x8e\xd1\x87", std::string("\xe2\x9c\x93 \xf0\x9f\x98\x80")},
+      {"min", std::numeric_limits<std::int64_t>::min()},
+      {"minus_one", std::int64_t{-1}},  // ten varint bytes
+      {"zero", std::int64_t{0}},
+      {"false", false},
+      {"nan", std::numeric_limits<double>::quiet_NaN()},
+      {"minus_zero", -0.0},
+      {"minus_inf", -std::numeric_limits<double>::infinity()},
+      {"denormal", std::numeric_limits<double>::denorm_min()},
+      {"no_strings", std::vector<std::string>{}},
+      {"no_bools", std::vector<bool>{}},
+      {"strings_with_empty", std::vector<std::string>{"", "x", std::string(200, 'y')}},
+      {"ints", std::vector<std::int64_t>{0, -1, std::numeric_limits<std::int64_t>::max()}},
+      {"doubles", std::vector<double>{std::numeric_limits<double>::infinity(), 0.0}},
+      {"bools", std::vector<bool>{false, true, false}},
+      {"two_byte_length", std::string(300, 'z')},
+      {std::string(130, 'k'), std::int64_t{7}},  // a long owned key
+  };
+  s.events = {Event{"", 0, {}},  // an empty event: an empty message, still written
+              Event{"exception", 5, {{"exception.message", std::string(200, 'm')}}}};  // longer than guessed
+  s.links = {Link{filled_id<TraceId>(0xff), SpanId{1, 2, 3, 4, 5, 6, 7, 8}, "", {}}};
+  s.status_code = StatusCode::unset;
+  s.status_message = "a message without a code";  // the status is written, its code left out
+  return s;
+}
+
+// A span over 16 KB: its length takes three bytes, one more than guessed.
+SpanData big_span(std::size_t bytes) {
+  SpanData s = root_span();
+  s.name = "big";
+  s.attributes = {{"gen_ai.prompt", std::string(bytes, 'p')}};
+  return s;
+}
+
+double double_of(const pb::common::v1::AnyValue& v) {
+  return v.double_value();
+}
+
+void expect_value(const pb::common::v1::AnyValue& got, const std::string& want) {
+  ASSERT_EQ(got.value_case(), pb::common::v1::AnyValue::kStringValue);
+  EXPECT_EQ(got.string_value(), want);
+}
+void expect_value(const pb::common::v1::AnyValue& got, bool want) {
+  ASSERT_EQ(got.value_case(), pb::common::v1::AnyValue::kBoolValue);
+  EXPECT_EQ(got.bool_value(), want);
+}
+void expect_value(const pb::common::v1::AnyValue& got, std::int64_t want) {
+  ASSERT_EQ(got.value_case(), pb::common::v1::AnyValue::kIntValue);
+  EXPECT_EQ(got.int_value(), want);
+}
+void expect_value(const pb::common::v1::AnyValue& got, double want) {
+  ASSERT_EQ(got.value_case(), pb::common::v1::AnyValue::kDoubleValue);
+  EXPECT_EQ(std::bit_cast<std::uint64_t>(double_of(got)), std::bit_cast<std::uint64_t>(want));  // NaN, -0.0
+}
+
+void expect_attributes(const google::protobuf::RepeatedPtrField<pb::common::v1::KeyValue>& got,
+                       const std::vector<Attribute>& want) {
+  ASSERT_EQ(got.size(), static_cast<int>(want.size()));
+  for (int i = 0; i < got.size(); ++i) {
+    const Attribute& a = want[static_cast<std::size_t>(i)];
+    SCOPED_TRACE("attribute " + std::string(a.key.view()));
+    EXPECT_EQ(got[i].key(), a.key.view());
+    ASSERT_TRUE(got[i].has_value());
+    const pb::common::v1::AnyValue& value = got[i].value();
+    std::visit(
+        [&value](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, bool> ||
+                        std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>) {
+            expect_value(value, v);
+          } else {
+            using E = typename T::value_type;
+            ASSERT_EQ(value.value_case(), pb::common::v1::AnyValue::kArrayValue);
+            ASSERT_EQ(value.array_value().values_size(), static_cast<int>(v.size()));
+            for (std::size_t k = 0; k < v.size(); ++k) {
+              expect_value(value.array_value().values(static_cast<int>(k)), static_cast<E>(v[k]));
+            }
+          }
+        },
+        a.value);
+  }
+}
+
+void expect_span(const pb::trace::v1::Span& got, const SpanData& want) {
+  SCOPED_TRACE("span " + want.name);
+  EXPECT_EQ(got.trace_id(), bytes_of(want.trace_id));
+  EXPECT_EQ(got.span_id(), bytes_of(want.span_id));
+  EXPECT_EQ(got.trace_state(), want.trace_state);
+  EXPECT_EQ(got.parent_span_id(), is_valid(want.parent_span_id) ? bytes_of(want.parent_span_id) : "");
+  EXPECT_EQ(got.flags(), want.flags);
+  EXPECT_EQ(got.name(), want.name);
+  EXPECT_EQ(static_cast<int>(got.kind()), static_cast<int>(want.kind));
+  EXPECT_EQ(got.start_time_unix_nano(), want.start_time_unix_nano);
+  EXPECT_EQ(got.end_time_unix_nano(), want.end_time_unix_nano);
+  expect_attributes(got.attributes(), want.attributes);
+  EXPECT_EQ(got.dropped_attributes_count(), want.dropped_attributes_count);
+  ASSERT_EQ(got.events_size(), static_cast<int>(want.events.size()));
+  for (int i = 0; i < got.events_size(); ++i) {
+    const Event& e = want.events[static_cast<std::size_t>(i)];
+    EXPECT_EQ(got.events(i).name(), e.name);
+    EXPECT_EQ(got.events(i).time_unix_nano(), e.time_unix_nano);
+    expect_attributes(got.events(i).attributes(), e.attributes);
+  }
+  EXPECT_EQ(got.dropped_events_count(), want.dropped_events_count);
+  ASSERT_EQ(got.links_size(), static_cast<int>(want.links.size()));
+  for (int i = 0; i < got.links_size(); ++i) {
+    const Link& l = want.links[static_cast<std::size_t>(i)];
+    EXPECT_EQ(got.links(i).trace_id(), bytes_of(l.trace_id));
+    EXPECT_EQ(got.links(i).span_id(), bytes_of(l.span_id));
+    EXPECT_EQ(got.links(i).trace_state(), l.trace_state);
+    expect_attributes(got.links(i).attributes(), l.attributes);
+  }
+  EXPECT_EQ(got.dropped_links_count(), want.dropped_links_count);
+  EXPECT_EQ(got.has_status(), want.status_code != StatusCode::unset || !want.status_message.empty());
+  EXPECT_EQ(static_cast<int>(got.status().code()), static_cast<int>(want.status_code));
+  EXPECT_EQ(got.status().message(), want.status_message);
+}
+
+// Parses `bytes`, compares every field with the batch, and compares the bytes with libprotobuf's own.
+void expect_encoding(const std::string& bytes, std::span<const SpanData> spans, const Resource& resource,
+                     const InstrumentationScope& scope) {
   pb::collector::trace::v1::ExportTraceServiceRequest req;
-  build_export_request(spans, {}, {}, req);
-  build_export_request(spans, {}, {}, req);
-  EXPECT_EQ(req.resource_spans_size(), 1);
-  EXPECT_EQ(req.resource_spans(0).scope_spans(0).spans_size(), 1);
+  ASSERT_TRUE(req.ParseFromString(bytes));
+  ASSERT_EQ(req.resource_spans_size(), 1);
+  const auto& rs = req.resource_spans(0);
+  ASSERT_TRUE(rs.has_resource());
+  expect_attributes(rs.resource().attributes(), resource.attributes);
+  ASSERT_EQ(rs.scope_spans_size(), 1);
+  const auto& ss = rs.scope_spans(0);
+  ASSERT_TRUE(ss.has_scope());
+  EXPECT_EQ(ss.scope().name(), scope.name);
+  EXPECT_EQ(ss.scope().version(), scope.version);
+  ASSERT_EQ(ss.spans_size(), static_cast<int>(spans.size()));
+  for (std::size_t i = 0; i < spans.size(); ++i) expect_span(ss.spans(static_cast<int>(i)), spans[i]);
+  // Same fields in the same order as libprotobuf writes them: the same bytes.
+  const std::string expected = reference::encode_traces_protobuf(spans, resource, scope);
+  EXPECT_EQ(bytes.size(), expected.size());
+  EXPECT_TRUE(bytes == expected) << "the bytes differ from libprotobuf's";
+}
+
+Resource unicode_resource() {
+  return Resource{{{"service.name", std::string("\xe7\xbd\x91\xe5\x85\xb3")},
+                   {"service.instance.id", std::string("")},
+                   {"process.pid", std::int64_t{4242}},
+                   {"deployment.flags", std::vector<std::string>{"a", "b"}}}};
+}
+
+TEST(OtlpProtobufEncoderTest, EdgeCasesMatchLibprotobufFieldByFieldAndByteForByte) {
+  std::vector<SpanData> spans{full_span(), edge_span(), root_span()};
+  expect_encoding(encode_traces_protobuf(spans, test_resource(), test_scope()), spans, test_resource(),
+                  test_scope());
+  expect_encoding(encode_traces_protobuf(spans, unicode_resource(), InstrumentationScope{"", ""}), spans,
+                  unicode_resource(), InstrumentationScope{"", ""});
+}
+
+TEST(OtlpProtobufEncoderTest, LengthsLongerAndShorterThanGuessed) {
+  // A batch of one small span (lengths shorter than guessed), a span over 16 KB (longer), and a batch over 2
+  // MB.
+  std::vector<SpanData> tiny{root_span()};
+  expect_encoding(encode_traces_protobuf(tiny, {}, {}), tiny, {}, {});
+  std::vector<SpanData> big{root_span(), big_span(20000), edge_span()};
+  expect_encoding(encode_traces_protobuf(big, test_resource(), test_scope()), big, test_resource(),
+                  test_scope());
+  std::vector<SpanData> huge(120, big_span(20000));
+  huge.push_back(edge_span());
+  const std::string bytes = encode_traces_protobuf(huge, test_resource(), test_scope());
+  EXPECT_GT(bytes.size(), std::size_t{2} << 20);
+  expect_encoding(bytes, huge, test_resource(), test_scope());
+  // No resource attributes, no scope name: the empty resource and scope messages are still written.
+  expect_encoding(encode_traces_protobuf({}, {}, InstrumentationScope{"", ""}), {}, {},
+                  InstrumentationScope{"", ""});
+}
+
+TEST(OtlpProtobufEncoderTest, TypicalGatewaySpansMatchLibprotobuf) {
+  // The three spans of a chat request as the gateway records them: SERVER, route, CLIENT.
+  SpanData server = full_span();
+  server.events.clear();
+  server.links.clear();
+  server.attributes = {{"http.request.method", std::string("POST")},
+                       {"url.path", std::string("/v1/chat/completions")},
+                       {"server.port", std::int64_t{4000}},
+                       {"gen_ai.request.temperature", 0.7},
+                       {"gen_ai.request.stream", false},
+                       {"gen_ai.response.finish_reasons", std::vector<std::string>{"stop"}},
+                       {"http.response.status_code", std::int64_t{200}}};
+  SpanData route = root_span();
+  route.parent_span_id = server.span_id;
+  route.attributes = {{"router.strategy", std::string("simple-shuffle")}, {"router.latency_ms", 0.0123}};
+  SpanData client = root_span();
+  client.kind = SpanKind::client;
+  client.name = "chat gpt-4o-mini";
+  client.attributes = {{"server.address", std::string("api.openai.com")}, {"server.port", std::int64_t{443}}};
+  std::vector<SpanData> spans{server, route, client};
+  expect_encoding(encode_traces_protobuf(spans, test_resource(), test_scope()), spans, test_resource(),
+                  test_scope());
+}
+
+TEST(OtlpProtobufEncoderTest, AReusedBufferGivesTheSameBytesAsAFreshOne) {
+  EncodeBuffer buffer;
+  std::vector<SpanData> big{big_span(50000), edge_span()};
+  std::vector<SpanData> small{root_span()};
+  encode_traces_protobuf(big, test_resource(), test_scope(), buffer);
+  EXPECT_EQ(std::string(buffer.view()), encode_traces_protobuf(big, test_resource(), test_scope()));
+  const std::size_t capacity = buffer.capacity();
+  encode_traces_protobuf(small, {}, {}, buffer);  // shorter than what the buffer held
+  EXPECT_EQ(std::string(buffer.view()), encode_traces_protobuf(small, {}, {}));
+  EXPECT_EQ(buffer.capacity(), capacity);  // its storage kept
+  encode_traces_protobuf(big, test_resource(), test_scope(), buffer);
+  EXPECT_EQ(std::string(buffer.view()), encode_traces_protobuf(big, test_resource(), test_scope()));
 }
 
 TEST(OtlpEncodingTest, EmptyBatchStillHasOneResourceAndScope) {

@@ -148,6 +148,12 @@ TEST(EvaluateTest, CostWeightSweepAndMismatchedModels) {
   EXPECT_DOUBLE_EQ(r.value().points[0].accuracy, 1.0);  // argmax of the predictions
   // cost_weight 1: q1's b (0.8 - 1) loses to a (0.1 - 0.25).
   EXPECT_DOUBLE_EQ(r.value().points[2].accuracy, 0.5);
+  o.sweep_cost_weight = false;  // thresholds spaced quadratically
+  Result<EvalReport> t = evaluate(p, d, models, o);
+  ASSERT_TRUE(t.ok());
+  EXPECT_DOUBLE_EQ(t.value().points[1].threshold, 0.25);
+  EXPECT_DOUBLE_EQ(t.value().points[2].threshold, 1.0);
+  EXPECT_DOUBLE_EQ(t.value().points[2].cost_weight, 1000.0);
   o.points = 1;
   EXPECT_FALSE(evaluate(p, d, models, o).ok());
   EXPECT_FALSE(evaluate(p, d, {{"a", 7, 0, 1}}, {}).ok());  // b has no price

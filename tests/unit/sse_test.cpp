@@ -223,6 +223,39 @@ TEST(SseReaderTest, ReaderReusableAfterDispatch) {
   EXPECT_EQ(out[1].data, "2");
 }
 
+TEST(SseReaderTest, EventsAreThoseOfTheLastFeed) {
+  SseReader reader;
+  ASSERT_TRUE(reader.feed("event: a\ndata: one\n\ndata: two\n\ndata: th"));
+  ASSERT_EQ(reader.events().size(), 2u);
+  EXPECT_EQ(reader.events()[0].event, "a");
+  EXPECT_EQ(reader.events()[0].data, "one");
+  EXPECT_EQ(reader.events()[1].event, "");
+  EXPECT_EQ(reader.events()[1].data, "two");
+  // The storage of earlier events is reused; nothing of them shows through.
+  ASSERT_TRUE(reader.feed("ree\n\n"));
+  ASSERT_EQ(reader.events().size(), 1u);
+  EXPECT_EQ(reader.events()[0].event, "");
+  EXPECT_EQ(reader.events()[0].data, "three");
+  ASSERT_TRUE(reader.feed(": only a comment\n\n"));
+  EXPECT_TRUE(reader.events().empty());
+  ASSERT_TRUE(reader.feed("event: b\ndata: 4\n\nevent: c\ndata: 5\n\ndata: 6\n\n"));
+  ASSERT_EQ(reader.events().size(), 3u);
+  EXPECT_EQ(reader.events()[0].event, "b");
+  EXPECT_EQ(reader.events()[1].event, "c");
+  EXPECT_EQ(reader.events()[2].event, "");
+  EXPECT_EQ(reader.events()[2].data, "6");
+}
+
+TEST(SseReaderTest, EmptyFeedKeepsAPendingCrlf) {
+  SseReader reader;
+  std::vector<SseEvent> out;
+  ASSERT_TRUE(reader.feed("data: a\r", out));
+  ASSERT_TRUE(reader.feed("", out));
+  ASSERT_TRUE(reader.feed("\ndata: b\n\n", out));  // the LF ends the CRLF: no blank line between a and b
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].data, "a\nb");
+}
+
 TEST(SseReaderTest, SizeLimitReturnsFalse) {
   SseReader reader(16);
   std::vector<SseEvent> out;

@@ -306,7 +306,7 @@ TEST(TelemetryEnvResource, Defaults) {
   EXPECT_EQ(resource_string(s, "host.name"), host);
   // Each key once.
   std::vector<std::string> keys;
-  for (const Attribute& a : s.resource.attributes) keys.push_back(a.key);
+  for (const Attribute& a : s.resource.attributes) keys.emplace_back(a.key.view());
   std::sort(keys.begin(), keys.end());
   EXPECT_EQ(std::adjacent_find(keys.begin(), keys.end()), keys.end());
 }

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <variant>
 #include <vector>
 
@@ -527,6 +528,111 @@ TEST_F(TracerTest, KindAndNameAreRecorded) {
     EXPECT_EQ(spans[i].kind, cases[i].first);
     EXPECT_EQ(spans[i].name, cases[i].second);
   }
+}
+
+TEST(TracerRecycling, ASpanStartedOnARecycledRecordKeepsNothingOfTheLastOne) {
+  // Export each span at once, so that the second span is recorded on the record the first one used.
+  auto sink = std::make_shared<SpanSink>();
+  BatchSettings settings;
+  settings.max_queue_size = 16;
+  settings.max_export_batch_size = 1;
+  settings.schedule_delay = 10ms;
+  auto processor = std::make_shared<BatchSpanProcessor>(settings, std::make_unique<RecordingExporter>(sink),
+                                                        Resource{}, InstrumentationScope{});
+  Tracer tracer(Sampler(), IdGenerator(), SpanLimits(), processor);
+  auto exported = [&](std::size_t n) {
+    for (int i = 0; i < 500 && processor->exported() < n; ++i) std::this_thread::sleep_for(10ms);
+    return processor->exported() >= n;
+  };
+  auto remote = parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  ASSERT_TRUE(remote.has_value());
+  remote->trace_state = "congo=t61rcWkgMzE";
+  for (int round = 0; round < 3; ++round) {
+    Span full = tracer.start_span("full", SpanKind::server, *remote);
+    for (int i = 0; i < 40; ++i) full.set_attribute("k" + std::to_string(i), i);
+    full.add_event("exception", {{"exception.type", std::string("timeout")}});
+    full.add_link(full.context());
+    full.set_status(StatusCode::error, "boom");
+    full.end();
+    ASSERT_TRUE(exported(2 * round + 1u));
+    Span bare = tracer.start_span("bare", SpanKind::internal, SpanContext{});
+    bare.end();
+    ASSERT_TRUE(exported(2 * round + 2u));
+  }
+  processor->shutdown(5000ms);
+  std::lock_guard lock(sink->m);
+  ASSERT_EQ(sink->spans.size(), 6u);
+  for (std::size_t i = 1; i < sink->spans.size(); i += 2) {
+    const SpanData& d = sink->spans[i];
+    EXPECT_EQ(d.name, "bare");
+    EXPECT_EQ(d.kind, SpanKind::internal);
+    EXPECT_FALSE(is_valid(d.parent_span_id));
+    EXPECT_TRUE(d.trace_state.empty());
+    EXPECT_TRUE(d.attributes.empty());
+    EXPECT_TRUE(d.events.empty());
+    EXPECT_TRUE(d.links.empty());
+    EXPECT_EQ(d.status_code, StatusCode::unset);
+    EXPECT_TRUE(d.status_message.empty());
+    EXPECT_EQ(d.dropped_attributes_count, 0u);
+    EXPECT_NE(d.trace_id, sink->spans[i - 1].trace_id);
+  }
+  EXPECT_EQ(sink->spans[4].attributes.size(), 40u);
+  EXPECT_EQ(sink->spans[4].trace_state, "congo=t61rcWkgMzE");
+}
+
+TEST_F(TracerTest, InvalidUtf8BytesBecomeReplacementCharacters) {
+  Span s = tracer_->start_span("utf8", SpanKind::internal, SpanContext{});
+  s.set_attribute("ascii", "just ASCII, longer than eight bytes");
+  s.set_attribute("valid", "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x9a\x80");
+  s.set_attribute("late", "0123456789abcdef\xff tail");  // past the first eight-byte words
+  s.set_attribute("cut", "12345678\xc3");                // a sequence cut short at the end
+  s.set_attribute("overlong", "\xc0\xaf");
+  s.set_attribute("list", std::vector<std::string>{"ok", "bad \xfe"});
+  s.end();
+  SpanData d = only_span();
+  EXPECT_EQ(std::get<std::string>(find(d, "ascii")->value), "just ASCII, longer than eight bytes");
+  EXPECT_EQ(std::get<std::string>(find(d, "valid")->value), "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x9a\x80");
+  EXPECT_EQ(std::get<std::string>(find(d, "late")->value), "0123456789abcdef\xef\xbf\xbd tail");
+  EXPECT_EQ(std::get<std::string>(find(d, "cut")->value), "12345678\xef\xbf\xbd");
+  EXPECT_EQ(std::get<std::string>(find(d, "overlong")->value), "\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_EQ(std::get<std::vector<std::string>>(find(d, "list")->value),
+            (std::vector<std::string>{"ok", "bad \xef\xbf\xbd"}));
+}
+
+TEST_F(TracerTest, ManyKeysEachStayOnceWhateverTheirHashBuckets) {
+  // More keys than set_value's 256 hash buckets: keys share buckets, and setting each again must still find it.
+  SpanLimits limits;
+  limits.attribute_count = 1000;
+  make(Sampler(), limits);
+  Span s = tracer_->start_span("many", SpanKind::internal, SpanContext{});
+  for (int i = 0; i < 600; ++i) s.set_attribute("key." + std::to_string(i), i);
+  for (int i = 599; i >= 0; --i) s.set_attribute("key." + std::to_string(i), "again " + std::to_string(i));
+  s.end();
+  SpanData d = only_span();
+  ASSERT_EQ(d.attributes.size(), 600u);
+  for (int i = 0; i < 600; ++i) {
+    EXPECT_EQ(d.attributes[static_cast<std::size_t>(i)].key, "key." + std::to_string(i));
+    EXPECT_EQ(std::get<std::string>(d.attributes[static_cast<std::size_t>(i)].value), "again " + std::to_string(i));
+  }
+}
+
+TEST(AttributeKeyTest, LiteralsAreKeptAndOtherKeysCopied) {
+  const AttributeKey literal = "gen_ai.request.model";
+  std::string text = "dynamic.key";
+  const AttributeKey copied = text;
+  text = "changed";
+  EXPECT_EQ(literal, "gen_ai.request.model");
+  EXPECT_EQ(copied, "dynamic.key");  // its own copy
+  AttributeKey assigned = "x";
+  assigned = copied;
+  EXPECT_EQ(assigned, "dynamic.key");
+  AttributeKey moved = std::move(assigned);
+  EXPECT_EQ(moved, "dynamic.key");
+  const std::vector<Attribute> attributes{{"a", true}, {std::string_view("b"), std::int64_t{1}}};
+  const std::vector<Attribute> copy = attributes;  // NOLINT(performance-unnecessary-copy-initialization)
+  EXPECT_EQ(copy[0].key, "a");
+  EXPECT_EQ(copy[1].key, "b");
+  EXPECT_EQ(AttributeKey(std::string_view()).view(), "");
 }
 
 }  // namespace

@@ -102,35 +102,33 @@ Result<std::string> messages_body(const Call& call) {
   return body;
 }
 
-// Decodes the upstream SSE stream and forwards each translated chunk as soon as its event is decoded.
+// Decodes the upstream SSE stream and hands each translated chunk to the sink, flushing after every read.
 class EventForwarder final : public http::BodySink {
  public:
   EventForwarder(ChunkSink& sink, const anthropic::StreamTranslator::Options& options, ResponseMeta& meta)
       : sink_(sink), meta_(meta), translator_(options, meta) {}
 
-  asio::awaitable<bool> on_data(std::string_view bytes) override {
+  asio::awaitable<bool> on_data(std::string_view bytes, bool last) override {
     meta_.upstream_status = 200;  // only a 2xx body streams here
-    events_.clear();
-    if (!reader_.feed(bytes, events_)) {
+    if (!reader_.feed(bytes)) {
       error_ =
           Error{502, "api_error", "The upstream sent an oversized stream event.", "upstream_error", {}, {}};
       co_return false;
     }
-    for (const http::SseEvent& ev : events_) {
+    for (const http::SseEvent& ev : reader_.events()) {
       chunks_.clear();
       const bool translated = translator_.on_event(ev, chunks_);
-      for (const std::string& chunk : chunks_) {
-        const std::string_view payload = chunk;
-        const bool delivered = co_await sink_.on_chunk(payload);
-        if (!delivered) {
-          client_gone_ = true;
-          co_return false;
-        }
-      }
+      for (const std::string& chunk : chunks_) sink_.on_chunk(chunk);
       if (!translated) {
         error_ = translator_.error();
         co_return false;
       }
+    }
+    if (last) co_return true;  // what is left goes out with the end of the stream
+    const bool delivered = co_await sink_.flush();
+    if (!delivered) {
+      client_gone_ = true;
+      co_return false;
     }
     co_return true;
   }
@@ -145,7 +143,6 @@ class EventForwarder final : public http::BodySink {
   ResponseMeta& meta_;
   anthropic::StreamTranslator translator_;
   http::SseReader reader_;
-  std::vector<http::SseEvent> events_;
   std::vector<std::string> chunks_;
 };
 

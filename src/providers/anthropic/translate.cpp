@@ -763,13 +763,12 @@ bool StreamTranslator::on_event(const http::SseEvent& event, std::vector<std::st
 }
 
 bool StreamTranslator::feed(std::string_view bytes, std::vector<std::string>& out) {
-  events_.clear();
-  if (!reader_.feed(bytes, events_)) {
+  if (!reader_.feed(bytes)) {
     error_ =
         Error{502, "api_error", "The upstream sent an oversized stream event.", "upstream_error", {}, {}};
     return false;
   }
-  for (const http::SseEvent& ev : events_) {
+  for (const http::SseEvent& ev : reader_.events()) {
     if (!on_event(ev, out)) return false;
   }
   return true;

@@ -116,7 +116,6 @@ class StreamTranslator {
   Options options_;
   ResponseMeta& meta_;
   http::SseReader reader_;
-  std::vector<http::SseEvent> events_;
   std::string id_;
   Usage usage_;
   bool role_sent_ = false;

@@ -156,13 +156,13 @@ AnswerOptions answer_options(const Call& call, const Prepared& p) {
   return o;
 }
 
-// Decodes the event stream as it arrives and forwards each chunk at once.
+// Decodes the event stream as it arrives and hands each chunk to the sink, flushing after every read.
 class EventForwarder final : public http::BodySink {
  public:
   EventForwarder(ChunkSink& sink, StreamTranslator& translator, ResponseMeta& meta)
       : sink_(sink), translator_(translator), meta_(meta) {}
 
-  asio::awaitable<bool> on_data(std::string_view bytes) override {
+  asio::awaitable<bool> on_data(std::string_view bytes, bool last) override {
     meta_.upstream_status = 200;  // only a 2xx body streams here
     messages_.clear();
     const bool intact = decoder_.feed(bytes, messages_);
@@ -173,13 +173,7 @@ class EventForwarder final : public http::BodySink {
         error_ = std::move(*error);
         co_return false;
       }
-      for (const std::string& chunk : chunks_) {
-        const bool delivered = co_await sink_.on_chunk(chunk);
-        if (!delivered) {
-          client_gone_ = true;
-          co_return false;
-        }
-      }
+      for (const std::string& chunk : chunks_) sink_.on_chunk(chunk);
     }
     if (!intact) {
       error_ = Error{
@@ -189,6 +183,12 @@ class EventForwarder final : public http::BodySink {
           "upstream_error",
           {},
           {}};
+      co_return false;
+    }
+    if (last) co_return true;  // what is left goes out with the end of the stream
+    const bool delivered = co_await sink_.flush();
+    if (!delivered) {
+      client_gone_ = true;
       co_return false;
     }
     co_return true;

@@ -215,7 +215,7 @@ asio::awaitable<Result<bool>> MockProvider::stream(Call& call, ChunkSink& sink) 
   const std::int64_t created = now_seconds();
   std::string wire;
 
-  auto emit = [&](bj::object choice, bool last_usage_chunk = false) -> asio::awaitable<bool> {
+  auto emit = [&](bj::object choice, bool last_usage_chunk = false) {
     bj::object chunk{{"id", id},
                      {"object", chat ? "chat.completion.chunk" : "text_completion"},
                      {"created", created},
@@ -228,7 +228,14 @@ asio::awaitable<Result<bool>> MockProvider::stream(Call& call, ChunkSink& sink) 
       if (call.include_usage) chunk["usage"] = nullptr;
     }
     json::serialize_into(chunk, wire);
-    const bool delivered = co_await sink.on_chunk(wire);
+    sink.on_chunk(wire);
+  };
+  // A pause between chunks stands for the upstream's pace: the chunks before it are flushed, as an adapter
+  // flushes after each read. Without pauses the whole answer is one read, and goes out with the stream's end.
+  auto paced = [&]() -> asio::awaitable<bool> {
+    if (chunk_pause <= 0) co_return true;
+    const bool delivered = co_await sink.flush();
+    if (delivered) co_await pause(chunk_pause);
     co_return delivered;
   };
 
@@ -237,19 +244,18 @@ asio::awaitable<Result<bool>> MockProvider::stream(Call& call, ChunkSink& sink) 
                      {"delta", bj::object{{"role", "assistant"}, {"content", ""}}},
                      {"logprobs", nullptr},
                      {"finish_reason", nullptr}};
-    const bool ok = co_await emit(std::move(first));
-    if (!ok) co_return false;
+    emit(std::move(first));
   }
   for (std::string_view piece : pieces(text)) {
-    co_await pause(chunk_pause);
+    const bool ok = co_await paced();
+    if (!ok) co_return false;
     bj::object choice =
         chat ? bj::object{{"index", 0},
                           {"delta", bj::object{{"content", piece}}},
                           {"logprobs", nullptr},
                           {"finish_reason", nullptr}}
              : bj::object{{"index", 0}, {"text", piece}, {"logprobs", nullptr}, {"finish_reason", nullptr}};
-    const bool ok = co_await emit(std::move(choice));
-    if (!ok) co_return false;
+    emit(std::move(choice));
   }
   bj::object last =
       chat ? bj::object{{"index", 0},
@@ -257,12 +263,8 @@ asio::awaitable<Result<bool>> MockProvider::stream(Call& call, ChunkSink& sink) 
                         {"logprobs", nullptr},
                         {"finish_reason", "stop"}}
            : bj::object{{"index", 0}, {"text", ""}, {"logprobs", nullptr}, {"finish_reason", "stop"}};
-  const bool ok = co_await emit(std::move(last));
-  if (!ok) co_return false;
-  if (call.include_usage) {
-    const bool usage_ok = co_await emit({}, true);
-    if (!usage_ok) co_return false;
-  }
+  emit(std::move(last));
+  if (call.include_usage) emit({}, true);
   record_meta(call, id, prompt_tokens(call), std::max<std::int64_t>(1, estimate_tokens(text)), text);
   co_return true;
 }

@@ -8,6 +8,7 @@
 
 #include "http/client.h"
 #include "http/sse.h"
+#include "providers/openai/chunk_rewriter.h"
 #include "util/json.h"
 #include "util/string_map.h"
 
@@ -176,101 +177,28 @@ void scrub(std::string& text, std::string_view secret) {
   }
 }
 
-enum class Rewrite { not_json, error_event, ok, drop };
+using openai::Rewrite;
+using openai::RewriteOptions;
 
-struct RewriteOptions {
-  std::string_view public_model;
-  ResponseMeta* meta = nullptr;
-  bool strip_usage = false;  // the gateway asked for usage the client did not: keep it out of what it sees
-  bool capture_content = false;
-};
-
-std::int64_t int_field(const bj::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  if (v && v->is_int64()) return v->get_int64();
-  if (v && v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
-  return -1;
-}
-
-// Notes what a response or chunk says about the answer: id, model, finish reasons, usage, text.
-void record(const bj::object& doc, const RewriteOptions& opt) {
-  ResponseMeta& m = *opt.meta;
-  if (m.id.empty()) {
-    if (const auto* id = doc.if_contains("id"); id && id->is_string()) m.id = id->get_string();
-  }
-  if (m.model.empty()) {
-    if (const auto* model = doc.if_contains("model"); model && model->is_string())
-      m.model = model->get_string();
-  }
-  if (const auto* usage = doc.if_contains("usage"); usage && usage->is_object()) {
-    m.prompt_tokens = int_field(usage->get_object(), "prompt_tokens");
-    m.completion_tokens = int_field(usage->get_object(), "completion_tokens");
-  }
-  const auto* choices = doc.if_contains("choices");
-  if (!choices || !choices->is_array()) return;
-  for (const auto& c : choices->get_array()) {
-    const auto* choice = c.if_object();
-    if (!choice) continue;
-    if (const auto* fr = choice->if_contains("finish_reason"); fr && fr->is_string()) {
-      m.finish_reasons.emplace_back(fr->get_string());
-    }
-    if (!opt.capture_content) continue;
-    for (std::string_view part : {"message", "delta"}) {
-      if (const auto* msg = choice->if_contains(part); msg && msg->is_object()) {
-        if (const auto* text = msg->get_object().if_contains("content"); text && text->is_string()) {
-          m.completion_text.append(text->get_string());
-        }
-      }
-    }
-    if (const auto* text = choice->if_contains("text"); text && text->is_string()) {
-      m.completion_text.append(text->get_string());
-    }
-  }
-}
-
-// Rewrites `model` in one JSON document to the public name, noting what it says on the way. Parses into a
-// stack arena: no heap churn per chunk.
-Rewrite rewrite_model(std::string_view in, const RewriteOptions& opt, std::string& out) {
-  unsigned char buffer[8192];
-  bj::monotonic_resource mr(buffer, sizeof buffer);
-  boost::system::error_code ec;
-  bj::value v = bj::parse(in, ec, &mr, json::parse_options());
-  if (ec || !v.is_object()) return Rewrite::not_json;
-  bj::object& doc = v.as_object();
-  if (doc.contains("error")) return Rewrite::error_event;
-  if (opt.meta) record(doc, opt);
-  if (opt.strip_usage) {
-    if (const auto* choices = doc.if_contains("choices");
-        doc.contains("usage") && choices && choices->is_array() && choices->get_array().empty()) {
-      return Rewrite::drop;
-    }
-    doc.erase("usage");
-  }
-  if (auto* m = doc.if_contains("model")) *m = opt.public_model;
-  json::serialize_into(v, out);
-  return Rewrite::ok;
-}
-
-// Decodes the upstream SSE stream and forwards each chunk at once.
+// Decodes the upstream SSE stream and hands each chunk to the sink, flushing after every read.
 class ChunkForwarder final : public http::BodySink {
  public:
   ChunkForwarder(ChunkSink& sink, const RewriteOptions& options, std::string_view secret)
-      : sink_(sink), options_(options), secret_(secret) {}
+      : sink_(sink), rewriter_(options), meta_(options.meta), secret_(secret) {}
 
-  asio::awaitable<bool> on_data(std::string_view bytes) override {
-    if (options_.meta) options_.meta->upstream_status = 200;  // only a 2xx body streams here
-    events_.clear();
-    if (!reader_.feed(bytes, events_)) {
+  asio::awaitable<bool> on_data(std::string_view bytes, bool last) override {
+    if (meta_) meta_->upstream_status = 200;  // only a 2xx body streams here
+    if (!reader_.feed(bytes)) {
       error_ =
           Error{502, "api_error", "The upstream sent an oversized stream event.", "upstream_error", {}, {}};
       co_return false;
     }
-    for (auto& ev : events_) {
+    for (const http::SseEvent& ev : reader_.events()) {
       if (ev.data == "[DONE]") {
         done_ = true;
         continue;
       }
-      const Rewrite rw = rewrite_model(ev.data, options_, wire_);
+      const Rewrite rw = rewriter_.rewrite(ev.data, wire_);
       if (rw == Rewrite::drop) continue;
       if (rw == Rewrite::not_json) {
         error_ = Error{
@@ -281,11 +209,13 @@ class ChunkForwarder final : public http::BodySink {
         error_ = map_upstream_error(500, ev.data, {}, secret_);
         co_return false;
       }
-      const bool delivered = co_await sink_.on_chunk(wire_);
-      if (!delivered) {
-        client_gone_ = true;
-        co_return false;
-      }
+      sink_.on_chunk(wire_);
+    }
+    if (last) co_return true;  // what is left goes out with the end of the stream
+    const bool delivered = co_await sink_.flush();
+    if (!delivered) {
+      client_gone_ = true;
+      co_return false;
     }
     co_return true;
   }
@@ -296,10 +226,10 @@ class ChunkForwarder final : public http::BodySink {
 
  private:
   ChunkSink& sink_;
-  RewriteOptions options_;
+  openai::ChunkRewriter rewriter_;
+  ResponseMeta* meta_;
   std::string_view secret_;
   http::SseReader reader_;
-  std::vector<http::SseEvent> events_;
   std::string wire_;
 };
 
@@ -349,7 +279,7 @@ asio::awaitable<Result<Response>> OpenAiProvider::complete(Call& call) {
   }
   Response out;
   const RewriteOptions options{call.public_model, &call.meta, false, call.capture_content};
-  if (rewrite_model(r.body, options, out.body) != Rewrite::ok) {
+  if (openai::rewrite_document(r.body, options, out.body) != Rewrite::ok) {
     co_return Error{
         502, "api_error", "The upstream answered with something that is not a JSON object.", "upstream_error",
         {},  {}};

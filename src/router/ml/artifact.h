@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "router/ml/candidates.h"
@@ -53,7 +54,7 @@ class ByteWriter {
 // leave vectors empty, and error() says what failed, where.
 class ByteReader {
  public:
-  ByteReader(std::span<const std::byte> bytes, std::string_view what) : bytes_(bytes), what_(what) {}
+  ByteReader(std::span<const std::byte> bytes, std::string what) : bytes_(bytes), what_(std::move(what)) {}
 
   std::uint32_t u32();
   std::uint64_t u64();
@@ -75,7 +76,7 @@ class ByteReader {
  private:
   bool need(std::size_t n);
   std::span<const std::byte> bytes_;
-  std::string_view what_;
+  std::string what_;  // names the part being read in messages
   std::size_t pos_ = 0;
   std::string error_;
 };

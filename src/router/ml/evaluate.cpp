@@ -144,7 +144,8 @@ Result<EvalReport> evaluate(const Predictor& predictor, const Dataset& data,
   for (std::size_t p = 0; p < options.points; ++p) {
     const double f = static_cast<double>(p) / static_cast<double>(options.points - 1);
     OperatingPoint point;
-    point.threshold = options.sweep_cost_weight ? options.max_threshold : f * options.max_threshold;
+    // Thresholds are spaced quadratically: predicted qualities of the best few models differ by hundredths.
+    point.threshold = options.sweep_cost_weight ? options.max_threshold : f * f * options.max_threshold;
     point.cost_weight = options.sweep_cost_weight ? f * options.max_cost_weight : options.cost_weight;
     for (std::size_t row = 0; row < n; ++row) {
       rank_candidates({quality.data() + row * k, k}, {cost.data() + row * k, k},
@@ -250,9 +251,11 @@ std::string report_text(const EvalReport& r) {
   add("CPT(50%%) %.1f%%  CPT(80%%) %.1f%%  CPT(100%%) %.1f%%  (normalised cost; -1: never)\n", pct(r.cpt50),
       pct(r.cpt80), pct(r.cpt100));
   if (r.match) {
-    add("matches the best single model's accuracy (%.4f >= %.4f) at %.1f%% of its cost (threshold %.4g)\n",
+    add("matches the best single model's accuracy (%.4f >= %.4f) at %.1f%% of its cost (quality_threshold "
+        "%.4g, "
+        "cost_weight %.4g)\n",
         r.match->accuracy, r.best_single.accuracy, 100.0 * r.match->cost / r.best_single.cost,
-        r.match->threshold);
+        r.match->threshold, r.match->cost_weight);
   } else {
     add("no operating point reaches the best single model's accuracy (%.4f)\n", r.best_single.accuracy);
   }

@@ -23,8 +23,9 @@ namespace sy::router::ml {
 
 struct EvalOptions {
   std::size_t points = 21;  // operating points on the curve (at least 2)
-  // The sweep: quality_threshold from 0 to max_threshold with cost_weight fixed, or (sweep_cost_weight)
-  // cost_weight from 0 to max_cost_weight with quality_threshold at max_threshold.
+  // The sweep: quality_threshold from 0 to max_threshold (spaced quadratically) with cost_weight fixed, or
+  // (sweep_cost_weight) cost_weight from 0 to max_cost_weight (evenly) with quality_threshold at
+  // max_threshold.
   bool sweep_cost_weight = false;
   double max_threshold = 1.0;
   double cost_weight = 1000.0;  // with a threshold sweep: the cheapest of the models within the threshold

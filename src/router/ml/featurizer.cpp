@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "router/ml/parallel.h"
@@ -204,7 +205,8 @@ void dense_signals(std::size_t original_size, Clipped raw, WordCounts words,
 
 struct Scratch {
   std::string norm;
-  std::vector<std::uint32_t> counts;  // per column, zero between calls
+  std::vector<std::uint16_t>
+      counts;  // per column (saturating), zero between calls: small, so it stays cached
   std::vector<std::uint32_t> touched;
 };
 
@@ -306,7 +308,10 @@ void Featurizer::featurize(std::string_view text, FeatureVector& out) const {
       s.norm.data(), size, config_,
       [this](std::uint32_t h) {
         const std::int64_t col = table_.empty() ? -1 : column_of(h);
-        if (col >= 0 && s.counts[col]++ == 0) s.touched.push_back(static_cast<std::uint32_t>(col));
+        if (col < 0) return;
+        std::uint16_t& count = s.counts[static_cast<std::size_t>(col)];
+        if (count == 0) s.touched.push_back(static_cast<std::uint32_t>(col));
+        if (count < UINT16_MAX) ++count;
       },
       words);
   out.index.clear();

@@ -52,11 +52,12 @@ std::string train_mf(const TrainingSet& data, const Params& params, std::uint64_
   net.shape = {data.columns, std::clamp<std::uint32_t>(params.get_u32("dim", 32), 1, 4096),
                static_cast<std::uint32_t>(data.models.size()), false};
   NetTraining t;
-  t.epochs = params.get_u32("epochs", 20);
-  t.batch = std::max<std::uint32_t>(params.get_u32("batch", 64), 1);
+  t.epochs = params.get_u32("epochs", 8);
+  t.batch = std::max<std::uint32_t>(params.get_u32("batch", 32), 1);
   t.learning_rate = static_cast<float>(params.get("learning_rate", 1e-3));
   t.weight_decay = static_cast<float>(params.get("weight_decay", 0.0));
   t.init_scale = static_cast<float>(params.get("init_scale", 0.1));
+  t.dropout = static_cast<float>(std::clamp(params.get("dropout", 0.3), 0.0, 0.9));
   const std::size_t dim = net.shape.width, models = net.shape.models;
   auto head = std::make_unique<MfHead>(dim, models);
   head->params.assign(head->size(), 0.0f);

@@ -53,11 +53,12 @@ std::string train_mlp(const TrainingSet& data, const Params& params, std::uint64
   net.shape = {data.columns, std::clamp<std::uint32_t>(params.get_u32("hidden", 64), 1, 4096),
                static_cast<std::uint32_t>(data.models.size()), true};
   NetTraining t;
-  t.epochs = params.get_u32("epochs", 20);
-  t.batch = std::max<std::uint32_t>(params.get_u32("batch", 64), 1);
+  t.epochs = params.get_u32("epochs", 10);
+  t.batch = std::max<std::uint32_t>(params.get_u32("batch", 32), 1);
   t.learning_rate = static_cast<float>(params.get("learning_rate", 1e-3));
   t.weight_decay = static_cast<float>(params.get("weight_decay", 0.0));
   t.init_scale = static_cast<float>(params.get("init_scale", 0.1));
+  t.dropout = static_cast<float>(std::clamp(params.get("dropout", 0.5), 0.0, 0.9));
   auto head = std::make_unique<MlpHead>(net.shape.width, net.shape.models);
   head->params.assign(head->size(), 0.0f);
   FastRandom random(seed ^ 0x6d6c70);

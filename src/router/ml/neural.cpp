@@ -31,6 +31,16 @@ struct Adam {
   }
 };
 
+// A uniform number in [0, 1) from a 64-bit key (splitmix64's finaliser).
+float unit_interval(std::uint64_t x) noexcept {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  x ^= x >> 31;
+  return static_cast<float>(x >> 40) * 0x1.0p-24f;
+}
+
 }  // namespace
 
 void SparseNet::linear(std::span<const std::uint32_t> index, std::span<const float> value, float* z) const {
@@ -82,19 +92,27 @@ void train_sparse_net(const TrainingSet& data, const NetTraining& t, std::uint64
       std::fill(grad_head.begin(), grad_head.end(), 0.0f);
       std::fill(grad_bias.begin(), grad_bias.end(), 0.0f);
       pool.run((rows + kChunkRows - 1) / kChunkRows, [&](std::size_t task) {
-        std::vector<float> a(width), z(width), logit(models), delta(models), grad_a(width);
+        std::vector<float> a(width), z(width), keep(width), logit(models), delta(models), grad_a(width);
         for (std::size_t r = task * kChunkRows; r < std::min(rows, (task + 1) * kChunkRows); ++r) {
           const auto row = data.row(order[begin + r]);
           const bool relu = net.shape.relu;
           net.linear(row.index, row.value, z.data());
-          for (std::size_t j = 0; j < width; ++j) a[j] = relu ? std::max(z[j], 0.0f) : z[j];
+          // Dropout: a unit's mask is a hash of (seed, step, row, unit), the same on any thread.
+          const std::uint64_t row_key =
+              (seed ^ (step + 1) * 0x9e3779b97f4a7c15ull) + order[begin + r] * 0xbf58476d1ce4e5b9ull;
+          for (std::size_t j = 0; j < width; ++j) {
+            keep[j] = t.dropout <= 0.0f || unit_interval(row_key + j * 0x94d049bb133111ebull) >= t.dropout
+                          ? 1.0f / (1.0f - t.dropout)
+                          : 0.0f;
+            a[j] = (relu ? std::max(z[j], 0.0f) : z[j]) * keep[j];
+          }
           net.head->logits(a.data(), logit.data());
           const float* y = data.target(order[begin + r]);
           for (std::size_t m = 0; m < models; ++m) delta[m] = sigmoid(logit[m]) - y[m];
           net.head->backward(a.data(), delta.data(), grad_head.data() + task * n_head, grad_a.data());
           float* d = dz.data() + r * width;
           for (std::size_t j = 0; j < width; ++j) {
-            d[j] = relu && z[j] <= 0.0f ? 0.0f : grad_a[j];
+            d[j] = relu && z[j] <= 0.0f ? 0.0f : grad_a[j] * keep[j];
             grad_bias[task * width + j] += d[j];
           }
         }

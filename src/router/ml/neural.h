@@ -30,8 +30,9 @@ struct NetShape {
 };
 
 struct NetTraining {
-  std::uint32_t epochs = 20, batch = 64;
+  std::uint32_t epochs = 5, batch = 32;
   float learning_rate = 1e-3f, weight_decay = 0.0f, init_scale = 0.1f;
+  float dropout = 0.0f;  // of the first layer's units, while training
 };
 
 struct SparseNet {

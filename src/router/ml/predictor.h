@@ -45,6 +45,8 @@ void routing_text(const boost::json::object& request_body, std::string& out);
 // first: the candidates whose quality is at least (best quality - quality_threshold) come first, ranked by
 // (quality - cost_weight * cost / max cost) and then by cost (cheapest first); the others follow by quality.
 // quality_threshold 0 and cost_weight 0 is "most likely to answer well"; a large threshold is "cheapest".
+// (The cheapest needs cost_weight > 0: with cost_weight 0 the candidates within the threshold still rank by
+// quality. quality_threshold >= 1 with cost_weight w ranks every candidate by quality - w * cost / max cost.)
 struct Tradeoff {
   double quality_threshold = 0.0;
   double cost_weight = 0.0;

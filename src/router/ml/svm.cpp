@@ -1,6 +1,6 @@
 // llmrouter-svm: one linear SVM per model (does it answer well: score >= label_threshold?), trained with
 // Pegasos (hinge loss, L2 regularisation lambda, a constant feature for the bias), its margin mapped to a
-// probability by Platt scaling fitted on the training rows. The models train in parallel, each on its own
+// probability by Platt scaling fitted on out-of-fold margins. The models train in parallel, each on its own
 // seeded order, so the weights do not depend on the number of threads.
 #include <algorithm>
 #include <cmath>
@@ -64,12 +64,55 @@ void fit_platt(const std::vector<double>& x, const TrainingSet& data, std::size_
   b_out = static_cast<float>(b);
 }
 
+// Pegasos on the rows `rows` for model m: the weights (columns + 1, the bias last).
+std::vector<double> pegasos(const TrainingSet& data, std::vector<std::size_t> rows, std::size_t m,
+                            double lambda, std::uint32_t epochs, double label_threshold, std::uint64_t seed) {
+  const std::size_t columns = data.columns;
+  std::vector<double> v(columns + 1, 0.0);  // w = scale * v; v[columns] is the bias
+  double scale = 1.0;
+  FastRandom random(seed);
+  std::uint64_t t = 0;
+  for (std::uint32_t epoch = 0; epoch < epochs; ++epoch) {
+    for (std::size_t i = rows.size(); i > 1; --i) std::swap(rows[i - 1], rows[random.next() % i]);
+    for (std::size_t i : rows) {
+      ++t;
+      const auto row = data.row(i);
+      const double y = data.target(i)[m] >= label_threshold ? 1.0 : -1.0;
+      double dot = v[columns];
+      for (std::size_t k = 0; k < row.index.size(); ++k) dot += v[row.index[k]] * row.value[k];
+      const double eta = 1.0 / (lambda * static_cast<double>(t));
+      const bool violated = y * scale * dot < 1.0;
+      if (t > 1) scale *= 1.0 - eta * lambda;  // at t = 1 the weights are still zero
+      if (violated) {
+        const double step = eta * y / scale;
+        for (std::size_t k = 0; k < row.index.size(); ++k) v[row.index[k]] += step * row.value[k];
+        v[columns] += step;
+      }
+      if (scale < 1e-9) {
+        for (double& x : v) x *= scale;
+        scale = 1.0;
+      }
+    }
+  }
+  for (double& x : v) x *= scale;
+  return v;
+}
+
+double margin(const std::vector<double>& w, const TrainingSet::Row& row) {
+  double dot = w.back();
+  for (std::size_t k = 0; k < row.index.size(); ++k) dot += w[row.index[k]] * row.value[k];
+  return dot;
+}
+
 }  // namespace
 
 std::string train_svm(const TrainingSet& data, const Params& params, std::uint64_t seed, WorkerPool& pool) {
-  const double lambda = std::max(1e-9, params.get("lambda", 1e-4));
+  const double lambda = std::max(1e-9, params.get("lambda", 1e-3));
   const std::uint32_t epochs = std::max<std::uint32_t>(params.get_u32("epochs", 10), 1);
   const double label_threshold = params.get("label_threshold", 0.5);
+  // Platt scaling is fitted on margins each row gets from an SVM trained without it (k-fold): margins of
+  // training rows are overconfident.
+  const std::uint32_t folds = params.get_u32("calibration_folds", 3);
   const std::size_t columns = data.columns, models = data.models.size(), rows = data.rows();
   SvmModel out;
   out.columns = data.columns;
@@ -78,43 +121,26 @@ std::string train_svm(const TrainingSet& data, const Params& params, std::uint64
   out.platt.assign(2 * models, 0.0f);
 
   pool.run(models, [&](std::size_t m) {
-    std::vector<double> v(columns + 1, 0.0);  // w = scale * v; v[columns] is the bias
-    double scale = 1.0;
-    FastRandom random(seed ^ (0x73766d00 + m));
-    std::vector<std::size_t> order(rows);
-    std::iota(order.begin(), order.end(), 0);
-    std::uint64_t t = 0;
-    for (std::uint32_t epoch = 0; epoch < epochs; ++epoch) {
-      for (std::size_t i = rows; i > 1; --i) std::swap(order[i - 1], order[random.next() % i]);
-      for (std::size_t i : order) {
-        ++t;
-        const auto row = data.row(i);
-        const double y = data.target(i)[m] >= label_threshold ? 1.0 : -1.0;
-        double dot = v[columns];
-        for (std::size_t k = 0; k < row.index.size(); ++k) dot += v[row.index[k]] * row.value[k];
-        const double eta = 1.0 / (lambda * static_cast<double>(t));
-        const bool violated = y * scale * dot < 1.0;
-        if (t > 1) scale *= 1.0 - eta * lambda;  // at t = 1 the weights are still zero
-        if (violated) {
-          const double step = eta * y / scale;
-          for (std::size_t k = 0; k < row.index.size(); ++k) v[row.index[k]] += step * row.value[k];
-          v[columns] += step;
+    const std::uint64_t model_seed = seed ^ (0x73766d00 + m);
+    std::vector<std::size_t> all(rows);
+    std::iota(all.begin(), all.end(), 0);
+    const std::vector<double> w = pegasos(data, all, m, lambda, epochs, label_threshold, model_seed);
+    for (std::size_t c = 0; c <= columns; ++c) out.weights[c * models + m] = static_cast<float>(w[c]);
+    std::vector<double> margins(rows);
+    if (folds < 2) {
+      for (std::size_t i = 0; i < rows; ++i) margins[i] = margin(w, data.row(i));
+    } else {
+      for (std::uint32_t f = 0; f < folds; ++f) {
+        std::vector<std::size_t> train;
+        for (std::size_t i = 0; i < rows; ++i) {
+          if (i % folds != f) train.push_back(i);
         }
-        if (scale < 1e-9) {
-          for (double& x : v) x *= scale;
-          scale = 1.0;
-        }
+        const std::vector<double> wf =
+            pegasos(data, train, m, lambda, epochs, label_threshold, model_seed + f + 1);
+        for (std::size_t i = f; i < rows; i += folds) margins[i] = margin(wf, data.row(i));
       }
     }
-    std::vector<double> margin(rows);
-    for (std::size_t i = 0; i < rows; ++i) {
-      const auto row = data.row(i);
-      double dot = v[columns];
-      for (std::size_t k = 0; k < row.index.size(); ++k) dot += v[row.index[k]] * row.value[k];
-      margin[i] = scale * dot;
-    }
-    for (std::size_t c = 0; c <= columns; ++c) out.weights[c * models + m] = static_cast<float>(scale * v[c]);
-    fit_platt(margin, data, m, out.platt[2 * m], out.platt[2 * m + 1]);
+    fit_platt(margins, data, m, out.platt[2 * m], out.platt[2 * m + 1]);
   });
 
   ByteWriter w;

@@ -16,6 +16,9 @@
 //   stream-forever   SSE: a chunk every 50 ms until the downstream closes (counted in closedConnections)
 //   stream-break     SSE: two chunks, then the socket is destroyed
 //   stream-nodone    SSE: two chunks without a finish_reason, then the response ends cleanly without [DONE]
+//   stream-paced     SSE in three writes, each of the later two after release(): chunks p1-p3 in one write, then
+//                    chunk p4, then chunk p5, the finish chunk and [DONE] with the end of the body (res.end).
+//                    The record's `writes` counts the writes made so far.
 // For the router (a trailing "-<tag>" of letters and digits makes a distinct model id with the same behaviour,
 // so deployments of one group can share this upstream and still be counted apart with requestsFor()):
 //   status-<code>-ra<s> / status-<code>-nora   that status with Retry-After: <s> (decimal seconds), or without one
@@ -119,10 +122,10 @@ export class MockUpstream extends EventEmitter {
 
   /** Lets every stream-gated and gated request that is waiting continue. Returns how many were released. */
   release() {
-    const n = this._gateWaiters.size;
-    for (const w of [...this._gateWaiters]) w();
-    this._gateWaiters.clear();
-    return n;
+    const waiters = [...this._gateWaiters];
+    this._gateWaiters.clear(); // before calling them: a waiter may wait again (stream-paced)
+    for (const w of waiters) w();
+    return waiters.length;
   }
 
   /** Forgets how many requests each fail-<n>-<what> model id has seen: each fails n times again. */
@@ -315,6 +318,7 @@ export class MockUpstream extends EventEmitter {
     if (model === 'stream-forever') return this._streamForever(body, res, rec);
     if (model === 'stream-break') return this._streamBreak(body, res, rec);
     if (model === 'stream-nodone') return this._streamNoDone(body, res, rec);
+    if (model === 'stream-paced') return this._streamPaced(body, res, rec);
     return this._ok(kind, body, res, rec);
   }
 
@@ -503,6 +507,32 @@ export class MockUpstream extends EventEmitter {
     };
     this._gateWaiters.add(gate);
     res.on('close', () => this._gateWaiters.delete(gate));
+  }
+
+  _streamPaced(body, res, rec) {
+    const includeUsage = !!body.stream_options?.include_usage;
+    const id = `chatcmpl-up-${rec.n}`;
+    const chunk = (n) =>
+      this._chunk(id, body.model, n === 1 ? { role: 'assistant', content: 'p1 ' } : { content: `p${n} ` }, null, includeUsage);
+    const batches = [
+      () => res.write(chunk(1) + chunk(2) + chunk(3)),
+      () => res.write(chunk(4)),
+      () => {
+        let text = chunk(5) + this._chunk(id, body.model, {}, 'stop', includeUsage);
+        if (includeUsage) text += this._usageChunk(id, body.model, this._usage(lastUserText(body.messages), 'p1 p2 p3 p4 p5 '));
+        res.end(text + 'data: [DONE]\n\n');
+      },
+    ];
+    rec.writes = 0;
+    const next = () => {
+      if (res.destroyed) return;
+      batches[rec.writes]();
+      rec.writes++;
+      if (rec.writes < batches.length) this._gateWaiters.add(next);
+    };
+    res.on('close', () => this._gateWaiters.delete(next));
+    this._sseHead(res);
+    next();
   }
 
   _streamForever(body, res, rec) {

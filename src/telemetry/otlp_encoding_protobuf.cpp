@@ -1,0 +1,318 @@
+#include "telemetry/otlp_encoding.h"
+
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+namespace sy::telemetry {
+namespace {
+
+// ---- protobuf wire format ----
+
+// Field numbers, from proto/opentelemetry/proto/.
+namespace request_field {  // collector.trace.v1.ExportTraceServiceRequest
+constexpr std::uint32_t resource_spans = 1;
+}
+namespace resource_spans_field {  // trace.v1.ResourceSpans
+constexpr std::uint32_t resource = 1, scope_spans = 2;
+}
+namespace resource_field {  // resource.v1.Resource
+constexpr std::uint32_t attributes = 1;
+}
+namespace scope_spans_field {  // trace.v1.ScopeSpans
+constexpr std::uint32_t scope = 1, spans = 2;
+}
+namespace scope_field {  // common.v1.InstrumentationScope
+constexpr std::uint32_t name = 1, version = 2;
+}
+namespace span_field {  // trace.v1.Span
+constexpr std::uint32_t trace_id = 1, span_id = 2, trace_state = 3, parent_span_id = 4, name = 5, kind = 6,
+                        start_time_unix_nano = 7, end_time_unix_nano = 8, attributes = 9,
+                        dropped_attributes_count = 10, events = 11, dropped_events_count = 12, links = 13,
+                        dropped_links_count = 14, status = 15, flags = 16;
+}
+namespace event_field {  // trace.v1.Span.Event
+constexpr std::uint32_t time_unix_nano = 1, name = 2, attributes = 3;
+}
+namespace link_field {  // trace.v1.Span.Link
+constexpr std::uint32_t trace_id = 1, span_id = 2, trace_state = 3, attributes = 4;
+}
+namespace status_field {  // trace.v1.Status
+constexpr std::uint32_t message = 2, code = 3;
+}
+namespace key_value_field {  // common.v1.KeyValue
+constexpr std::uint32_t key = 1, value = 2;
+}
+namespace any_value_field {  // common.v1.AnyValue (a oneof: the set member is written even when it is a
+                             // default)
+constexpr std::uint32_t string_value = 1, bool_value = 2, int_value = 3, double_value = 4, array_value = 5;
+}
+namespace array_value_field {  // common.v1.ArrayValue
+constexpr std::uint32_t values = 1;
+}
+
+enum class Wire : std::uint32_t { varint = 0, i64 = 1, len = 2, i32 = 5 };
+
+constexpr std::uint32_t tag(std::uint32_t field, Wire wire) noexcept {
+  return (field << 3) | static_cast<std::uint32_t>(wire);
+}
+constexpr std::size_t varint_size(std::uint64_t v) noexcept {
+  return (static_cast<std::size_t>(std::bit_width(v | 1)) + 6) / 7;
+}
+// A length-delimited field of `n` bytes whose tag is one byte (field numbers up to 15).
+constexpr std::size_t len_field_size(std::size_t n) noexcept {
+  return 1 + varint_size(n) + n;
+}
+constexpr std::size_t kMaxTag = 2;  // field numbers up to 2047
+constexpr std::size_t kMaxVarint = 10;
+
+char* put_varint(char* p, std::uint64_t v) noexcept {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<char>(v);
+  return p;
+}
+
+template <class U>
+char* put_little_endian(char* p, U v) noexcept {
+  for (std::size_t i = 0; i < sizeof(U); ++i) p[i] = static_cast<char>(v >> (8 * i));
+  return p + sizeof(U);
+}
+
+// Appends fields to an EncodeBuffer. A nested message whose length is only known once written keeps room for
+// a guess of its length's size and fixes it when it closes, moving its bytes in the rare case the guess was
+// wrong; a message whose length is cheap to compute (attributes, status, scope) gets its exact length first.
+class ProtoWriter {
+ public:
+  explicit ProtoWriter(EncodeBuffer& out) : out_(out) {}
+
+  void varint_field(std::uint32_t field, std::uint64_t v) {
+    char* const p = out_.prepare(kMaxTag + kMaxVarint);
+    char* q = put_varint(p, tag(field, Wire::varint));
+    q = put_varint(q, v);
+    out_.commit(static_cast<std::size_t>(q - p));
+  }
+  void fixed64_field(std::uint32_t field, std::uint64_t v) {
+    char* const p = out_.prepare(kMaxTag + 8);
+    char* q = put_varint(p, tag(field, Wire::i64));
+    q = put_little_endian(q, v);
+    out_.commit(static_cast<std::size_t>(q - p));
+  }
+  void fixed32_field(std::uint32_t field, std::uint32_t v) {
+    char* const p = out_.prepare(kMaxTag + 4);
+    char* q = put_varint(p, tag(field, Wire::i32));
+    q = put_little_endian(q, v);
+    out_.commit(static_cast<std::size_t>(q - p));
+  }
+  void bytes_field(std::uint32_t field, const void* data, std::size_t n) {
+    char* const p = out_.prepare(kMaxTag + kMaxVarint + n);
+    char* q = put_varint(p, tag(field, Wire::len));
+    q = put_varint(q, n);
+    if (n > 0) std::memcpy(q, data, n);
+    out_.commit(static_cast<std::size_t>(q - p) + n);
+  }
+  void string_field(std::uint32_t field, std::string_view s) { bytes_field(field, s.data(), s.size()); }
+  // The tag and length of a message field of `length` bytes, which the caller writes next.
+  void message_header(std::uint32_t field, std::size_t length) {
+    char* const p = out_.prepare(kMaxTag + kMaxVarint);
+    char* q = put_varint(p, tag(field, Wire::len));
+    q = put_varint(q, length);
+    out_.commit(static_cast<std::size_t>(q - p));
+  }
+
+  // Starts a message field of unknown length, keeping `guess` bytes for the length; returns the length's
+  // offset.
+  std::size_t open(std::uint32_t field, std::size_t guess) {
+    char* const p = out_.prepare(kMaxTag + guess);
+    const char* q = put_varint(p, tag(field, Wire::len));
+    const std::size_t at = out_.size() + static_cast<std::size_t>(q - p);
+    out_.commit(static_cast<std::size_t>(q - p) + guess);
+    return at;
+  }
+  void close(std::size_t at, std::size_t guess) {
+    const std::size_t length = out_.size() - at - guess;
+    const std::size_t need = varint_size(length);
+    if (need > guess) {
+      out_.prepare(need - guess);
+      out_.commit(need - guess);
+    }
+    char* const base = out_.data() + at;
+    if (need != guess) {
+      std::memmove(base + need, base + guess, length);
+      if (need < guess) out_.truncate(out_.size() - (guess - need));
+    }
+    put_varint(base, length);
+  }
+
+ private:
+  EncodeBuffer& out_;
+};
+
+// Guesses of how many bytes a message's length takes (a wrong guess costs a move of the message's bytes).
+constexpr std::size_t kGuessBatch = 3;  // ResourceSpans, ScopeSpans: up to 2 MB
+constexpr std::size_t kGuessSpan = 2;   // a span: up to 16 KB
+constexpr std::size_t kGuessSmall = 1;  // an event or link: up to 127 bytes
+constexpr std::size_t kGuessResource = 2;
+
+// ---- attributes (KeyValue and AnyValue, with exact lengths) ----
+
+std::size_t scalar_size(const std::string& v) noexcept {
+  return len_field_size(v.size());
+}
+std::size_t scalar_size(bool) noexcept {
+  return 2;
+}
+std::size_t scalar_size(std::int64_t v) noexcept {
+  return 1 + varint_size(static_cast<std::uint64_t>(v));
+}
+std::size_t scalar_size(double) noexcept {
+  return 9;
+}
+
+template <class E>
+std::size_t array_size(const std::vector<E>& values) noexcept {
+  std::size_t n = 0;
+  for (const auto& v : values) n += len_field_size(scalar_size(static_cast<const E&>(v)));
+  return n;
+}
+
+// The bytes inside an AnyValue holding `value`.
+std::size_t any_value_size(const AttributeValue& value) noexcept {
+  return std::visit(
+      [](const auto& v) -> std::size_t {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, bool> ||
+                      std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>) {
+          return scalar_size(v);
+        } else {
+          return len_field_size(array_size(v));
+        }
+      },
+      value);
+}
+
+void write_scalar(ProtoWriter& w, const std::string& v) {
+  w.string_field(any_value_field::string_value, v);
+}
+void write_scalar(ProtoWriter& w, bool v) {
+  w.varint_field(any_value_field::bool_value, v ? 1 : 0);
+}
+void write_scalar(ProtoWriter& w, std::int64_t v) {
+  w.varint_field(any_value_field::int_value, static_cast<std::uint64_t>(v));
+}
+void write_scalar(ProtoWriter& w, double v) {
+  w.fixed64_field(any_value_field::double_value, std::bit_cast<std::uint64_t>(v));
+}
+
+void write_any_value(ProtoWriter& w, const AttributeValue& value) {
+  std::visit(
+      [&w](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, bool> ||
+                      std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>) {
+          write_scalar(w, v);
+        } else {
+          using E = typename T::value_type;
+          w.message_header(any_value_field::array_value, array_size(v));
+          for (const auto& element : v) {
+            const E& e = element;
+            w.message_header(array_value_field::values, scalar_size(e));
+            write_scalar(w, e);
+          }
+        }
+      },
+      value);
+}
+
+void write_attribute(ProtoWriter& w, std::uint32_t field, const Attribute& a) {
+  const std::string_view key = a.key.view();
+  const std::size_t value_size = any_value_size(a.value);
+  w.message_header(field, (key.empty() ? 0 : len_field_size(key.size())) + len_field_size(value_size));
+  if (!key.empty()) w.string_field(key_value_field::key, key);
+  w.message_header(key_value_field::value, value_size);
+  write_any_value(w, a.value);
+}
+
+void write_attributes(ProtoWriter& w, std::uint32_t field, const std::vector<Attribute>& attributes) {
+  for (const Attribute& a : attributes) write_attribute(w, field, a);
+}
+
+// ---- spans ----
+
+void write_span(ProtoWriter& w, const SpanData& s) {
+  const std::size_t at = w.open(scope_spans_field::spans, kGuessSpan);
+  w.bytes_field(span_field::trace_id, s.trace_id.data(), s.trace_id.size());
+  w.bytes_field(span_field::span_id, s.span_id.data(), s.span_id.size());
+  if (!s.trace_state.empty()) w.string_field(span_field::trace_state, s.trace_state);
+  if (is_valid(s.parent_span_id)) {
+    w.bytes_field(span_field::parent_span_id, s.parent_span_id.data(), s.parent_span_id.size());
+  }
+  if (!s.name.empty()) w.string_field(span_field::name, s.name);
+  if (s.kind != SpanKind::unspecified) w.varint_field(span_field::kind, static_cast<std::uint64_t>(s.kind));
+  if (s.start_time_unix_nano != 0) w.fixed64_field(span_field::start_time_unix_nano, s.start_time_unix_nano);
+  if (s.end_time_unix_nano != 0) w.fixed64_field(span_field::end_time_unix_nano, s.end_time_unix_nano);
+  write_attributes(w, span_field::attributes, s.attributes);
+  if (s.dropped_attributes_count != 0) {
+    w.varint_field(span_field::dropped_attributes_count, s.dropped_attributes_count);
+  }
+  for (const Event& e : s.events) {
+    const std::size_t event_at = w.open(span_field::events, kGuessSmall);
+    if (e.time_unix_nano != 0) w.fixed64_field(event_field::time_unix_nano, e.time_unix_nano);
+    if (!e.name.empty()) w.string_field(event_field::name, e.name);
+    write_attributes(w, event_field::attributes, e.attributes);
+    w.close(event_at, kGuessSmall);
+  }
+  if (s.dropped_events_count != 0) w.varint_field(span_field::dropped_events_count, s.dropped_events_count);
+  for (const Link& l : s.links) {
+    const std::size_t link_at = w.open(span_field::links, kGuessSmall);
+    w.bytes_field(link_field::trace_id, l.trace_id.data(), l.trace_id.size());
+    w.bytes_field(link_field::span_id, l.span_id.data(), l.span_id.size());
+    if (!l.trace_state.empty()) w.string_field(link_field::trace_state, l.trace_state);
+    write_attributes(w, link_field::attributes, l.attributes);
+    w.close(link_at, kGuessSmall);
+  }
+  if (s.dropped_links_count != 0) w.varint_field(span_field::dropped_links_count, s.dropped_links_count);
+  if (s.status_code != StatusCode::unset || !s.status_message.empty()) {
+    const auto code = static_cast<std::uint64_t>(s.status_code);
+    const std::size_t size = (s.status_message.empty() ? 0 : len_field_size(s.status_message.size())) +
+                             (code != 0 ? 1 + varint_size(code) : 0);
+    w.message_header(span_field::status, size);
+    if (!s.status_message.empty()) w.string_field(status_field::message, s.status_message);
+    if (code != 0) w.varint_field(status_field::code, code);
+  }
+  if (s.flags != 0) w.fixed32_field(span_field::flags, s.flags);
+  w.close(at, kGuessSpan);
+}
+
+}  // namespace
+
+void encode_traces_protobuf(std::span<const SpanData> spans, const Resource& resource,
+                            const InstrumentationScope& scope, EncodeBuffer& out) {
+  out.clear();
+  ProtoWriter w(out);
+  const std::size_t resource_spans_at = w.open(request_field::resource_spans, kGuessBatch);
+  const std::size_t resource_at = w.open(resource_spans_field::resource, kGuessResource);
+  write_attributes(w, resource_field::attributes, resource.attributes);
+  w.close(resource_at, kGuessResource);
+  const std::size_t scope_spans_at = w.open(resource_spans_field::scope_spans, kGuessBatch);
+  w.message_header(scope_spans_field::scope,
+                   (scope.name.empty() ? 0 : len_field_size(scope.name.size())) +
+                       (scope.version.empty() ? 0 : len_field_size(scope.version.size())));
+  if (!scope.name.empty()) w.string_field(scope_field::name, scope.name);
+  if (!scope.version.empty()) w.string_field(scope_field::version, scope.version);
+  for (const SpanData& s : spans) write_span(w, s);
+  w.close(scope_spans_at, kGuessBatch);
+  w.close(resource_spans_at, kGuessBatch);
+}
+
+std::string encode_traces_protobuf(std::span<const SpanData> spans, const Resource& resource,
+                                   const InstrumentationScope& scope) {
+  EncodeBuffer buffer;
+  encode_traces_protobuf(spans, resource, scope, buffer);
+  return std::string(buffer.view());
+}
+
+}  // namespace sy::telemetry

@@ -1,0 +1,147 @@
+// Unit tests for the JSON structure scanner (util/json_scan.h): members and elements as views into the text,
+// and a refusal for anything it cannot vouch for.
+#include "util/json_scan.h"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+namespace sy::json {
+namespace {
+
+std::vector<std::pair<std::string, std::string>> members_of(std::string_view text) {
+  std::vector<RawMember> members;
+  EXPECT_TRUE(scan_object(text, members)) << text;
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const RawMember& m : members) out.emplace_back(m.key, m.value);
+  return out;
+}
+
+using Members = std::vector<std::pair<std::string, std::string>>;
+
+TEST(JsonScanTest, TopLevelMembersOnly) {
+  EXPECT_EQ(
+      members_of(R"({"id":"x","model":"m","choices":[{"model":"inner","delta":{"model":1}}]})"),
+      (Members{
+          {"id", R"("x")"}, {"model", R"("m")"}, {"choices", R"([{"model":"inner","delta":{"model":1}}])"}}));
+}
+
+TEST(JsonScanTest, WhitespaceAroundEverything) {
+  EXPECT_EQ(members_of(" \t{ \"a\" : 1 ,\r\n\"b\":[ 1 , 2 ] , \"c\" : { } }\n "),
+            (Members{{"a", "1"}, {"b", "[ 1 , 2 ]"}, {"c", "{ }"}}));
+  EXPECT_TRUE(members_of("{}").empty());
+  EXPECT_TRUE(members_of(" { } ").empty());
+}
+
+TEST(JsonScanTest, KeysKeepTheirEscapes) {
+  EXPECT_EQ(members_of(R"({"mod\u0065l":"a\"b","x\\":"\\"})"),
+            (Members{{R"(mod\u0065l)", R"("a\"b")"}, {R"(x\\)", R"("\\")"}}));
+}
+
+TEST(JsonScanTest, StringsHideStructure) {
+  EXPECT_EQ(members_of(R"({"text":"}{\"model\":[,]","n":null})"),
+            (Members{{"text", R"("}{\"model\":[,]")"}, {"n", "null"}}));
+}
+
+TEST(JsonScanTest, ScalarsOfEveryKind) {
+  EXPECT_EQ(members_of(R"({"a":true,"b":false,"c":null,"d":-0.5e+10,"e":0,"f":12,"g":1E3,"h":"é日😀"})"),
+            (Members{{"a", "true"},
+                     {"b", "false"},
+                     {"c", "null"},
+                     {"d", "-0.5e+10"},
+                     {"e", "0"},
+                     {"f", "12"},
+                     {"g", "1E3"},
+                     {"h", "\"é日😀\""}}));
+}
+
+TEST(JsonScanTest, RepeatedKeysAreAllListed) {
+  EXPECT_EQ(members_of(R"({"model":"a","model":"b"})"), (Members{{"model", R"("a")"}, {"model", R"("b")"}}));
+}
+
+TEST(JsonScanTest, ArrayElements) {
+  std::vector<std::string_view> elements;
+  ASSERT_TRUE(scan_array(R"([ {"a":[1,2]}, "x,y", 3 ,[]])", elements));
+  ASSERT_EQ(elements.size(), 4u);
+  EXPECT_EQ(elements[0], R"({"a":[1,2]})");
+  EXPECT_EQ(elements[1], R"("x,y")");
+  EXPECT_EQ(elements[2], "3");
+  EXPECT_EQ(elements[3], "[]");
+  ASSERT_TRUE(scan_array("[]", elements));
+  EXPECT_TRUE(elements.empty());
+}
+
+TEST(JsonScanTest, RefusesWhatIsNotOneWellFormedObject) {
+  std::vector<RawMember> m;
+  for (std::string_view bad : {
+           "",
+           "[]",
+           R"("model")",
+           "{",
+           R"({"a":1)",
+           R"({"a":1,})",
+           R"({"a" 1})",
+           R"({a:1})",
+           R"({"a":1}{"b":2})",
+           R"({"a":1} x)",
+           R"({"a":01})",
+           R"({"a":1.})",
+           R"({"a":.5})",
+           R"({"a":-})",
+           R"({"a":1e})",
+           R"({"a":tru})",
+           R"({"a":nul})",
+           R"({"a":[1,]})",
+           R"({"a":"unterminated})",
+           "{\"a\":\"tab\there\"}",         // a raw control character in a string
+           R"({"a":"\x"})",                 // an unknown escape
+           R"({"a":"\u12G4"})",             // a bad \u escape
+           "{\"a\":\"\xC3\"}",              // a cut UTF-8 sequence
+           "{\"a\":\"\xC0\xAF\"}",          // an overlong encoding
+           "{\"a\":\"\xED\xA0\x80\"}",      // a UTF-16 surrogate in UTF-8
+           "{\"a\":\"\xF4\x90\x80\x80\"}",  // beyond U+10FFFF
+           "{\"a\":\"\xFF\"}",
+       }) {
+    EXPECT_FALSE(scan_object(bad, m)) << bad;
+  }
+}
+
+TEST(JsonScanTest, LeavesSurrogateEscapesAndDeepNestingToTheParser) {
+  std::vector<RawMember> m;
+  EXPECT_FALSE(scan_object(R"({"a":"\ud83d\ude00"})", m));
+  std::string deep = "{\"a\":";
+  for (int i = 0; i < kMaxScanDepth; ++i) deep += "[";
+  for (int i = 0; i < kMaxScanDepth; ++i) deep += "]";
+  deep += "}";
+  EXPECT_FALSE(scan_object(deep, m));
+  std::string ok = "{\"a\":";
+  for (int i = 0; i < kMaxScanDepth - 1; ++i) ok += "[";
+  for (int i = 0; i < kMaxScanDepth - 1; ++i) ok += "]";
+  ok += "}";
+  EXPECT_TRUE(scan_object(ok, m));
+}
+
+// What the scanner accepts, Boost.JSON parses, with the same top-level members.
+TEST(JsonScanTest, AgreesWithTheParserOnWhatItAccepts) {
+  std::vector<RawMember> m;
+  for (std::string_view text : {
+           R"({"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o",
+               "choices":[{"index":0,"delta":{"content":"Hi \"there\"\n\u00e9"},"finish_reason":null}]})",
+           R"({"a":[[],{},[{}]],"b":{"c":{"d":[true,false,null,-1.25E-3]}}})",
+       }) {
+    ASSERT_TRUE(scan_object(text, m)) << text;
+    const boost::json::object parsed = boost::json::parse(text).as_object();
+    ASSERT_EQ(parsed.size(), m.size());
+    for (const RawMember& member : m) {
+      const auto* value = parsed.if_contains(member.key);
+      ASSERT_NE(value, nullptr) << member.key;
+      EXPECT_EQ(*value, boost::json::parse(member.value)) << member.key;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sy::json
