@@ -280,95 +280,66 @@ void format_head(std::string& out, const ClientRequest& r) {
   out += "\r\n";
 }
 
-// Writes the head and the body. On a plain socket, first without waiting: a request the socket takes at once
-// costs one system call and no trip through the event loop; only what is left waits.
-asio::awaitable<error_code> write_request(tcp::socket& s, Connection& conn, std::string_view body) {
-  const std::array<asio::const_buffer, 2> both{asio::buffer(conn.head), asio::buffer(body)};
-  error_code ec;
-  std::size_t n = s.write_some(both, ec);
-  if (ec == asio::error::would_block || ec == asio::error::try_again) {
-    ec = {};
-    n = 0;
-  }
-  if (ec || n == conn.head.size() + body.size()) co_return ec;
-  const std::size_t head_done = std::min(n, conn.head.size());
-  const std::size_t body_done = n - head_done;
-  const std::array<asio::const_buffer, 2> rest{
-      asio::buffer(conn.head.data() + head_done, conn.head.size() - head_done),
-      asio::buffer(body.data() + body_done, body.size() - body_done)};
-  auto [wec, wn] = co_await asio::async_write(s, rest, kTuple);
-  co_return wec;
+// Writes on a plain socket what it takes at once (no trip through the event loop for a request that fits in
+// the socket's buffer); returns the bytes written, or 0 when it took nothing.
+std::size_t write_now(tcp::socket& s, const std::array<asio::const_buffer, 2>& buffers, error_code& ec) {
+  const std::size_t n = s.write_some(buffers, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+  return ec ? 0 : n;
 }
 
-asio::awaitable<error_code> write_request(TlsStream& s, Connection& conn, std::string_view body) {
-  const std::array<asio::const_buffer, 2> both{asio::buffer(conn.head), asio::buffer(body)};
-  auto [ec, n] = co_await asio::async_write(s, both, kTuple);
-  co_return ec;
+std::size_t write_now(TlsStream&, const std::array<asio::const_buffer, 2>&, error_code& ec) {
+  ec = {};
+  return 0;  // through the SSL stream only
 }
 
-// Reads what the upstream has sent into the connection's buffer (one read; the reactor performs it once bytes
-// are there).
-template <class Stream>
-asio::awaitable<error_code> read_more(Stream& s, Connection& conn) {
-  auto [ec, n] = co_await s.async_read_some(conn.buffer.prepare(kReadSize), kTuple);
-  conn.buffer.commit(n);
-  co_return ec;
-}
-
-// The first read of a response: on a plain socket, an upstream that has answered already (a fast one, or one
-// on the same machine) is read at once, without an operation whose completion goes through the event loop.
-asio::awaitable<error_code> read_first(tcp::socket& s, Connection& conn) {
-  error_code ec;
+// Reads on a plain socket what the upstream has already sent (a fast upstream, or one on the same machine);
+// would_block when nothing is there yet, and always on TLS.
+std::size_t read_now(tcp::socket& s, Connection& conn, error_code& ec) {
   const std::size_t n = s.read_some(conn.buffer.prepare(kReadSize), ec);
-  if (ec != asio::error::would_block && ec != asio::error::try_again) {
-    conn.buffer.commit(n);
-    co_return ec;
-  }
-  const error_code rec = co_await read_more(s, conn);
-  co_return rec;
+  conn.buffer.commit(ec ? 0 : n);
+  if (ec == asio::error::try_again) ec = asio::error::would_block;
+  return n;
 }
 
-asio::awaitable<error_code> read_first(TlsStream& s, Connection& conn) {
-  const error_code ec = co_await read_more(s, conn);
-  co_return ec;
+std::size_t read_now(TlsStream&, Connection&, error_code& ec) {
+  ec = asio::error::would_block;
+  return 0;
 }
 
-// Parses what the connection's buffer holds into `into`, without reading: one read of a chunked body often
-// holds several chunks, and the parser stops after each, so this goes on until the buffer is used up, `into` is
-// full or the message is complete. Returns the body bytes produced.
-std::pair<error_code, std::size_t> parse_buffered(Connection& conn, Parser& p, char* into, std::size_t size) {
-  std::size_t got = 0;
-  while (conn.buffer.size() > 0 && got < size && !p.is_done()) {
-    p.into(into + got, size - got);
-    error_code ec;
+// Parses the bytes buffered on the connection into `into` (as the parser's body buffer); returns the body
+// bytes produced. need_more in `ec` when the buffered bytes are used up before the message is complete.
+std::size_t parse_buffered(Connection& conn, Parser& p, char* into, std::size_t size, error_code& ec) {
+  p.into(into, size);
+  ec = {};
+  while (!p.is_done() && p.room() > 0) {
+    if (conn.buffer.size() == 0) {
+      ec = bhttp::error::need_more;
+      break;
+    }
     const std::size_t n = p.put(conn.buffer.data(), ec);
     conn.buffer.consume(n);
-    const std::size_t produced = size - got - p.room();
-    got += produced;
-    if (ec == bhttp::error::need_more) break;
-    if (ec && ec != bhttp::error::need_buffer) return {ec, got};
-    if (n == 0 && produced == 0) break;
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) break;
+    if (n == 0) {
+      ec = bhttp::error::need_more;
+      break;
+    }
   }
-  return {error_code{}, got};
+  return size - p.room();
 }
 
-// Parses the buffered bytes into `into`; a read fills the connection's buffer when they give nothing. Returns
-// the body bytes produced (0 and no error when the message is complete).
+// Waits for more response bytes into the connection's buffer (the reactor performs the read once bytes are
+// there). At the end of the connection, a body delimited by it ends; any other message was cut short.
 template <class Stream>
-asio::awaitable<std::pair<error_code, std::size_t>> read_body_some(Stream& s, Connection& conn, Parser& p,
-                                                                   char* into, std::size_t size) {
-  for (;;) {
-    const auto [ec, got] = parse_buffered(conn, p, into, size);
-    if (ec || got > 0 || p.is_done()) co_return std::pair{ec, got};
-    const error_code rec = co_await read_more(s, conn);
-    if (rec == asio::error::eof) {
-      p.into(into, size);
-      error_code eec;
-      p.put_eof(eec);  // a body delimited by the end of the connection ends here; any other is cut short
-      co_return std::pair{eec, std::size_t{0}};
-    }
-    if (rec) co_return std::pair{rec, std::size_t{0}};
+asio::awaitable<error_code> read_more(Stream& s, Connection& conn, Parser& p) {
+  auto [ec, n] = co_await s.async_read_some(conn.buffer.prepare(kReadSize), kTuple);
+  conn.buffer.commit(n);
+  if (ec == asio::error::eof) {
+    if (!p.got_some()) co_return error_code(bhttp::error::end_of_stream);
+    p.put_eof(ec);
   }
+  co_return ec;
 }
 
 // Hands a streaming 2xx body to the sink as it arrives, each wait for more bytes bounded by the request's
@@ -378,14 +349,19 @@ asio::awaitable<Result<bool>> pump_to_sink(Stream& s, Connection& conn, Parser& 
                                            BodySink& sink) {
   char buf[kReadSize];
   while (!p.is_done()) {
-    conn.deadline->arm(r.timeout);
-    auto [ec, got] = co_await read_body_some(s, conn, p, buf, sizeof buf);
-    if (conn.timed_out(ec)) co_return timed_out(r.timeout);
+    error_code ec;
+    const std::size_t got = parse_buffered(conn, p, buf, sizeof buf, ec);
+    if (got > 0) {
+      // All that one read brought, in one call: the sink writes it to its client in one write.
+      const bool wanted = co_await sink.on_data(std::string_view(buf, got), p.is_done());
+      if (!wanted) co_return false;
+    }
+    if (ec == bhttp::error::need_more) {
+      conn.deadline->arm(r.timeout);
+      ec = co_await read_more(s, conn, p);
+      if (conn.timed_out(ec)) co_return timed_out(r.timeout);
+    }
     if (ec) co_return upstream_failed(ec.message());
-    if (got == 0) continue;
-    // All that one read brought, in one call: the sink writes it to its client in one write.
-    const bool wanted = co_await sink.on_data(std::string_view(buf, got), p.is_done());
-    if (!wanted) co_return false;
   }
   co_return true;
 }
@@ -399,39 +375,49 @@ asio::awaitable<Result<ClientResponse>> exchange(Stream& stream, Connection& con
   conn.deadline->arm(r.timeout);
 
   format_head(conn.head, r);
-  const error_code wec = co_await write_request(stream, conn, r.body);
-  if (conn.timed_out(wec)) co_return timed_out(r.timeout);
-  if (wec) {
-    st.stale = reused;
-    co_return upstream_failed(wec.message());
+  {
+    const std::array<asio::const_buffer, 2> both{asio::buffer(conn.head), asio::buffer(r.body)};
+    error_code wec;
+    const std::size_t n = write_now(stream, both, wec);
+    if (!wec && n < conn.head.size() + r.body.size()) {
+      const std::size_t head_done = std::min(n, conn.head.size());
+      const std::size_t body_done = n - head_done;
+      const std::array<asio::const_buffer, 2> rest{
+          asio::buffer(conn.head.data() + head_done, conn.head.size() - head_done),
+          asio::buffer(r.body.data() + body_done, r.body.size() - body_done)};
+      auto [ec, wn] = co_await asio::async_write(stream, rest, kTuple);
+      wec = ec;
+    }
+    if (conn.timed_out(wec)) co_return timed_out(r.timeout);
+    if (wec) {
+      st.stale = reused;
+      co_return upstream_failed(wec.message());
+    }
   }
 
   Parser parser;
   parser.body_limit(streaming ? std::numeric_limits<std::uint64_t>::max() : r.max_response_bytes);
   if (streaming) conn.deadline->arm(r.timeout);
   ClientResponse out;
-  // The head, kept as received: header() looks fields up in it.
+  // The head, kept as received: header() looks fields up in it. The upstream may have answered already.
+  error_code ec;
+  read_now(stream, conn, ec);
   for (;;) {
-    error_code ec;
-    if (conn.buffer.size() > 0) {
+    if (!ec && conn.buffer.size() > 0) {
       const auto data = conn.buffer.data();
       const std::size_t n = parser.put(data, ec);
       if (parser.is_header_done()) out.head.assign(static_cast<const char*>(data.data()), n);
       conn.buffer.consume(n);
       if (parser.is_header_done()) break;
       if (ec && ec != bhttp::error::need_more) co_return upstream_failed(ec.message());
+      ec = {};
     }
-    if (out.head.empty() && conn.buffer.size() == 0) {
-      ec = co_await read_first(stream, conn);
-    } else {
-      ec = co_await read_more(stream, conn);
-    }
+    if (ec == asio::error::eof)
+      ec = parser.got_some() ? bhttp::error::partial_message : bhttp::error::end_of_stream;
+    if (!ec || ec == asio::error::would_block) ec = co_await read_more(stream, conn, parser);
     if (conn.timed_out(ec)) co_return timed_out(r.timeout);
     // Once the request is written it is never sent again here: the upstream may have acted on it (a POST is
     // not idempotent, RFC 9110 section 9.2.2). Whether to try again is the router's decision.
-    if (ec == asio::error::eof) {
-      ec = parser.got_some() ? bhttp::error::partial_message : bhttp::error::end_of_stream;
-    }
     if (ec) co_return upstream_failed(ec.message());
   }
   out.status = parser.status();
@@ -453,13 +439,14 @@ asio::awaitable<Result<ClientResponse>> exchange(Stream& stream, Connection& con
         if (used >= r.max_response_bytes) co_return upstream_failed("response too large");
         out.body.resize(std::min(std::max(2 * out.body.size(), used + kReadSize), r.max_response_bytes + 1));
       }
-      if (streaming) conn.deadline->arm(r.timeout);
-      auto [ec, got] =
-          co_await read_body_some(stream, conn, parser, out.body.data() + used, out.body.size() - used);
-      if (conn.timed_out(ec)) co_return timed_out(r.timeout);
+      used += parse_buffered(conn, parser, out.body.data() + used, out.body.size() - used, ec);
+      if (ec == bhttp::error::need_more) {
+        if (streaming) conn.deadline->arm(r.timeout);
+        ec = co_await read_more(stream, conn, parser);
+        if (conn.timed_out(ec)) co_return timed_out(r.timeout);
+      }
       if (ec == bhttp::error::body_limit) co_return upstream_failed("response too large");
       if (ec) co_return upstream_failed(ec.message());
-      used += got;
       if (used > r.max_response_bytes) co_return upstream_failed("response too large");
     }
     out.body.resize(used);

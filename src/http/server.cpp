@@ -516,9 +516,7 @@ struct Server::Impl {
   asio::awaitable<void> accept_loop(Worker& w);
   asio::awaitable<void> session(Worker& w, tcp::socket socket);
   asio::awaitable<void> reject_overloaded(Worker& w, tcp::socket socket);
-  asio::awaitable<error_code> read_request(Worker& w, ClientConnection& c, RequestParser& parser, bool whole);
   asio::awaitable<error_code> read_body(ClientConnection& c, std::string& body, std::size_t length);
-  asio::awaitable<void> run_handler(Request& req, SessionWriter& writer, ClientConnection& c);
   asio::awaitable<void> guarded_handler(Request& req, SessionWriter& writer, const ReadWatch& watch);
   void start_drain();
 };
@@ -558,17 +556,16 @@ asio::awaitable<void> Server::Impl::reject_overloaded(Worker& w, tcp::socket soc
   connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
-// Reads until the parser has the head (or, with `whole`, the whole message): first what the connection
-// carries, then the socket without waiting, into the worker's buffer; it waits for readability only when the
-// socket has nothing. A wait cut by the connection's deadline ends with beast::error::timeout.
-asio::awaitable<error_code> Server::Impl::read_request(Worker& w, ClientConnection& c, RequestParser& parser,
-                                                       bool whole) {
+// Parses what the connection carries, then reads the socket without waiting (into the worker's buffer) until
+// the parser has the head (or, with `whole`, the whole message). would_block: the socket has nothing more
+// yet; the session waits for readability and calls again.
+error_code read_available(Worker& w, ClientConnection& c, RequestParser& parser, bool whole) {
   auto satisfied = [&] { return whole ? parser.is_done() : parser.is_header_done(); };
   error_code ec;
   if (c.carry.size() > 0) {
     const auto data = c.carry.data();
     c.carry.consume(feed(parser, c, static_cast<const char*>(data.data()), data.size(), whole, ec));
-    if (ec && ec != bhttp::error::need_more) co_return ec;
+    if (ec && ec != bhttp::error::need_more) return ec;
   }
   while (!satisfied()) {
     // A partial head stays in the connection's buffer, which then takes the next bytes: the parser wants a
@@ -577,18 +574,13 @@ asio::awaitable<error_code> Server::Impl::read_request(Worker& w, ClientConnecti
     const asio::mutable_buffer into = into_carry ? c.carry.prepare(kWorkerReadBuffer)
                                                  : asio::buffer(w.read_buffer.get(), kWorkerReadBuffer);
     const std::size_t n = c.stream.socket().read_some(into, ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      const error_code wec = co_await c.watch.ready();
-      if (c.stream.timed_out(wec)) co_return beast::error::timeout;
-      if (wec) co_return wec;
-      continue;
-    }
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return asio::error::would_block;
     if (ec == asio::error::eof) {
       // Nothing of a request yet: a plain close; else the request was cut short.
-      co_return parser.got_some() ? error_code(bhttp::error::partial_message)
-                                  : error_code(bhttp::error::end_of_stream);
+      return parser.got_some() ? error_code(bhttp::error::partial_message)
+                               : error_code(bhttp::error::end_of_stream);
     }
-    if (ec) co_return ec;
+    if (ec) return ec;
     const char* data = static_cast<const char*>(into.data());
     std::size_t size = n;
     if (into_carry) {
@@ -605,9 +597,9 @@ asio::awaitable<error_code> Server::Impl::read_request(Worker& w, ClientConnecti
       std::memcpy(c.carry.prepare(left).data(), data + used, left);
       c.carry.commit(left);
     }
-    if (ec && ec != bhttp::error::need_more) co_return ec;
+    if (ec && ec != bhttp::error::need_more) return ec;
   }
-  co_return error_code{};
+  return {};
 }
 
 // Reads the rest of a Content-Length body straight into `body` (which holds what came with the head), in
@@ -643,24 +635,11 @@ asio::awaitable<void> Server::Impl::guarded_handler(Request& req, SessionWriter&
   }
 }
 
-// Runs the handler while the connection's readability wait watches for the client going away; a close cancels
-// the handler (its awaited operations fail with operation_aborted).
-asio::awaitable<void> Server::Impl::run_handler(Request& req, SessionWriter& writer, ClientConnection& c) {
-  asio::cancellation_signal cancel;
-  c.watch.watch_for_close(&cancel);
-  c.watch.arm();
-  auto executor = co_await asio::this_coro::executor;
-  auto task = guarded_handler(req, writer, c.watch);
-  auto token = asio::bind_cancellation_slot(cancel.slot(), asio::as_tuple(asio::use_awaitable));
-  auto [ep] = co_await asio::co_spawn(executor, std::move(task), std::move(token));
-  (void)ep;  // guarded_handler lets no exception out
-  c.watch.watch_for_close(nullptr);
-  if (c.watch.client_gone()) writer.reset(false, 11);
-}
-
 asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
   ClientConnection c(std::move(socket));
   auto entry = w.sessions.insert(w.sessions.end(), SessionEntry{&c, true});
+  const auto executor = co_await asio::this_coro::executor;
+  asio::cancellation_signal cancel_handler;  // one for every request: its handler memory is reused
   SessionWriter writer(c.stream, opts.limits, w.head_scratch);
   Request req;
   {
@@ -704,7 +683,12 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
     parser.header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
     parser.body_limit(lim.max_request_body_bytes);
     c.stream.expires_after(lim.header_timeout);
-    const error_code hec = co_await read_request(w, c, parser, false);
+    error_code hec = read_available(w, c, parser, false);
+    while (hec == asio::error::would_block) {
+      const error_code wec = co_await c.watch.ready();
+      hec = c.stream.timed_out(wec) ? error_code(beast::error::timeout) : wec;
+      if (!hec) hec = read_available(w, c, parser, false);
+    }
     if (hec == bhttp::error::header_limit) {
       co_await reply_error(431, "Request header fields too large.", "request_header_fields_too_large");
       break;
@@ -733,7 +717,12 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
       if (const auto length = parser.content_length(); length && !parser.chunked()) {
         bec = co_await read_body(c, req.body, static_cast<std::size_t>(*length));
       } else {
-        bec = co_await read_request(w, c, parser, true);
+        bec = read_available(w, c, parser, true);
+        while (bec == asio::error::would_block) {
+          const error_code wec = co_await c.watch.ready();
+          bec = c.stream.timed_out(wec) ? error_code(beast::error::timeout) : wec;
+          if (!bec) bec = read_available(w, c, parser, true);
+        }
       }
       if (bec == bhttp::error::body_limit) {
         co_await reply_error(413, "Request body too large.", "request_too_large");
@@ -745,7 +734,18 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
     const bool keep_alive = parser.keep_alive() && !w.draining;
     writer.reset(keep_alive, parser.version());
     c.stream.expires_never();
-    co_await run_handler(req, writer, c);
+    {
+      // The handler runs in a coroutine of its own whose cancellation slot the connection's readability wait
+      // signals if the client goes away meanwhile (its awaited operations then fail with operation_aborted).
+      c.watch.watch_for_close(&cancel_handler);
+      c.watch.arm();
+      auto task = guarded_handler(req, writer, c.watch);
+      auto token = asio::bind_cancellation_slot(cancel_handler.slot(), asio::as_tuple(asio::use_awaitable));
+      auto [ep] = co_await asio::co_spawn(executor, std::move(task), std::move(token));
+      (void)ep;  // guarded_handler lets no exception out
+      c.watch.watch_for_close(nullptr);
+      if (c.watch.client_gone()) writer.reset(false, 11);
+    }
     if (c.head.capacity() > kKeepPerConnection) std::string().swap(c.head);
     if (req.body.capacity() > kKeepPerConnection) {
       if (req.body.capacity() > w.spare_body.capacity() && req.body.capacity() <= kMaxSpareBody) {

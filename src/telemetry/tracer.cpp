@@ -160,7 +160,11 @@ void Span::set_status(StatusCode code, std::string_view description) {
   if (data_->status_code == StatusCode::ok) return;  // OK is final, as the spec says
   if (code == StatusCode::unset) return;             // and setting Unset is ignored
   data_->status_code = code;
-  data_->status_message = code == StatusCode::error ? std::string(description) : std::string();
+  if (code == StatusCode::error) {
+    data_->status_message.assign(description);  // into the recycled record's storage
+  } else {
+    data_->status_message.clear();
+  }
 }
 
 StatusCode Span::status() const noexcept {

@@ -205,6 +205,7 @@ TEST(RoutingTextTest, LastUserTurnAfterASystemPrefix) {
   EXPECT_EQ(text_of(R"({"messages":[]})"), "");
   EXPECT_EQ(text_of(R"({"messages":[{"role":"user"},{"role":7,"content":"x"}]})"), "");
   EXPECT_EQ(text_of(R"({"prompt":"complete me"})"), "complete me");
+  EXPECT_EQ(text_of(R"({"prompt":["one","two"]})"), "one\ntwo");
 }
 
 TEST(RoutingTextTest, SystemPrefixIsCutOnACharacterBoundary) {

@@ -553,9 +553,14 @@ TEST(TracerRecycling, ASpanStartedOnARecycledRecordKeepsNothingOfTheLastOne) {
     full.add_event("exception", {{"exception.type", std::string("timeout")}});
     full.add_link(full.context());
     full.set_status(StatusCode::error, "boom");
+    full.set_attribute("url.full",
+                       "https://api.openai.com/v1/chat/completions?round=" + std::to_string(round));
+    full.set_attribute("gen_ai.response.id",
+                       std::string_view("chatcmpl-0123456789abcdefghijklmnopqrstuvwxyz"));
     full.end();
     ASSERT_TRUE(exported(2 * round + 1u));
     Span bare = tracer.start_span("bare", SpanKind::internal, SpanContext{});
+    bare.set_attribute("url.path", "/v1/chat/completions");  // longer than a string holds inline
     bare.end();
     ASSERT_TRUE(exported(2 * round + 2u));
   }
@@ -568,7 +573,9 @@ TEST(TracerRecycling, ASpanStartedOnARecycledRecordKeepsNothingOfTheLastOne) {
     EXPECT_EQ(d.kind, SpanKind::internal);
     EXPECT_FALSE(is_valid(d.parent_span_id));
     EXPECT_TRUE(d.trace_state.empty());
-    EXPECT_TRUE(d.attributes.empty());
+    ASSERT_EQ(d.attributes.size(), 1u);
+    EXPECT_EQ(d.attributes[0].key, "url.path");
+    EXPECT_EQ(std::get<std::string>(d.attributes[0].value), "/v1/chat/completions");
     EXPECT_TRUE(d.events.empty());
     EXPECT_TRUE(d.links.empty());
     EXPECT_EQ(d.status_code, StatusCode::unset);
@@ -576,7 +583,11 @@ TEST(TracerRecycling, ASpanStartedOnARecycledRecordKeepsNothingOfTheLastOne) {
     EXPECT_EQ(d.dropped_attributes_count, 0u);
     EXPECT_NE(d.trace_id, sink->spans[i - 1].trace_id);
   }
-  EXPECT_EQ(sink->spans[4].attributes.size(), 40u);
+  EXPECT_EQ(sink->spans[4].attributes.size(), 42u);
+  EXPECT_EQ(std::get<std::string>(sink->spans[4].attributes[40].value),
+            "https://api.openai.com/v1/chat/completions?round=2");
+  EXPECT_EQ(std::get<std::string>(sink->spans[4].attributes[41].value),
+            "chatcmpl-0123456789abcdefghijklmnopqrstuvwxyz");
   EXPECT_EQ(sink->spans[4].trace_state, "congo=t61rcWkgMzE");
 }
 
@@ -600,7 +611,7 @@ TEST_F(TracerTest, InvalidUtf8BytesBecomeReplacementCharacters) {
 }
 
 TEST_F(TracerTest, ManyKeysEachStayOnceWhateverTheirHashBuckets) {
-  // More keys than set_value's 256 hash buckets: keys share buckets, and setting each again must still find it.
+  // More keys than set_value's 256 hash buckets: keys share buckets, and a key set again is still found.
   SpanLimits limits;
   limits.attribute_count = 1000;
   make(Sampler(), limits);
@@ -612,7 +623,8 @@ TEST_F(TracerTest, ManyKeysEachStayOnceWhateverTheirHashBuckets) {
   ASSERT_EQ(d.attributes.size(), 600u);
   for (int i = 0; i < 600; ++i) {
     EXPECT_EQ(d.attributes[static_cast<std::size_t>(i)].key, "key." + std::to_string(i));
-    EXPECT_EQ(std::get<std::string>(d.attributes[static_cast<std::size_t>(i)].value), "again " + std::to_string(i));
+    EXPECT_EQ(std::get<std::string>(d.attributes[static_cast<std::size_t>(i)].value),
+              "again " + std::to_string(i));
   }
 }
 

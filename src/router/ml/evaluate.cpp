@@ -232,15 +232,15 @@ std::string report_text(const EvalReport& r) {
   };
   auto per_k = [](double cost) { return cost * 1000.0; };
   add("strategy %s, %zu rows (cost: dollars per 1,000 queries)\n", r.strategy.c_str(), r.rows);
-  add("\n%-34s %9s %10s\n", "model alone", "accuracy", "cost/1k");
-  for (const auto& m : r.models) add("%-34s %9.4f %10.4f\n", m.model.c_str(), m.accuracy, per_k(m.cost));
-  add("\n%-34s %9s %10s\n", "baseline", "accuracy", "cost/1k");
-  add("%-34s %9.4f %10.4f\n", ("best single: " + r.best_single.model).c_str(), r.best_single.accuracy,
+  add("\n%-46s %9s %10s\n", "model alone", "accuracy", "cost/1k");
+  for (const auto& m : r.models) add("%-46s %9.4f %10.4f\n", m.model.c_str(), m.accuracy, per_k(m.cost));
+  add("\n%-46s %9s %10s\n", "baseline", "accuracy", "cost/1k");
+  add("%-46s %9.4f %10.4f\n", ("best single: " + r.best_single.model).c_str(), r.best_single.accuracy,
       per_k(r.best_single.cost));
-  add("%-34s %9.4f %10.4f\n", ("cheapest: " + r.cheapest.model).c_str(), r.cheapest.accuracy,
+  add("%-46s %9.4f %10.4f\n", ("cheapest: " + r.cheapest.model).c_str(), r.cheapest.accuracy,
       per_k(r.cheapest.cost));
-  add("%-34s %9.4f %10.4f\n", "random at equal cost", r.random.accuracy, per_k(r.random.cost));
-  add("%-34s %9.4f %10.4f\n", "oracle", r.oracle.accuracy, per_k(r.oracle.cost));
+  add("%-46s %9.4f %10.4f\n", "random at equal cost", r.random.accuracy, per_k(r.random.cost));
+  add("%-46s %9.4f %10.4f\n", "oracle", r.oracle.accuracy, per_k(r.oracle.cost));
   add("\n%10s %11s %9s %10s %12s\n", "threshold", "cost_weight", "accuracy", "cost/1k", "vs best cost");
   for (const auto& p : r.points) {
     add("%10.4f %11.4g %9.4f %10.4f %11.1f%%\n", p.threshold, p.cost_weight, p.accuracy, per_k(p.cost),

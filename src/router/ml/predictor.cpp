@@ -31,9 +31,9 @@ void append_content(const boost::json::value& content, std::string& out, std::si
   if (const auto* s = content.if_string()) return append(*s);
   if (const auto* parts = content.if_array()) {
     bool first = true;
-    for (const auto& part : *parts) {
+    for (const auto& part : *parts) {  // content parts, or a completion prompt's strings
       const auto* obj = part.if_object();
-      const auto* text = obj ? obj->if_contains("text") : nullptr;
+      const auto* text = obj ? obj->if_contains("text") : &part;
       if (!text || !text->is_string()) continue;
       if (!first) append("\n");
       append(text->get_string());
