@@ -59,8 +59,10 @@ std::int64_t estimate_prompt_tokens(Endpoint endpoint, const boost::json::object
         for (const auto& m : msgs->get_array()) {
           tokens += 4;  // per-message framing, as chat formats add
           if (const auto* obj = m.if_object()) {
-            if (const auto* c = obj->if_contains("content"))
-              tokens += estimate_tokens(json::content_text(*c));
+            if (const auto* c = obj->if_contains("content")) {
+              const std::size_t size = json::content_text_size(*c);  // counted without copying the text
+              tokens += size == 0 ? 0 : static_cast<std::int64_t>((size + 3) / 4);
+            }
           }
         }
       }

@@ -34,6 +34,22 @@ std::string content_text(const boost::json::value& content) {
   return out;
 }
 
+std::size_t content_text_size(const boost::json::value& content) noexcept {
+  if (const auto* s = content.if_string()) return s->size();
+  std::size_t size = 0;
+  if (const auto* parts = content.if_array()) {
+    for (const auto& part : *parts) {
+      const auto* obj = part.if_object();
+      if (!obj) continue;
+      if (const auto* text = obj->if_contains("text"); text && text->is_string()) {
+        if (size > 0) ++size;  // the '\n' content_text puts between texts once it has some
+        size += text->get_string().size();
+      }
+    }
+  }
+  return size;
+}
+
 std::string base64_encode(std::string_view in) {
   static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;

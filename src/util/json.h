@@ -1,6 +1,7 @@
 // Small Boost.JSON helpers shared by the API and the adapters.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,8 @@ void serialize_into(const boost::json::value& v, std::string& out);
 
 // The text of an OpenAI message `content`: a string, or the concatenated "text" parts of an array.
 std::string content_text(const boost::json::value& content);
+// content_text(content).size(), without building the text.
+std::size_t content_text_size(const boost::json::value& content) noexcept;
 
 // Standard base64 (RFC 4648, with padding).
 std::string base64_encode(std::string_view bytes);

@@ -1,7 +1,11 @@
 // Learned routing's per-request work must not allocate once warm: routing_text, featurising, every learner's
 // predict and rank_candidates. This file replaces the unit-test binary's global operator new with one that
 // counts the allocations of the calling thread while counting is switched on (off everywhere else).
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <new>
 #include <string>
 #include <vector>
@@ -9,10 +13,13 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "config/config.h"
 #include "router/ml/artifact.h"
 #include "router/ml/predictor.h"
 #include "router/ml/train.h"
+#include "router/router.h"
 #include "router_ml_test_support.h"
+#include "util/random.h"
 
 namespace {
 thread_local bool counting = false;
@@ -99,6 +106,63 @@ TEST(LearnedRoutingAllocationTest, NothingIsAllocatedOnceWarm) {
     counting = false;
     EXPECT_EQ(allocations, 0u) << strategy;
   }
+}
+
+// The online half around it: a whole Router::select with a learned strategy (the artifact read, the
+// deployment mapping, prices, ordering, the replicas' shuffle, an unmapped deployment after them) allocates
+// nothing once warm either, quality first or hybrid (which also estimates the prompt's tokens).
+TEST(LearnedRoutingAllocationTest, RouterSelectAllocatesNothingOnceWarm) {
+  const Dataset data = testing::synthetic_dataset(120, 3);
+  Result<TrainedArtifact> artifact = train_artifact("knn", data, testing::synthetic_models(), {}, 1, 1);
+  ASSERT_TRUE(artifact.ok());
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("switchyard-alloc-" + std::to_string(::getpid()) + ".syra"))
+          .string();
+  std::ofstream(path, std::ios::binary) << artifact.value().bytes;
+  std::vector<config::Deployment> list;
+  std::vector<std::string> models(data.models.begin(), data.models.end());
+  models.push_back(data.models.front());  // a replica
+  models.push_back("not-in-the-artifact");
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    config::Deployment d;
+    d.model_name = "g";
+    d.params.provider = "openai";
+    d.params.provider_model = models[i];
+    d.params.model = "openai/" + models[i];
+    d.info.id = "d" + std::to_string(i);
+    d.info.input_cost_per_token = 1e-6 * static_cast<double>(i + 1);
+    d.info.output_cost_per_token = 2e-6;
+    list.push_back(std::move(d));
+  }
+  std::string prompt;
+  while (prompt.size() < 2000) prompt += "How do I merge a dictionary in rust? Solve 3x + 4 = 19. ";
+  boost::json::object body = boost::json::parse(R"({"model": "g", "messages": [
+      {"role": "system", "content": "You are a careful assistant."}, {"role": "user", "content": ""}]})")
+                                 .as_object();
+  body["messages"].as_array()[1].as_object()["content"] = prompt;
+  for (const char* strategy : {"llmrouter-knn", "llmrouter-hybrid"}) {
+    config::RouterSettings settings;
+    settings.routing_strategy = strategy;
+    settings.learned.model_path = path;
+    settings.learned.quality_threshold = 0.1;
+    settings.learned.cost_weight = 1;
+    const Router router(list, settings);
+    const ModelGroup& group = *router.group("g");
+    RouteRequest request;
+    request.body = &body;
+    FastRandom random(1);
+    for (int i = 0; i < 3; ++i) router.select(group, request, {}, random);  // warm
+    counting = true;
+    allocations = 0;
+    for (int i = 0; i < 20; ++i) {
+      const Selection s = router.select(group, request, {}, random);
+      EXPECT_NE(s.deployment, nullptr);
+    }
+    counting = false;
+    EXPECT_EQ(allocations, 0u) << strategy;
+    EXPECT_FALSE(router.select(group, request, {}, random).decision.strategy_version.empty()) << strategy;
+  }
+  std::filesystem::remove(path);
 }
 
 }  // namespace

@@ -141,7 +141,19 @@ TEST(ContentTextTest, SinglePart) {
 }
 
 TEST(ContentTextTest, IgnoresNonTextParts) {
-  EXPECT_EQ(json::content_text(bj::parse(R"(["loose string", 5, {"text": 3}, {"type":"text","text":"ok"}])")), "ok");
+  EXPECT_EQ(json::content_text(bj::parse(R"(["loose string", 5, {"text": 3}, {"type":"text","text":"ok"}])")),
+            "ok");
+}
+
+TEST(ContentTextTest, SizeIsTheTextsSizeWithoutBuildingIt) {
+  for (const char* content : {R"("hello world")", R"("")", R"([{"type":"text","text":"first"},{"type":"x"},
+                              {"type":"text","text":"second"}])",
+                              R"([{"type":"text","text":""},{"type":"text","text":"a"},
+                              {"type":"text","text":""},{"type":"text","text":"b"}])",
+                              R"(["loose", 5, {"text": 3}])", R"(null)", R"({"text": "not a list"})"}) {
+    const bj::value v = bj::parse(content);
+    EXPECT_EQ(json::content_text_size(v), json::content_text(v).size()) << content;
+  }
 }
 
 TEST(ContentTextTest, OtherTypesAreEmpty) {
