@@ -232,6 +232,12 @@ struct ExchangeState {
   bool abandoned = false;  // the sink asked to stop
 };
 
+// A CR or LF in a field, written out, would start another field (header injection): such a field is left out.
+bool has_line_break(const Header& h) {
+  return h.name.find_first_of("\r\n") != std::string::npos ||
+         h.value.find_first_of("\r\n") != std::string::npos;
+}
+
 // Whether a later header of the list has the same name (the later one wins, as a set would).
 bool overridden(const std::vector<Header>& headers, std::size_t i) {
   for (std::size_t j = i + 1; j < headers.size(); ++j) {
@@ -263,8 +269,9 @@ void format_head(std::string& out, const ClientRequest& r) {
   if (!named(r.headers, "user-agent")) out += "User-Agent: switchyard/" SWITCHYARD_VERSION "\r\n";
   for (std::size_t i = 0; i < r.headers.size(); ++i) {
     const Header& h = r.headers[i];
-    // The framing is ours.
-    if (iequals(h.name, "content-length") || iequals(h.name, "transfer-encoding") || overridden(r.headers, i))
+    // The framing is ours; a line break in a field would start another one (header injection).
+    if (iequals(h.name, "content-length") || iequals(h.name, "transfer-encoding") ||
+        overridden(r.headers, i) || has_line_break(h))
       continue;
     out += h.name;
     out += ": ";

@@ -73,6 +73,12 @@ bool has_header(std::span<const Header> headers, std::string_view name) {
   return false;
 }
 
+// A CR or LF in a field, written out, would start another field (header injection): such a field is left out.
+bool has_line_break(const Header& h) {
+  return h.name.find_first_of("\r\n") != std::string::npos ||
+         h.value.find_first_of("\r\n") != std::string::npos;
+}
+
 // Whether a later header of the list has the same name (the later one wins, as a set would).
 bool overridden(std::span<const Header> headers, std::size_t i) {
   for (std::size_t j = i + 1; j < headers.size(); ++j) {
@@ -103,9 +109,9 @@ void format_head(std::string& out, unsigned version, int status, std::string_vie
   }
   for (std::size_t i = 0; i < extra.size(); ++i) {
     const Header& h = extra[i];
-    // The framing is ours.
+    // The framing is ours; a line break in a field would start another one (header injection).
     if (iequals(h.name, "content-length") || iequals(h.name, "transfer-encoding") ||
-        iequals(h.name, "connection") || overridden(extra, i))
+        iequals(h.name, "connection") || overridden(extra, i) || has_line_break(h))
       continue;
     out += h.name;
     out += ": ";

@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""Profiles of the request path that `make bench` does not give, for comparing gateway builds side by side:
+
+  syscalls   strace -c over N small requests sent one after another on one keep-alive connection (per request)
+  big        the same over 20 1 MB requests, and 1 MB bodies per second (wrk, 8 connections)
+  stream     the same over 50 streaming requests (50 content chunks each)
+  cpu        utime+stime of the gateway per 1,000 small requests under wrk (64 connections), and its RPS
+  rss        VmRSS after a warm-up, and with 1,000 idle keep-alive connections held
+  allocs     heaptrack: allocations per small request (two runs of N and 6N requests under heaptrack)
+
+    python3 bench/probe.py --bin build/switchyard --bin /tmp/old/switchyard --what syscalls,cpu,rss --rounds 3
+
+Every binary runs against the same upstream nginx (bench/conf/upstream.nginx.conf) with one worker, pinned like
+`make bench` (servers on the lower half of the CPUs, load on the upper half); rounds alternate the binaries, so
+that a noisy machine weighs on each the same. Prints one JSON line per measurement and a summary (medians).
+"""
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import clients, fixtures  # noqa: E402
+from benchlib.procs import Proc, cpu_seconds, rss_kb, taskset  # noqa: E402
+from benchlib.targets import Switchyard, Upstream  # noqa: E402
+
+WRK_SCRIPT = Path(__file__).resolve().parent / "wrk" / "post.lua"
+
+
+def cpu_layout():
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return cpus, cpus
+    half = len(cpus) // 2
+    return cpus[:half], cpus[half:]
+
+
+class Gateway(Switchyard):
+    def __init__(self, binary: Path, label: str, heaptrack: Path | None = None):
+        super().__init__(binary)
+        self.name = label
+        self.heaptrack = heaptrack
+
+    def start(self, workdir, cpus, workers, upstream):
+        super().start(workdir, cpus, workers, upstream)
+        if self.heaptrack:  # the same command again, under heaptrack
+            self.procs[0].stop()
+            cmd = self.procs[0].popen.args
+            i = cmd.index(str(self.binary))
+            cmd = cmd[:i] + ["heaptrack", "-o", str(self.heaptrack)] + cmd[i:]
+            self.procs = self.measured = [Proc(self.name, cmd, workdir / f"{self.name}-heaptrack.log",
+                                               env=self.env(upstream))]
+
+    def server_pid(self) -> int:
+        pid = self.procs[0].pid
+        if not self.heaptrack:
+            return pid
+        for _ in range(100):  # heaptrack's shell wrapper starts the gateway as a child
+            for line in subprocess.run(["pgrep", "-P", str(pid), "-x", "switchyard"], capture_output=True,
+                                       text=True).stdout.split():
+                return int(line)
+            time.sleep(0.05)
+        raise RuntimeError("no gateway process under heaptrack")
+
+
+def sequential(port: int, path: str, headers: list[str], body: bytes, n: int):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        reader = clients._SyncResponseReader(s)
+        req = clients.build_request(port, path, headers, body)
+        for _ in range(n):
+            s.sendall(req)
+            r = reader.read()
+            assert r["status"] == 200, r
+
+
+def strace_counts(pid: int, action) -> dict:
+    out = tempfile.mktemp(suffix=".strace")
+    p = subprocess.Popen(["strace", "-f", "-c", "-o", out, "-p", str(pid)], stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # attached to every thread
+    action()
+    time.sleep(0.3)
+    p.send_signal(signal.SIGINT)
+    p.wait(10)
+    counts = {}
+    for line in Path(out).read_text().splitlines():
+        m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$", line)
+        if m and m.group(2) != "total":
+            counts[m.group(2)] = int(m.group(1))
+    os.unlink(out)
+    return counts
+
+
+class Probe:
+    def __init__(self, args):
+        self.args = args
+        self.server_cpus, self.load_cpus = cpu_layout()
+        self.workdir = Path(tempfile.mkdtemp(prefix="sy-probe-"))
+        self.bodies = {}
+        for kind, text in (("small", fixtures.small_request()), ("big", fixtures.big_request()),
+                           ("stream", fixtures.stream_request())):
+            self.bodies[kind] = self.workdir / f"{kind}.json"
+            self.bodies[kind].write_text(text)
+        self.upstream = Upstream(self.workdir, self.server_cpus, 1)
+        if not self.upstream.wait_ready():
+            raise RuntimeError("upstream nginx did not start: " + self.upstream.proc.log_text())
+
+    def start(self, binary: Path, label: str, heaptrack=None) -> Gateway:
+        g = Gateway(binary, label, heaptrack)
+        g.start(self.workdir, self.server_cpus, 1, self.upstream)
+        if not g.wait_ready():
+            raise RuntimeError(f"{label} did not start: " + g.procs[0].log_text()[-2000:])
+        return g
+
+    def wrk(self, g: Gateway, kind: str, conns: int, duration: int) -> dict:
+        path, headers = g.request(kind)
+        env = dict(os.environ, WRK_BODY=str(self.bodies[kind]), WRK_HEADERS="\n".join(headers))
+        cmd = taskset(self.load_cpus) + ["wrk", "-t1", "-c", str(conns), "-d", f"{duration}s", "--timeout", "5s",
+                                         "-s", str(WRK_SCRIPT), f"http://127.0.0.1:{g.port}{path}"]
+        pid = g.server_pid()
+        c0 = cpu_seconds([pid])
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env).stdout
+        cpu = cpu_seconds([pid]) - c0
+        s = json.loads(next(l for l in out.splitlines() if l.startswith("BENCH_JSON "))[11:])
+        n = s["requests"]
+        errors = sum(s["errors"].values())
+        return {"rps": n / (s["duration_us"] / 1e6), "requests": n, "errors": errors,
+                "cpu_ms_per_1k": cpu * 1e6 / n if n else None, "p99_ms": s["latency_us"]["p99"] / 1000}
+
+    def warm(self, g):
+        self.wrk(g, "small", 64, 2)
+        self.wrk(g, "stream", 16, 1)
+
+    def measure(self, binary: Path, label: str, what: set) -> dict:
+        res = {}
+        g = self.start(binary, label)
+        try:
+            path, headers = g.request("small")
+            small = self.bodies["small"].read_bytes()
+            if "rss" in what:
+                time.sleep(0.5)
+                res["rss_start_kb"] = rss_kb([g.server_pid()])
+            self.warm(g)
+            if "rss" in what:
+                time.sleep(1.0)
+                res["rss_idle_kb"] = rss_kb([g.server_pid()])
+                r = asyncio.run(clients.hold(g.port, path, headers, small, 1000, "idle",
+                                             lambda: max(rss_kb([g.server_pid()]) for _ in range(3))))
+                res["rss_1k_idle_kb"] = r["sample"]
+                res["rss_1k_idle_failed"] = r["failed"]
+                time.sleep(0.5)
+            if "syscalls" in what:
+                n = self.args.requests
+                sequential(g.port, path, headers, small, 20)
+                c = strace_counts(g.server_pid(), lambda: sequential(g.port, path, headers, small, n))
+                res["syscalls_per_req"] = round(sum(c.values()) / n, 2)
+                res["syscalls"] = {k: round(v / n, 2) for k, v in sorted(c.items(), key=lambda kv: -kv[1])}
+            if "big" in what:
+                big = self.bodies["big"].read_bytes()
+                sequential(g.port, path, headers, big, 3)
+                n = 20
+                c = strace_counts(g.server_pid(), lambda: sequential(g.port, path, headers, big, n))
+                res["big_syscalls_per_req"] = round(sum(c.values()) / n, 1)
+                res["big_syscalls"] = {k: round(v / n, 1) for k, v in sorted(c.items(), key=lambda kv: -kv[1])}
+                w = self.wrk(g, "big", 8, self.args.duration)
+                res["big_rps"] = round(w["rps"], 1)
+                res["big_cpu_ms_per_req"] = round(w["cpu_ms_per_1k"] / 1000, 3)
+            if "stream" in what:
+                spath, sheaders = g.request("stream")
+                sbody = self.bodies["stream"].read_bytes()
+                sequential(g.port, spath, sheaders, sbody, 5)
+                n = 50
+                c = strace_counts(g.server_pid(), lambda: sequential(g.port, spath, sheaders, sbody, n))
+                res["stream_syscalls_per_req"] = round(sum(c.values()) / n, 1)
+                res["stream_syscalls"] = {k: round(v / n, 1) for k, v in sorted(c.items(), key=lambda kv: -kv[1])}
+            if "cpu" in what:
+                w = self.wrk(g, "small", 64, self.args.duration)
+                res["rps_c64"] = round(w["rps"])
+                res["cpu_ms_per_1k"] = round(w["cpu_ms_per_1k"], 2)
+                res["errors"] = w["errors"]
+        finally:
+            g.stop()
+        return res
+
+    def allocs(self, binary: Path, label: str) -> dict:
+        """Allocations per small request: heaptrack's count over two runs of different lengths (start-up and
+        warm-up cancel out in the difference)."""
+        counts = []
+        for n in (self.args.requests, 6 * self.args.requests):
+            data = self.workdir / f"heaptrack-{label}-{n}"
+            g = self.start(binary, label, heaptrack=data)
+            try:
+                path, headers = g.request("small")
+                small = self.bodies["small"].read_bytes()
+                sequential(g.port, path, headers, small, 20)
+                sequential(g.port, path, headers, small, n)
+                os.kill(g.server_pid(), signal.SIGTERM)  # the gateway, not heaptrack's wrapper script
+                g.procs[0].popen.wait(30)
+            finally:
+                g.stop()
+            out = next(self.workdir.glob(f"heaptrack-{label}-{n}*"))
+            text = subprocess.run(["heaptrack_print", "-f", str(out), "-p", "0", "-a", "0", "-T", "0", "-l", "0",
+                                   "-s", "0", "-n", "0"], capture_output=True, text=True).stdout
+            m = re.search(r"calls to allocation functions: (\d+)", text)
+            counts.append(int(m.group(1)))
+        return {"allocs_per_req": round((counts[1] - counts[0]) / (5 * self.args.requests), 2)}
+
+    def stop(self):
+        self.upstream.proc.stop()
+        if not self.args.keep:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", action="append", required=True, help="gateway binary (repeat to compare)")
+    ap.add_argument("--what", default="syscalls,cpu,rss", help="syscalls,big,stream,cpu,rss,allocs")
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--requests", type=int, default=200, help="sequential requests under strace")
+    ap.add_argument("--duration", type=int, default=4, help="seconds per wrk run")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = ap.parse_args()
+    what = set(args.what.split(","))
+    bins = [Path(b).resolve() for b in args.bin]
+    labels = [f"{i}:{b.parent.parent.name}/{b.parent.name}" for i, b in enumerate(bins)]
+    probe = Probe(args)
+    runs = {l: [] for l in labels}
+    try:
+        for r in range(args.rounds):
+            order = list(zip(bins, labels))
+            if r % 2:
+                order.reverse()
+            for b, l in order:
+                res = probe.measure(b, l.split(":")[0], what) if what - {"allocs"} else {}
+                if "allocs" in what:
+                    res.update(probe.allocs(b, l.split(":")[0]))
+                runs[l].append(res)
+                print(json.dumps({"round": r, "bin": l, **res}), flush=True)
+    finally:
+        probe.stop()
+    print("\nmedians:")
+    for l in labels:
+        keys = [k for k, v in runs[l][0].items() if isinstance(v, (int, float))]
+        med = {k: statistics.median(x[k] for x in runs[l]) for k in keys}
+        print(l, json.dumps(med))
+
+
+if __name__ == "__main__":
+    main()
