@@ -232,27 +232,6 @@ struct ExchangeState {
   bool abandoned = false;  // the sink asked to stop
 };
 
-// A CR or LF in a field, written out, would start another field (header injection): such a field is left out.
-bool has_line_break(const Header& h) {
-  return h.name.find_first_of("\r\n") != std::string::npos ||
-         h.value.find_first_of("\r\n") != std::string::npos;
-}
-
-// Whether a later header of the list has the same name (the later one wins, as a set would).
-bool overridden(const std::vector<Header>& headers, std::size_t i) {
-  for (std::size_t j = i + 1; j < headers.size(); ++j) {
-    if (iequals(headers[j].name, headers[i].name)) return true;
-  }
-  return false;
-}
-
-bool named(const std::vector<Header>& headers, std::string_view name) {
-  for (const Header& h : headers) {
-    if (iequals(h.name, name)) return true;
-  }
-  return false;
-}
-
 // The request head as Beast's serializer would write it (Host, User-Agent, the request's headers, the body's
 // length), formatted into `out`.
 void format_head(std::string& out, const ClientRequest& r) {
@@ -261,23 +240,13 @@ void format_head(std::string& out, const ClientRequest& r) {
   out += ' ';
   out += r.target;
   out += " HTTP/1.1\r\n";
-  if (!named(r.headers, "host")) {
+  if (!has_header(r.headers, "host")) {
     out += "Host: ";
     out += r.origin->host_header;
     out += "\r\n";
   }
-  if (!named(r.headers, "user-agent")) out += "User-Agent: switchyard/" SWITCHYARD_VERSION "\r\n";
-  for (std::size_t i = 0; i < r.headers.size(); ++i) {
-    const Header& h = r.headers[i];
-    // The framing is ours; a line break in a field would start another one (header injection).
-    if (iequals(h.name, "content-length") || iequals(h.name, "transfer-encoding") ||
-        overridden(r.headers, i) || has_line_break(h))
-      continue;
-    out += h.name;
-    out += ": ";
-    out += h.value;
-    out += "\r\n";
-  }
+  if (!has_header(r.headers, "user-agent")) out += "User-Agent: switchyard/" SWITCHYARD_VERSION "\r\n";
+  append_fields(out, r.headers, {"content-length", "transfer-encoding"});
   // A body, or a method that has one by nature, gets a length (as Beast's prepare_payload does).
   if (!r.body.empty() || r.method == "POST" || r.method == "PUT" || r.method == "OPTIONS") {
     out += "Content-Length: ";

@@ -13,6 +13,43 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+bool has_header(std::span<const Header> headers, std::string_view name) noexcept {
+  for (const Header& h : headers) {
+    if (iequals(h.name, name)) return true;
+  }
+  return false;
+}
+
+namespace {
+
+bool has_line_break(const Header& h) noexcept {
+  return h.name.find_first_of("\r\n") != std::string::npos ||
+         h.value.find_first_of("\r\n") != std::string::npos;
+}
+
+bool overridden(std::span<const Header> headers, std::size_t i) noexcept {
+  for (std::size_t j = i + 1; j < headers.size(); ++j) {
+    if (iequals(headers[j].name, headers[i].name)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void append_fields(std::string& out, std::span<const Header> headers,
+                   std::initializer_list<std::string_view> ours) {
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    const Header& h = headers[i];
+    bool skip = overridden(headers, i) || has_line_break(h);
+    for (std::string_view name : ours) skip = skip || iequals(h.name, name);
+    if (skip) continue;
+    out += h.name;
+    out += ": ";
+    out += h.value;
+    out += "\r\n";
+  }
+}
+
 std::string_view Request::header(std::string_view name) const noexcept {
   for (const auto& [k, v] : headers) {
     if (iequals(k, name)) return v;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <span>
 #include <string>
 #include <string_view>
@@ -16,6 +17,15 @@ struct Header {
 
 // Case-insensitive ASCII comparison of header names.
 bool iequals(std::string_view a, std::string_view b) noexcept;
+
+// Whether `headers` has a field of that name (case-insensitive).
+bool has_header(std::span<const Header> headers, std::string_view name) noexcept;
+
+// Appends "Name: value\r\n" for each of `headers`, leaving out the fields named in `ours` (the framing the
+// writer owns), a field a later one of the same name overrides (the later wins, as a set would), and a field
+// with a CR or LF in its name or value (written out, it would start another field: header injection).
+void append_fields(std::string& out, std::span<const Header> headers,
+                   std::initializer_list<std::string_view> ours);
 
 // An incoming request as the server hands it to a handler. The views stay valid until the handler returns.
 struct Request {

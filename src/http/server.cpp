@@ -5,8 +5,8 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 #include <charconv>
+#include <cstring>
 #include <list>
 #include <optional>
 #include <span>
@@ -66,27 +66,6 @@ Error server_error(int status, std::string type, std::string message, std::strin
   return Error{status, std::move(type), std::move(message), std::move(code), {}, {}};
 }
 
-bool has_header(std::span<const Header> headers, std::string_view name) {
-  for (const Header& h : headers) {
-    if (iequals(h.name, name)) return true;
-  }
-  return false;
-}
-
-// A CR or LF in a field, written out, would start another field (header injection): such a field is left out.
-bool has_line_break(const Header& h) {
-  return h.name.find_first_of("\r\n") != std::string::npos ||
-         h.value.find_first_of("\r\n") != std::string::npos;
-}
-
-// Whether a later header of the list has the same name (the later one wins, as a set would).
-bool overridden(std::span<const Header> headers, std::size_t i) {
-  for (std::size_t j = i + 1; j < headers.size(); ++j) {
-    if (iequals(headers[j].name, headers[i].name)) return true;
-  }
-  return false;
-}
-
 // The head of a response with a Content-Length body, as Beast's serializer would write it.
 void format_head(std::string& out, unsigned version, int status, std::string_view content_type,
                  std::span<const Header> extra, bool keep_alive, std::size_t length) {
@@ -107,17 +86,7 @@ void format_head(std::string& out, unsigned version, int status, std::string_vie
     out += content_type;
     out += "\r\n";
   }
-  for (std::size_t i = 0; i < extra.size(); ++i) {
-    const Header& h = extra[i];
-    // The framing is ours; a line break in a field would start another one (header injection).
-    if (iequals(h.name, "content-length") || iequals(h.name, "transfer-encoding") ||
-        iequals(h.name, "connection") || overridden(extra, i) || has_line_break(h))
-      continue;
-    out += h.name;
-    out += ": ";
-    out += h.value;
-    out += "\r\n";
-  }
+  append_fields(out, extra, {"content-length", "transfer-encoding", "connection"});
   if (version >= 11 && !keep_alive) out += "Connection: close\r\n";
   if (version < 11 && keep_alive) out += "Connection: keep-alive\r\n";
   if (!(status / 100 == 1 || status == 204 || status == 304)) {
