@@ -27,12 +27,31 @@ std::optional<double> number(const bj::value& v) {
   return std::nullopt;
 }
 
-// "7B" -> 7, "350M" -> 0.35, "1.5T" -> 1500, 70 -> 70.
 std::optional<double> size_in_billions(const bj::value& v) {
   if (v.is_number()) return v.to_number<double>();
-  const auto* s = v.if_string();
-  if (!s) return std::nullopt;
-  std::string_view text(s->data(), s->size());
+  if (const auto* s = v.if_string()) return parse_size_billions(std::string_view(s->data(), s->size()));
+  return std::nullopt;
+}
+
+// The first of `keys` the entry has: a price in dollars per million tokens, returned per token.
+Result<std::optional<double>> price(const bj::object& entry, std::initializer_list<std::string_view> keys,
+                                    std::string_view source, const std::string& name) {
+  for (std::string_view key : keys) {
+    const bj::value* v = entry.if_contains(key);
+    if (!v || v->is_null()) continue;
+    auto n = number(*v);
+    if (!n || !std::isfinite(*n) || *n < 0) {
+      return bad(source, "model \"" + name + "\": " + std::string(key) +
+                             " must be a non-negative number (dollars per million tokens)");
+    }
+    return std::optional<double>(*n / 1e6);
+  }
+  return std::optional<double>();
+}
+
+}  // namespace
+
+std::optional<double> parse_size_billions(std::string_view text) {
   while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
   double scale = 1;
   if (!text.empty()) {
@@ -54,27 +73,9 @@ std::optional<double> size_in_billions(const bj::value& v) {
   }
   double out = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || out < 0) return std::nullopt;
   return out * scale;
 }
-
-// The first of `keys` the entry has: a price in dollars per million tokens, returned per token.
-Result<std::optional<double>> price(const bj::object& entry, std::initializer_list<std::string_view> keys,
-                                    std::string_view source, const std::string& name) {
-  for (std::string_view key : keys) {
-    const bj::value* v = entry.if_contains(key);
-    if (!v || v->is_null()) continue;
-    auto n = number(*v);
-    if (!n || !std::isfinite(*n) || *n < 0) {
-      return bad(source, "model \"" + name + "\": " + std::string(key) +
-                             " must be a non-negative number (dollars per million tokens)");
-    }
-    return std::optional<double>(*n / 1e6);
-  }
-  return std::optional<double>();
-}
-
-}  // namespace
 
 Result<std::vector<LlmCandidate>> parse_llm_candidates(std::string_view json, std::string_view source) {
   boost::system::error_code ec;

@@ -23,6 +23,9 @@ struct LlmCandidate {
   std::string description;  // LLMRouter's `feature` (or `description`)
 };
 
+// "7B" -> 7, "350M" -> 0.35, "1.5t" -> 1500, "70" -> 70; nullopt when unreadable or negative.
+std::optional<double> parse_size_billions(std::string_view size);
+
 // In the file's order. An Error's message names `source` and the entry at fault.
 Result<std::vector<LlmCandidate>> parse_llm_candidates(std::string_view json, std::string_view source);
 Result<std::vector<LlmCandidate>> load_llm_candidates(const std::string& path);
