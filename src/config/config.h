@@ -61,10 +61,10 @@ struct ServerSettings {
   std::chrono::milliseconds header_timeout{10'000};        // time to receive a whole request head
   std::chrono::milliseconds body_timeout{60'000};          // time to receive a whole request body
   std::chrono::milliseconds idle_timeout{60'000};          // keep-alive connection idle between requests
-  std::chrono::milliseconds write_timeout{60'000};         // time for each write to a client that does not read
-  std::chrono::milliseconds drain_timeout{30'000};         // on SIGTERM, time given to in-flight requests
-  std::size_t max_connections = 10'000;                    // beyond: 503 and close
-  unsigned workers = 0;                                    // 0: one per core
+  std::chrono::milliseconds write_timeout{60'000};  // time for each write to a client that does not read
+  std::chrono::milliseconds drain_timeout{30'000};  // on SIGTERM, time given to in-flight requests
+  std::size_t max_connections = 10'000;             // beyond: 503 and close
+  unsigned workers = 0;                             // 0: one per core
 };
 
 // Retries per failure class, LiteLLM's RetryPolicy shape. Unset: the router's num_retries.
@@ -86,7 +86,9 @@ struct LearnedRoutingArgs {
   std::string llm_data_path;             // the candidates file, as read into `candidates`
   std::vector<LlmCandidate> candidates;  // from llm_data_path: names, sizes, prices, API model ids
   double quality_threshold = 0;          // llmrouter-hybrid: how far below the best a cheaper model may be
-  double cost_weight = 0;                // llmrouter-hybrid: weight of cost (share of the dearest) vs quality
+  // llmrouter-hybrid: weight of cost (share of the dearest) vs quality; unset: the cheapest within the
+  // threshold.
+  std::optional<double> cost_weight;
   std::int64_t expected_output_tokens = 256;         // the completion length a request is priced for
   std::string fallback_strategy = "simple-shuffle";  // without an artifact, and for unmapped deployments
   bool hot_reload = false;                           // check model_path every reload_interval

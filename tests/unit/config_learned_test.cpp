@@ -113,7 +113,7 @@ TEST(ConfigLearned, EveryArgument) {
   EXPECT_DOUBLE_EQ(*a.candidates[1].size_billions, 70);
   EXPECT_DOUBLE_EQ(*a.candidates[0].input_cost_per_token, 0.2e-6);
   EXPECT_DOUBLE_EQ(a.quality_threshold, 0.05);
-  EXPECT_DOUBLE_EQ(a.cost_weight, 0.5);
+  EXPECT_DOUBLE_EQ(a.cost_weight.value_or(-1), 0.5);
   EXPECT_EQ(a.expected_output_tokens, 512);
   EXPECT_EQ(a.fallback_strategy, "least-busy");
   EXPECT_TRUE(a.hot_reload);
@@ -131,7 +131,7 @@ TEST(ConfigLearned, Defaults) {
   ASSERT_TRUE(r.config) << all_diagnostics(r);
   const LearnedRoutingArgs& a = r.config->router.learned;
   EXPECT_EQ(a.quality_threshold, 0);
-  EXPECT_EQ(a.cost_weight, 0);
+  EXPECT_FALSE(a.cost_weight.has_value());  // the hybrid: the cheapest within the threshold
   EXPECT_EQ(a.expected_output_tokens, 256);
   EXPECT_EQ(a.fallback_strategy, "simple-shuffle");
   EXPECT_FALSE(a.hot_reload);
@@ -279,7 +279,7 @@ TEST(ConfigLearned, Experiments) {
   EXPECT_EQ(a.percent, 10);
   EXPECT_EQ(a.routing_strategy, "llmrouter-hybrid");
   EXPECT_EQ(a.learned.model_path, f.artifact()) << "an arm inherits the main arguments";
-  EXPECT_DOUBLE_EQ(a.learned.cost_weight, 0.3);
+  EXPECT_DOUBLE_EQ(a.learned.cost_weight.value_or(-1), 0.3);
   EXPECT_DOUBLE_EQ(a.learned.quality_threshold, 0.1);
   EXPECT_EQ(s.learned.quality_threshold, 0) << "the arm's own keys do not change the main arm";
   EXPECT_EQ(s.experiments[1].routing_strategy, "simple-shuffle");

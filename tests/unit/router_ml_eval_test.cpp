@@ -38,6 +38,11 @@ TEST(RankCandidatesTest, WithinTheThresholdRankedByQualityLessWeightedCost) {
   EXPECT_EQ(ranked({0.5f, 0.9f, 0.85f}, {1, 10, 2}, {0.1, 1.0}), (Order{2, 1, 0}));
   // No cost weight: within the threshold by quality.
   EXPECT_EQ(ranked({0.5f, 0.9f, 0.85f}, {1, 10, 2}, {0.1, 0.0}), (Order{1, 2, 0}));
+  // An infinite cost weight: the cheapest within the threshold (equal cost: by quality), the rest by quality.
+  EXPECT_EQ(ranked({0.5f, 0.9f, 0.85f}, {1, 10, 2}, {0.1, kCheapestWithin}), (Order{2, 1, 0}));
+  EXPECT_EQ(ranked({0.5f, 0.9f, 0.85f, 0.88f}, {1, 10, 2, 2}, {0.1, kCheapestWithin}), (Order{3, 2, 1, 0}));
+  EXPECT_EQ(ranked({0.5f, 0.9f, 0.85f}, {1, 10, 2}, {1.0, kCheapestWithin}), (Order{0, 2, 1}));
+  EXPECT_EQ(ranked({0.5f, 0.9f, 0.85f}, {1, 10, 2}, {0.0, kCheapestWithin}), (Order{1, 2, 0}));
   // A large threshold and a large cost weight: the cheapest first.
   EXPECT_EQ(ranked({0.5f, 0.9f, 0.85f}, {1, 10, 2}, {1.0, 1000.0}), (Order{0, 2, 1}));
 }

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <sstream>
 #include <string>
@@ -350,7 +351,7 @@ TEST(LearnedStrategy, ReplicasOfOneModelShareTheLoad) {
 
 TEST(LearnedStrategy, HybridPicksTheCheapestWithinTheThreshold) {
   Group g = three_models();
-  auto run = [&](double threshold, double cost_weight) {
+  auto run = [&](double threshold, std::optional<double> cost_weight) {
     auto args = args_with(dummy_artifact());
     args.quality_threshold = threshold;
     args.cost_weight = cost_weight;
@@ -365,8 +366,11 @@ TEST(LearnedStrategy, HybridPicksTheCheapestWithinTheThreshold) {
     EXPECT_EQ(d.reason, "cost_quality_tradeoff");
     return ids(c).front();
   };
-  EXPECT_EQ(run(0, 0), "dep-large");       // most likely to answer well
-  EXPECT_EQ(run(0.1, 0), "dep-large");     // medium (0.7) is within 0.1 of large (0.75): ranked by quality
+  EXPECT_EQ(run(0, 0), "dep-large");    // most likely to answer well
+  EXPECT_EQ(run(0.1, 0), "dep-large");  // medium (0.7) is within 0.1 of large (0.75): ranked by quality
+  EXPECT_EQ(run(0.1, std::nullopt), "dep-medium");  // no cost_weight set: the cheapest within the threshold
+  EXPECT_EQ(run(0.01, std::nullopt), "dep-large");  // ... medium is not within 0.01
+  EXPECT_EQ(run(0, std::nullopt), "dep-large");
   EXPECT_EQ(run(0.1, 1.0), "dep-medium");  // ... but with cost in the balance, medium is far cheaper
   EXPECT_EQ(run(1.0, 10.0), "dep-small");  // any quality, cost weighing most: the cheapest
 }

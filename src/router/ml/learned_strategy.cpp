@@ -98,7 +98,8 @@ class LearnedStrategy final : public Strategy {
         model_list_(model_list),
         fallback_(std::move(fallback)),
         loader_(std::move(loader)) {
-    if (name == "llmrouter-hybrid") tradeoff_ = Tradeoff{args.quality_threshold, args.cost_weight};
+    if (name == "llmrouter-hybrid")
+      tradeoff_ = Tradeoff{args.quality_threshold, args.cost_weight.value_or(kCheapestWithin)};
     reason_ = name == "llmrouter-hybrid" ? "cost_quality_tradeoff" : "predicted_quality";
     names_of_slot_.reserve(model_list.size());
     for (const config::Deployment& d : model_list)

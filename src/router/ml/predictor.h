@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -43,10 +44,12 @@ void routing_text(const boost::json::object& request_body, std::string& out);
 // The cost/quality trade-off shared by `llmrouter-hybrid` and `switchyard eval`'s curve. `quality[i]` and
 // `cost[i]` (dollars for this request) describe candidate i. Writes candidate indices into `order`, best
 // first: the candidates whose quality is at least (best quality - quality_threshold) come first, ranked by
-// (quality - cost_weight * cost / max cost) and then by cost (cheapest first); the others follow by quality.
-// quality_threshold 0 and cost_weight 0 is "most likely to answer well"; a large threshold is "cheapest".
-// (The cheapest needs cost_weight > 0: with cost_weight 0 the candidates within the threshold still rank by
-// quality. quality_threshold >= 1 with cost_weight w ranks every candidate by quality - w * cost / max cost.)
+// (quality - cost_weight * cost / max cost) and then by cost (cheapest first) — with an infinite cost_weight
+// (kCheapestWithin) simply the cheapest first, then by quality; the others follow by quality, then cost.
+// quality_threshold 0 and cost_weight 0 is "most likely to answer well"; a threshold with kCheapestWithin is
+// "the cheapest model predicted within that margin of the best"; quality_threshold >= 1 with cost_weight w
+// ranks every candidate by quality - w * cost / max cost.
+inline constexpr double kCheapestWithin = std::numeric_limits<double>::infinity();
 struct Tradeoff {
   double quality_threshold = 0.0;
   double cost_weight = 0.0;

@@ -25,7 +25,9 @@ void rank_candidates(std::span<const float> quality, std::span<const double> cos
     if (std::isfinite(c(i))) max_cost = std::max(max_cost, c(i));
   }
   const double floor = best - std::max(0.0, tradeoff.quality_threshold);
-  const double per_cost = max_cost > 0.0 ? std::max(0.0, tradeoff.cost_weight) / max_cost : 0.0;
+  // An infinite cost weight: the cheapest within the threshold.
+  const bool weighted = std::isfinite(tradeoff.cost_weight);
+  const double per_cost = weighted && max_cost > 0.0 ? std::max(0.0, tradeoff.cost_weight) / max_cost : 0.0;
   auto eligible = [&](std::uint32_t i) {
     return q(i) >= floor && q(i) > -std::numeric_limits<double>::infinity();
   };
@@ -36,6 +38,8 @@ void rank_candidates(std::span<const float> quality, std::span<const double> cos
             [&](std::uint32_t a, std::uint32_t b) {
               const bool ea = eligible(a), eb = eligible(b);
               if (ea != eb) return ea;
+              // Within the threshold, an infinite cost weight: the cheapest (then by quality).
+              if (ea && !weighted && c(a) != c(b)) return c(a) < c(b);
               const double ka = ea ? key(a) : q(a), kb = ea ? key(b) : q(b);
               if (ka != kb) return ka > kb;
               if (c(a) != c(b)) return c(a) < c(b);
