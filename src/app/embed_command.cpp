@@ -7,6 +7,7 @@
 #include <fstream>
 #include <optional>
 #include <span>
+#include <thread>
 #include <vector>
 
 #include <boost/asio.hpp>
@@ -161,7 +162,10 @@ int run_embed(const EmbedCommand& c) {
     }
     code = result;
   });
-  io.run();
+  // On a thread of its own: the HTTP client keeps idle connections per thread, and they must go (with the
+  // thread) before the io_context whose deadline service they are registered with.
+  std::thread runner([&io] { io.run(); });
+  runner.join();
   return code;
 }
 
