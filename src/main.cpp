@@ -1,10 +1,12 @@
-// switchyard: serve, check-config, and the learned-routing tools train, eval, split and traces-to-dataset.
+// switchyard: serve, check-config, and the learned-routing tools train, eval, split, traces-to-dataset and
+// embed.
 #include <cstdlib>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
 #include "app/dataset_command.h"
+#include "app/embed_command.h"
 #include "app/gateway.h"
 #include "app/ml_commands.h"
 #include "util/log.h"
@@ -50,6 +52,8 @@ int main(int argc, char** argv) {
                    "Share of the rows held out of training and evaluated on")
       ->capture_default_str();
   train_cmd->add_option("--param", train.params, "A hyper-parameter, name=value (repeatable)");
+  train_cmd->add_option("--embeddings", train.embeddings_path,
+                        "JSON lines of {query, embedding, model} (`switchyard embed`): train on them too");
 
   sy::app::EvalCommand eval;
   auto* eval_cmd = cli.add_subcommand("eval", "Evaluate an artifact on a scored dataset against baselines");
@@ -57,6 +61,8 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--data", eval.data, "JSON lines of {query, scores}")->required();
   eval_cmd->add_option("--models", eval.models, "models.json or llm_candidates.json")->required();
   eval_cmd->add_flag("--json", eval.json, "Print one JSON object");
+  eval_cmd->add_option("--embeddings", eval.embeddings,
+                       "The data's embeddings, for an artifact trained with them (`switchyard embed`)");
   eval_cmd->add_option("--tradeoff-points", eval.options.points, "Operating points on the curve")
       ->capture_default_str();
   eval_cmd->add_option("--max-threshold", eval.options.max_threshold, "The sweep's largest quality_threshold")
@@ -91,6 +97,18 @@ int main(int argc, char** argv) {
                           "models.json or llm_candidates.json: the models every line must score");
   dataset_cmd->add_flag("--partial", dataset.partial, "Also write queries not scored for every model");
 
+  sy::app::EmbedCommand embed;
+  auto* embed_cmd = cli.add_subcommand(
+      "embed", "Embed a dataset's queries through a gateway's /v1/embeddings, for `train --embeddings`");
+  embed_cmd->add_option("--url", embed.url, "The gateway's URL")->capture_default_str();
+  embed_cmd->add_option("--model", embed.model, "The model_name to embed with (the config's embedding_model)")
+      ->required();
+  embed_cmd->add_option("--key", embed.key, "The gateway's API key (default: env SWITCHYARD_API_KEY)");
+  embed_cmd->add_option("--data", embed.data, "JSON lines with a \"query\" (a training file)")->required();
+  embed_cmd->add_option("--out", embed.out, "JSON lines of {query, model, embedding} to write")->required();
+  embed_cmd->add_option("--batch", embed.batch, "Queries per request")->capture_default_str();
+  embed_cmd->add_option("--timeout", embed.timeout_seconds, "Seconds per request")->capture_default_str();
+
   CLI11_PARSE(cli, argc, argv);
 
   sy::log::Level level;
@@ -105,6 +123,7 @@ int main(int argc, char** argv) {
   if (*eval_cmd) return sy::app::run_eval(eval);
   if (*split_cmd) return sy::app::run_split(split);
   if (*dataset_cmd) return sy::app::traces_to_dataset(dataset);
+  if (*embed_cmd) return sy::app::run_embed(embed);
   if (*workers_opt) serve.workers = workers;
   return sy::app::serve(serve);
 }

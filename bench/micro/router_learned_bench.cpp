@@ -21,6 +21,7 @@
 #include <boost/json.hpp>
 
 #include "config/config.h"
+#include "learned_routing_fixture.h"
 #include "router/ml/artifact.h"
 #include "router/ml/candidates.h"
 #include "router/ml/dataset.h"
@@ -45,91 +46,23 @@ struct Fixture {
 const Fixture& fixture() {
   static const Fixture f = [] {
     Fixture f;
-    ml::Dataset data;
-    std::vector<ml::ModelInfo> models;
     FastRandom random(11);
-    for (int m = 0; m < 9; ++m) {
-      const std::string name = "model-" + std::to_string(m);
-      data.models.push_back(name);
-      const double size = m < 6 ? 7 : 70;
-      models.push_back({name, size, size > 20 ? 0.9 : 0.2, size > 20 ? 0.9 : 0.2});
-    }
-    std::vector<std::string> words;
-    for (int i = 0; i < 5000; ++i) {
-      std::string w;
-      for (int k = 0, n = 2 + static_cast<int>(random.next() % 8); k < n; ++k)
-        w += static_cast<char>('a' + random.next() % 26);
-      words.push_back(w);
-    }
-    for (int row = 0; row < 2000; ++row) {
-      std::string q;
-      const std::size_t length = 40 + random.next() % 600;
-      while (q.size() < length) q += words[random.next() % words.size()] + " ";
-      data.queries.push_back(q);
-      for (std::size_t m = 0; m < data.models.size(); ++m)
-        data.scores.push_back(random.uniform() < 0.5 ? 1.0f : 0.0f);
-    }
-    auto trained = ml::train_artifact("knn", data, models, {}, 1, 0);
+    const bench::RoutingData r = bench::nine_model_data(random);
+    auto trained = ml::train_artifact("knn", r.data, r.models, {}, 1, 0);
     if (!trained) std::abort();
-    f.artifact_path = (std::filesystem::temp_directory_path() /
-                       ("switchyard-bench-" + std::to_string(::getpid()) + ".syra"))
-                          .string();
-    std::ofstream(f.artifact_path, std::ios::binary) << trained.value().bytes;
-    static std::string remove_at_exit;
-    remove_at_exit = f.artifact_path;
-    std::atexit([] {
-      std::error_code ec;
-      std::filesystem::remove(remove_at_exit, ec);
-    });
+    f.artifact_path = bench::temporary_artifact(trained.value().bytes, "switchyard-bench");
     auto predictor = ml::load_predictor(f.artifact_path);
     if (!predictor) std::abort();
     f.predictor = predictor.value();
-
-    for (int i = 0; i < 10; ++i) {
-      config::Deployment d;
-      d.model_name = "g";
-      d.params.provider = "openai";
-      d.params.provider_model = i < 9 ? data.models[static_cast<std::size_t>(i)] : "not-in-the-artifact";
-      d.params.model = "openai/" + d.params.provider_model;
-      d.info.id = "d" + std::to_string(i);
-      d.info.input_cost_per_token = (i < 6 ? 0.2 : 0.9) / 1e6;
-      d.info.output_cost_per_token = d.info.input_cost_per_token;
-      f.deployments.push_back(std::move(d));
-    }
-    std::string prompt;
-    for (std::size_t i = 0; prompt.size() < kPromptChars; ++i) prompt += data.queries[i] + "\n";
-    prompt.resize(kPromptChars);
-    f.body =
-        boost::json::parse(R"({"model": "g", "messages": [{"role": "system", "content": "You are helpful."},
-                                                             {"role": "user", "content": ""}]})")
-            .as_object();
-    f.body["messages"].as_array()[1].as_object()["content"] = prompt;
+    f.deployments = bench::ten_deployments(r.data);
+    f.body = bench::chat_request(r.data, kPromptChars);
     ml::routing_text(f.body, f.routing_text);
     return f;
   }();
   return f;
 }
 
-// Times each iteration of `body` and reports mean, p50 and p99 in microseconds.
-template <class F>
-void timed(benchmark::State& state, F&& body) {
-  std::vector<double> us;
-  us.reserve(1 << 20);
-  for (auto _ : state) {
-    const auto t0 = std::chrono::steady_clock::now();
-    body();
-    const auto t1 = std::chrono::steady_clock::now();
-    if (us.size() < us.capacity()) us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
-  }
-  if (us.empty()) return;
-  double sum = 0;
-  for (double v : us) sum += v;
-  std::sort(us.begin(), us.end());
-  state.counters["mean_us"] = sum / static_cast<double>(us.size());
-  state.counters["p50_us"] = us[us.size() / 2];
-  state.counters["p99_us"] = us[std::min(us.size() - 1, us.size() * 99 / 100)];
-  state.SetItemsProcessed(state.iterations());
-}
+using bench::timed;
 
 void select(benchmark::State& state, const std::string& strategy) {
   const Fixture& f = fixture();

@@ -123,6 +123,7 @@ Api::Api(std::shared_ptr<const config::Config> config, const telemetry::Telemetr
     : config_(std::move(config)),
       auth_(config_->general_settings.master_key),
       router_(*config_),
+      embedder_(RoutingEmbedder::cache_size_for(config_->router)),
       telemetry_(telemetry) {}
 
 asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& raw_writer) {
@@ -218,7 +219,7 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
       } else {
         // Anthropic's messages are chat completions in Anthropic's dialect.
         const Endpoint e = endpoint.value_or(Endpoint::chat_completions);
-        co_await handle_inference(e, router_, request, writer, ctx, dialect);
+        co_await handle_inference(e, router_, request, writer, ctx, dialect, &embedder_);
       }
     } catch (const boost::system::system_error& e) {
       // Cancelled (the client went away mid-request) or an I/O failure: the span still ends, and says which.

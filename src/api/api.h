@@ -8,6 +8,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "api/routing_embedding.h"
 #include "auth/authenticator.h"
 #include "config/config.h"
 #include "http/message.h"
@@ -30,6 +31,7 @@ class Api {
   std::shared_ptr<const config::Config> config_;
   auth::Authenticator auth_;
   router::Router router_;
+  RoutingEmbedder embedder_;
   const telemetry::Telemetry* telemetry_ = nullptr;
 };
 

@@ -171,7 +171,17 @@ class Inference {
   // The key the client presented, for experiments split by API key (hashed there, never recorded).
   void set_api_key(std::string_view key) noexcept { request_.api_key = key; }
 
-  asio::awaitable<void> run(const router::ModelGroup& requested) {
+  asio::awaitable<void> run(const router::ModelGroup& requested, const RoutingEmbedder* embedder) {
+    if (embedder) {
+      // The embedding a learned strategy routes on, before the first decision (retries and fallbacks reuse
+      // it).
+      co_await embedder->embed(router_, requested, request_, embedding_, ctx_);
+      const asio::cancellation_state cancel_state = co_await asio::this_coro::cancellation_state;
+      if (cancel_state.cancelled() != asio::cancellation_type::none) {
+        ctx_.client_gone = true;
+        co_return;
+      }
+    }
     const router::ModelGroup* group = &requested;
     visited_.push_back(group);
     router::Selection selection = select(*group);
@@ -296,6 +306,7 @@ class Inference {
     if (!d.experiment_arm.empty()) span.set_attribute("router.experiment_arm", d.experiment_arm);
     if (!d.learned_model.empty()) span.set_attribute("router.learned_model", d.learned_model);
     if (!d.routing_text.empty()) span.set_attribute("router.routing_text", d.routing_text);
+    if (!d.embedding.empty()) span.set_attribute("router.embedding", d.embedding);
     span.set_attribute("router.model_group", group.name);
     span.set_attribute("router.candidates_evaluated", static_cast<std::int64_t>(s.candidates));
     span.set_attribute("router.decision_reason", s.decision.reason);
@@ -504,6 +515,7 @@ class Inference {
   SseChunkSink sink_;
   providers::Call call_;
   router::RouteRequest request_;
+  EmbeddingBuffer embedding_;  // request_.embedding's floats
   boost::container::small_vector<std::uint32_t, 8> tried_;
   boost::container::small_vector<const router::ModelGroup*, 4> visited_;
   std::optional<int> num_retries_;                    // from the request
@@ -519,7 +531,8 @@ class Inference {
 
 asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& router,
                                        http::Request& request, http::ResponseWriter& writer,
-                                       RequestContext& ctx, Dialect& dialect) {
+                                       RequestContext& ctx, Dialect& dialect,
+                                       const RoutingEmbedder* embedder) {
   // One arena per request for the parsed body: freed at once when the request ends.
   bj::monotonic_resource arena(std::max<std::size_t>(1024, request.body.size() * 2));
   boost::system::error_code ec;
@@ -549,7 +562,7 @@ asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& 
   }
   Inference inference(endpoint, router, writer, ctx, dialect, parsed.as_object(), public_model, capture);
   inference.set_api_key(auth::Authenticator::presented_key(request));
-  co_await inference.run(*group);
+  co_await inference.run(*group, embedder);
 }
 
 }  // namespace sy::api

@@ -10,6 +10,7 @@
 
 #include "api/dialect.h"
 #include "api/respond.h"
+#include "api/routing_embedding.h"
 #include "http/message.h"
 #include "http/response_writer.h"
 #include "providers/provider.h"
@@ -21,8 +22,10 @@ namespace sy::api {
 std::optional<Error> validate_request(providers::Endpoint endpoint, const boost::json::object& body);
 
 // `dialect` is the client's wire format: the request is translated in and every answer out through it.
+// `embedder` gets the embedding a learned strategy routes on, when it needs one (null: never fetched).
 boost::asio::awaitable<void> handle_inference(providers::Endpoint endpoint, const router::Router& router,
                                               http::Request& request, http::ResponseWriter& writer,
-                                              RequestContext& ctx, Dialect& dialect = openai_dialect());
+                                              RequestContext& ctx, Dialect& dialect = openai_dialect(),
+                                              const RoutingEmbedder* embedder = nullptr);
 
 }  // namespace sy::api

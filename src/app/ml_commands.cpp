@@ -51,6 +51,12 @@ int run_eval(const EvalCommand& c) {
     std::cerr << "eval: " << data.error().message << "\n";
     return 1;
   }
+  if (!c.embeddings.empty()) {
+    if (auto error = ml::attach_embeddings(data.value(), c.embeddings)) {
+      std::cerr << "eval: " << error->message << "\n";
+      return 1;
+    }
+  }
   Result<ml::EvalReport> report = ml::evaluate(*predictor.value(), data.value(), models.value(), c.options);
   if (!report) {
     std::cerr << "eval: " << report.error().message << "\n";

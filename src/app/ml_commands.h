@@ -12,6 +12,7 @@ int run_train(const router::ml::TrainOptions& options);
 
 struct EvalCommand {
   std::string artifact, data, models;
+  std::string embeddings;  // the data's embeddings (optional)
   bool json = false;
   router::ml::EvalOptions options;
 };

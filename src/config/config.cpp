@@ -985,11 +985,12 @@ class Loader {
           error(where(arg), field, "must be a model_name of model_list" + got(Text{*v, {}}, field));
         } else {
           a.embedding_model = std::move(*v);
-          warn(where(arg), field,
-               "external embeddings for learned routing are not supported yet: artifacts are trained on the "
-               "built-in featurizer, and the router routes on it");
         }
       }
+    } else if (k == "embedding_timeout_ms") {
+      if (auto v = read_integer(arg, field, Bound::kPositive, 600'000)) a.embedding_timeout_ms = *v;
+    } else if (k == "embedding_cache_size") {
+      if (auto v = read_integer(arg, field, Bound::kNonNegative, 10'000'000)) a.embedding_cache_size = *v;
     } else if (k == "trace_routing_text") {
       if (auto v = read_bool(arg, field)) a.trace_routing_text = *v;
     } else {

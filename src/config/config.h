@@ -93,7 +93,12 @@ struct LearnedRoutingArgs {
   std::string fallback_strategy = "simple-shuffle";  // without an artifact, and for unmapped deployments
   bool hot_reload = false;                           // check model_path every reload_interval
   double reload_interval_seconds = 30;
-  std::string embedding_model;      // a model_name of model_list (accepted, not used yet)
+  // A model_name of model_list: an artifact trained with embeddings (`switchyard train --embeddings`) routes
+  // on the routing text's embedding by this model group, fetched within embedding_timeout_ms and kept in a
+  // per-worker-thread LRU of embedding_cache_size entries (0: none); without it the built-in model decides.
+  std::string embedding_model;
+  std::int64_t embedding_timeout_ms = 100;
+  std::int64_t embedding_cache_size = 1024;
   bool trace_routing_text = false;  // route spans carry router.routing_text (prompt text: sensitive)
 };
 

@@ -20,23 +20,16 @@ class ExperimentSplit final : public Strategy {
 
   Decision rank(const RouteRequest& request, std::span<Candidate> candidates, Nanos now,
                 FastRandom& random) const override {
-    const std::string_view key = experiment_key_of(request, key_);
-    const Strategy* strategy = main_.get();
-    std::string_view arm = kMainArm;
-    if (!key.empty()) {
-      const std::uint32_t bucket = experiment_bucket(key);
-      for (std::size_t i = 0; i < arms_.size(); ++i) {
-        if (bucket < upto_[i]) {
-          strategy = arms_[i].strategy.get();
-          arm = arms_[i].name;
-          break;
-        }
-      }
-    }
-    Decision d = strategy->rank(request, candidates, now, random);
-    d.experiment_arm = arm;
-    if (d.strategy.empty()) d.strategy = strategy->name();
+    const Arm arm = arm_of(request);
+    Decision d = arm.strategy->rank(request, candidates, now, random);
+    d.experiment_arm = arm.name;
+    if (d.strategy.empty()) d.strategy = arm.strategy->name();
     return d;
+  }
+
+  EmbeddingNeed embedding_need(const RouteRequest& request,
+                               std::span<const std::uint32_t> slots) const override {
+    return arm_of(request).strategy->embedding_need(request, slots);
   }
 
   void reload() override {
@@ -45,6 +38,22 @@ class ExperimentSplit final : public Strategy {
   }
 
  private:
+  struct Arm {
+    const Strategy* strategy;
+    std::string_view name;
+  };
+
+  Arm arm_of(const RouteRequest& request) const {
+    const std::string_view key = experiment_key_of(request, key_);
+    if (!key.empty()) {
+      const std::uint32_t bucket = experiment_bucket(key);
+      for (std::size_t i = 0; i < arms_.size(); ++i) {
+        if (bucket < upto_[i]) return {arms_[i].strategy.get(), arms_[i].name};
+      }
+    }
+    return {main_.get(), kMainArm};
+  }
+
   std::unique_ptr<Strategy> main_;
   std::vector<ArmStrategy> arms_;
   std::vector<std::uint32_t> upto_;  // arm i takes the buckets below upto_[i] not taken by an earlier arm

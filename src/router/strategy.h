@@ -3,6 +3,7 @@
 // learned strategy plugs in here with the same inputs.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -33,6 +34,20 @@ struct RouteRequest {
   const boost::json::object* body = nullptr;   // the parsed request (for content-aware strategies)
   std::string_view prompt_field = "messages";  // names the prompt in a context-length error
   std::string_view api_key{};                  // the key presented: experiments hash it; never recorded
+  // The routing text's embedding a strategy asked for (Strategy::embedding_need), as the embedding model
+  // returned it; and how it came: "fetched" or "cached", else why there is none ("timeout", "error", or
+  // "absent": no routing text). Both empty when none was asked for.
+  std::span<const float> embedding{};
+  std::string_view embedding_status{};
+};
+
+// The embedding a strategy ranks a request with (learned routing's embedding_model): its routing text
+// embedded by model group `model`, which the inference path gets before selecting, within `timeout`.
+struct EmbeddingNeed {
+  std::string_view model{};  // empty: none needed
+  std::uint32_t dimension = 0;
+  std::chrono::milliseconds timeout{0};
+  explicit operator bool() const noexcept { return !model.empty(); }
 };
 
 struct Candidate {
@@ -51,6 +66,9 @@ struct Decision {
   std::string_view experiment_arm{};    // "main" or an experiment's name
   std::string_view learned_model{};     // the artifact's model the first candidate serves
   std::string_view routing_text{};      // the text the artifact predicted for (trace_routing_text only)
+  // How an artifact trained with embeddings got one: "used" (fetched for this request), "cached", or why its
+  // built-in model decided instead: "timeout", "error" (a failed call, or the wrong dimension), "absent".
+  std::string_view embedding{};
 };
 
 class Strategy {
@@ -60,6 +78,11 @@ class Strategy {
   // Reorders `candidates` (never empty) best first; ties are broken at random.
   virtual Decision rank(const RouteRequest& request, std::span<Candidate> candidates, Nanos now,
                         FastRandom& random) const = 0;
+  // The embedding rank() would use for `request` among the deployments at `slots` (a model group's), which
+  // the caller fetches first (RouteRequest::embedding); none by default.
+  virtual EmbeddingNeed embedding_need(const RouteRequest&, std::span<const std::uint32_t>) const {
+    return {};
+  }
   // Reloads what the strategy loads from files (a learned artifact) when it changed. Thread-safe; called off
   // the I/O threads (SIGHUP); decisions carry on meanwhile.
   virtual void reload() {}

@@ -1,11 +1,14 @@
 // libFuzzer target for the routing-artifact loader (load_predictor). When the first input byte's top bit is
 // set, the trailing SHA-256 is rewritten first, so that mutations get past the checksum and reach the header
 // and section parsers; the rest of the input is the file. Whatever loads must predict for a few texts without
-// fault, and rank_candidates must turn its predictions into a permutation.
+// fault (with an embedding of its own dimension, one of another and none), and rank_candidates must turn its
+// predictions into a permutation.
 // The seed corpus (tests/fuzz/corpus/artifact_fuzz/) holds artifacts of every strategy trained by
-// `switchyard train` on tests/fixtures/routing/ (small parameters), and broken variants of them.
+// `switchyard train` on tests/fixtures/routing/ (small parameters), some with embeddings (`--embeddings`),
+// and broken variants of them.
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,14 +53,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<std::uint32_t> order(n);
   for (std::size_t i = 0; i < n; ++i) cost[i] = static_cast<double>(i % 3);
   const std::string long_text(3000, 'a');
+  std::vector<float> embedding(p.embedding_dimension(), 0.5f), other(p.embedding_dimension() + 1, -0.5f);
+  if (!embedding.empty()) embedding[0] = -1.0f;
   for (const std::string& text : {std::string(), std::string("Write a python function to sort a list."),
                                   std::string("Solve 3x + 4 = 19."), long_text}) {
-    p.predict(text, quality);
-    ml::rank_candidates(quality, cost, {0.1, 1.0}, order);
-    std::vector<bool> seen(n, false);
-    for (std::uint32_t i : order) {
-      check(i < n && !seen[i]);
-      seen[i] = true;
+    for (std::span<const float> e :
+         {std::span<const float>(), std::span<const float>(embedding), std::span<const float>(other)}) {
+      const bool used = p.predict(text, e, quality);
+      check(!used || e.size() == p.embedding_dimension());
+      ml::rank_candidates(quality, cost, {0.1, 1.0}, order);
+      std::vector<bool> seen(n, false);
+      for (std::uint32_t i : order) {
+        check(i < n && !seen[i]);
+        seen[i] = true;
+      }
     }
   }
   return 0;

@@ -99,11 +99,16 @@ def artifact_seeds(binary: str) -> dict:
               for name, size, price in (("big-70b", "70B", 0.9), ("coder-7b", "7B", 0.2), ("math-7b", "7B", 0.1))}
     params = {"knn": ["k=3"], "mlp": ["hidden=2", "epochs=2"], "svm": ["epochs=2"], "mf": ["dim=2", "epochs=2"],
               "elo": ["clusters=2"], "smallest": [], "largest": []}
+    # Embeddings for `train --embeddings` (what `switchyard embed` writes): 3 dimensions telling code from math.
+    embeddings = [{"query": r["query"], "model": "embed", "embedding": [1.0, 0.0, i / 16] if i % 2 == 0 else
+                   [0.0, 1.0, -i / 16]} for i, r in enumerate(rows)]
     seeds = {}
     with tempfile.TemporaryDirectory() as tmp:
         data, models_file = pathlib.Path(tmp, "data.jsonl"), pathlib.Path(tmp, "models.json")
+        embeddings_file = pathlib.Path(tmp, "embeddings.jsonl")
         data.write_text("".join(json.dumps(r) + "\n" for r in rows))
         models_file.write_text(json.dumps(models))
+        embeddings_file.write_text("".join(json.dumps(e) + "\n" for e in embeddings))
         env = dict(os.environ, SOURCE_DATE_EPOCH="1700000000")
         for strategy, extra in params.items():
             args = [binary, "train", "--strategy", strategy, "--data", str(data), "--models", str(models_file),
@@ -116,10 +121,16 @@ def artifact_seeds(binary: str) -> dict:
             artifact = pathlib.Path(tmp, strategy + ".syra").read_bytes()
             # The first byte: top bit set = the fuzz target reseals the checksum after mutating.
             seeds[strategy] = b"\x80" + artifact
+            if strategy in ("knn", "mlp", "elo"):  # format version 2: EMBD, the learner on embeddings, BASE
+                subprocess.run(args + ["--embeddings", str(embeddings_file)], check=True, env=env,
+                               stdout=subprocess.DEVNULL)
+                seeds[strategy + "_embedded"] = b"\x80" + pathlib.Path(tmp, strategy + ".syra").read_bytes()
     knn = seeds["knn"][1:]
     seeds["knn_truncated"] = b"\x00" + knn[:len(knn) // 2]
     seeds["knn_flipped_byte"] = b"\x00" + knn[:40] + bytes([knn[40] ^ 0xff]) + knn[41:]
-    seeds["knn_version_2"] = b"\x80" + knn[:8] + b"\x02" + knn[9:]
+    seeds["knn_version_3"] = b"\x80" + knn[:8] + b"\x03" + knn[9:]
+    embedded = seeds["knn_embedded"][1:]
+    seeds["knn_embedded_as_version_1"] = b"\x80" + embedded[:8] + b"\x01" + embedded[9:]
     seeds["knn_sections_corrupt"] = b"\x80" + knn[:60] + b"\xff\xff\xff\x7f" + knn[64:]
     return seeds
 

@@ -138,6 +138,8 @@ TEST(ConfigLearned, Defaults) {
   EXPECT_EQ(a.reload_interval_seconds, 30);
   EXPECT_FALSE(a.trace_routing_text);
   EXPECT_TRUE(a.embedding_model.empty());
+  EXPECT_EQ(a.embedding_timeout_ms, 100);
+  EXPECT_EQ(a.embedding_cache_size, 1024);
   EXPECT_EQ(r.config->router.experiment_key, ExperimentKey::user);
 }
 
@@ -239,18 +241,24 @@ TEST(ConfigLearned, LearnedArgumentsOfAnotherStrategyWarn) {
       << all_diagnostics(r);
 }
 
-TEST(ConfigLearned, EmbeddingModelMustBeAModelNameAndIsNotUsedYet) {
+TEST(ConfigLearned, EmbeddingModelMustBeAModelName) {
   Files f;
   const std::string head =
       "  routing_strategy: llmrouter-knn\n  routing_strategy_args:\n    model_path: " + f.artifact() + "\n";
-  const LoadResult r = load(head + "    embedding_model: embed\n");
+  const LoadResult r = load(head +
+                            "    embedding_model: embed\n    embedding_timeout_ms: 250\n"
+                            "    embedding_cache_size: 0\n");
   ASSERT_TRUE(r.config) << all_diagnostics(r);
   EXPECT_EQ(r.config->router.learned.embedding_model, "embed");
-  EXPECT_NE(find(r.warnings, "router_settings.routing_strategy_args.embedding_model", "not supported yet"),
-            nullptr)
-      << all_diagnostics(r);
+  EXPECT_EQ(r.config->router.learned.embedding_timeout_ms, 250);
+  EXPECT_EQ(r.config->router.learned.embedding_cache_size, 0);
+  for (const auto& w : r.warnings) EXPECT_EQ(w.field.find("embedding"), std::string::npos) << w.message;
   expect_error(head + "    embedding_model: nope\n", "router_settings.routing_strategy_args.embedding_model",
                "must be a model_name of model_list");
+  expect_error(head + "    embedding_timeout_ms: 0\n",
+               "router_settings.routing_strategy_args.embedding_timeout_ms", "positive integer");
+  expect_error(head + "    embedding_cache_size: -1\n",
+               "router_settings.routing_strategy_args.embedding_cache_size", "non-negative integer");
 }
 
 TEST(ConfigLearned, Experiments) {

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "api/routing_embedding.h"
 #include "config/config.h"
 #include "router/ml/artifact.h"
 #include "router/ml/predictor.h"
@@ -84,11 +85,9 @@ TEST(LearnedRoutingAllocationTest, NothingIsAllocatedOnceWarm) {
   while (long_prompt.size() < 2000)
     long_prompt += "How do I merge a dictionary in rust? Solve 3x + 4 = 19. 函数 ";
   for (const char* strategy : {"knn", "mlp", "svm", "mf", "elo", "smallest"}) {
-    Result<TrainedArtifact> artifact = train_artifact(strategy, data, testing::synthetic_models(), {}, 1, 1);
-    ASSERT_TRUE(artifact.ok());
-    auto loaded = load_predictor(as_bytes(artifact.value().bytes));
-    ASSERT_TRUE(loaded.ok());
-    const Predictor& p = *loaded.value();
+    const auto loaded = testing::trained_predictor(strategy, data);
+    ASSERT_TRUE(loaded) << strategy;
+    const Predictor& p = *loaded;
     std::vector<float> quality(3);
     const std::vector<double> cost{3.0, 1.0, 2.0};
     std::vector<std::uint32_t> order(3);
@@ -162,6 +161,90 @@ TEST(LearnedRoutingAllocationTest, RouterSelectAllocatesNothingOnceWarm) {
     EXPECT_EQ(allocations, 0u) << strategy;
     EXPECT_FALSE(router.select(group, request, {}, random).decision.strategy_version.empty()) << strategy;
   }
+  std::filesystem::remove(path);
+}
+
+// With external embeddings: every learner's predict with an embedding, and the gateway's cached-embedding
+// path (routing text, cache key and lookup, the request's buffer from the thread's pool) before a
+// Router::select that routes on it.
+TEST(LearnedRoutingAllocationTest, PredictingWithAnEmbeddingAllocatesNothingOnceWarm) {
+  const Dataset data = testing::parity_dataset(120);
+  const std::string query = testing::parity_query(4242);
+  const std::vector<float> embedding = testing::parity_embedding(query);
+  for (const char* strategy : {"knn", "mlp", "svm", "mf", "elo"}) {
+    const auto loaded = testing::trained_predictor(strategy, data);
+    ASSERT_TRUE(loaded) << strategy;
+    const Predictor& p = *loaded;
+    std::vector<float> quality(3);
+    p.predict(query, embedding, quality);
+    p.predict(query, {}, quality);
+    counting = true;
+    allocations = 0;
+    for (int i = 0; i < 20; ++i) {
+      p.predict(query, embedding, quality);
+      p.predict(query, {}, quality);
+    }
+    counting = false;
+    EXPECT_EQ(allocations, 0u) << strategy;
+  }
+}
+
+TEST(LearnedRoutingAllocationTest, ACachedEmbeddingAndTheSelectOnItAllocateNothingOnceWarm) {
+  Result<TrainedArtifact> artifact =
+      train_artifact("knn", testing::parity_dataset(120), testing::synthetic_models(), {}, 1, 1);
+  ASSERT_TRUE(artifact.ok());
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("switchyard-alloc-emb-" + std::to_string(::getpid()) + ".syra"))
+                               .string();
+  std::ofstream(path, std::ios::binary) << artifact.value().bytes;
+  std::vector<config::Deployment> list;
+  for (const char* model : {"big-70b", "coder-7b", "math-7b", "embed-model"}) {
+    config::Deployment d;
+    d.model_name = std::string(model) == "embed-model" ? "embed" : "g";
+    d.params.provider = "openai";
+    d.params.provider_model = model;
+    d.params.model = std::string("openai/") + model;
+    d.info.id = model;
+    list.push_back(std::move(d));
+  }
+  config::RouterSettings settings;
+  settings.routing_strategy = "llmrouter-knn";
+  settings.learned.model_path = path;
+  settings.learned.embedding_model = "embed";
+  const Router router(list, settings);
+  const ModelGroup& group = *router.group("g");
+  const api::RoutingEmbedder embedder(16);
+  const std::string query = testing::parity_query(4242);
+  boost::json::object body =
+      boost::json::parse(R"({"model": "g", "messages": [{"role": "user", "content": ""}]})").as_object();
+  body["messages"].as_array()[0].as_object()["content"] = query;
+  {
+    RouteRequest request;
+    request.body = &body;
+    api::EmbeddingBuffer buffer;
+    const auto pending = embedder.from_cache(router, group, request, buffer);
+    ASSERT_TRUE(pending) << "a miss first";
+    EXPECT_EQ(pending->need.model, "embed");
+    embedder.remember(*pending, testing::parity_embedding(query));
+  }
+  FastRandom random(1);
+  std::size_t wrong = 0;
+  auto route = [&] {
+    RouteRequest request;
+    request.body = &body;
+    api::EmbeddingBuffer buffer;
+    wrong += embedder.from_cache(router, group, request, buffer).has_value();
+    wrong += request.embedding_status != "cached";
+    const Selection s = router.select(group, request, {}, random);
+    wrong += s.decision.embedding != "cached" || s.deployment->info.id != "coder-7b";
+  };
+  for (int i = 0; i < 3; ++i) route();  // warm
+  counting = true;
+  allocations = 0;
+  for (int i = 0; i < 20; ++i) route();
+  counting = false;
+  EXPECT_EQ(allocations, 0u);
+  EXPECT_EQ(wrong, 0u);
   std::filesystem::remove(path);
 }
 

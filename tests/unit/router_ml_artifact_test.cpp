@@ -125,10 +125,14 @@ TEST(ArtifactTest, EveryFlippedByteIsRejected) {
 
 TEST(ArtifactTest, OtherVersionsAndMagicAreRejectedByName) {
   std::string bytes = tiny_artifact("knn");
-  std::string v2 = bytes;
-  v2[8] = 2;
-  reseal(v2);
-  EXPECT_NE(load_error(v2).find("unsupported format version 2"), std::string::npos) << load_error(v2);
+  std::string v3 = bytes;
+  v3[8] = 3;
+  reseal(v3);
+  EXPECT_NE(load_error(v3).find("unsupported format version 3"), std::string::npos) << load_error(v3);
+  std::string v0 = bytes;
+  v0[8] = 0;
+  reseal(v0);
+  EXPECT_NE(load_error(v0).find("unsupported format version 0"), std::string::npos) << load_error(v0);
   std::string magic = bytes;
   magic[0] = 'X';
   EXPECT_NE(load_error(magic).find("bad magic"), std::string::npos);

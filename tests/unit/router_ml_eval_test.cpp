@@ -67,9 +67,10 @@ class TablePredictor final : public Predictor {
   std::string_view strategy() const noexcept override { return "table"; }
   std::string_view checksum() const noexcept override { return "00"; }
   std::span<const std::string> models() const noexcept override { return models_; }
-  void predict(std::string_view text, std::span<float> out) const override {
+  bool predict(std::string_view text, std::span<const float>, std::span<float> out) const override {
     const auto& q = table_.at(std::string(text));
     std::copy(q.begin(), q.end(), out.begin());
+    return false;
   }
 
  private:

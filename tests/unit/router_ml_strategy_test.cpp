@@ -44,7 +44,8 @@ namespace bj = boost::json;
 
 // ---- test doubles ----
 
-// Predicts a fixed quality per model, or another set when the routing text contains `keyword`.
+// Predicts a fixed quality per model, or another set when the routing text contains `keyword`, or (with
+// an embedding dimension) when the embedding's first value is positive.
 class FakePredictor final : public Predictor {
  public:
   FakePredictor(std::string learner, std::string checksum, std::vector<std::string> models,
@@ -58,11 +59,16 @@ class FakePredictor final : public Predictor {
   std::string_view strategy() const noexcept override { return learner_; }
   std::string_view checksum() const noexcept override { return checksum_; }
   std::span<const std::string> models() const noexcept override { return models_; }
-  void predict(std::string_view text, std::span<float> out) const override {
-    const auto& q =
-        !keyword_.empty() && text.find(keyword_) != std::string_view::npos ? keyword_quality_ : quality_;
+  std::uint32_t embedding_dimension() const noexcept override { return embedding_dim; }
+  bool predict(std::string_view text, std::span<const float> embedding, std::span<float> out) const override {
+    const bool embedded = embedding_dim > 0 && embedding.size() == embedding_dim;
+    const bool other =
+        embedded ? embedding[0] > 0 : !keyword_.empty() && text.find(keyword_) != std::string_view::npos;
+    const auto& q = other ? keyword_quality_ : quality_;
     std::copy(q.begin(), q.end(), out.begin());
+    return embedded;
   }
+  std::uint32_t embedding_dim = 0;
 
  private:
   std::string learner_, checksum_;
@@ -296,6 +302,98 @@ TEST(LearnedStrategy, RecordsTheRoutingTextOnlyWhenAsked) {
   auto c = g.candidates();
   const Decision d = s->rank(request, c, 0, random);
   EXPECT_NE(d.routing_text.find("distinctive"), std::string_view::npos) << d.routing_text;
+}
+
+// ---- embeddings ----
+
+std::shared_ptr<const Predictor> embedded_predictor(std::uint32_t dimension) {
+  auto p = std::make_shared<FakePredictor>(
+      "knn", "e1", std::vector<std::string>{"small-model", "medium-model", "large-model"},
+      std::vector<float>{0.55f, 0.7f, 0.75f}, "", std::vector<float>{0.9f, 0.2f, 0.1f});
+  p->embedding_dim = dimension;
+  return p;
+}
+
+TEST(LearnedStrategy, AnEmbeddingIsNeededOnlyWithEmbeddingModelAndAnEmbeddedArtifact) {
+  Group g = three_models();
+  auto args = args_with(dummy_artifact());
+  args.embedding_model = "embed";
+  args.embedding_timeout_ms = 75;
+  const bj::object body = chat_body("hello");
+  RouteRequest request;
+  request.body = &body;
+  const std::vector<std::uint32_t> slots{0, 1, 2, 3}, unmapped{3};
+  auto s =
+      make_learned_strategy("llmrouter-knn", args, g.model_list, shuffle(), loader_of(embedded_predictor(3)));
+  EXPECT_FALSE(s->embedding_need(request, unmapped)) << "a group the artifact does not cover routes without";
+  const EmbeddingNeed need = s->embedding_need(request, slots);
+  EXPECT_EQ(need.model, "embed");
+  EXPECT_EQ(need.dimension, 3u);
+  EXPECT_EQ(need.timeout.count(), 75);
+  // An artifact without embeddings, or no embedding_model: nothing to fetch.
+  auto plain = make_learned_strategy("llmrouter-knn", args, g.model_list, shuffle(),
+                                     loader_of(three_model_predictor()));
+  EXPECT_FALSE(plain->embedding_need(request, slots));
+  auto unset = make_learned_strategy("llmrouter-knn", args_with(dummy_artifact()), g.model_list, shuffle(),
+                                     loader_of(embedded_predictor(3)));
+  EXPECT_FALSE(unset->embedding_need(request, slots));
+  EXPECT_FALSE(shuffle()->embedding_need(request, slots));
+}
+
+TEST(LearnedStrategy, RanksByTheEmbeddingAndSaysHowItCame) {
+  Group g = three_models();
+  auto args = args_with(dummy_artifact());
+  args.embedding_model = "embed";
+  auto s =
+      make_learned_strategy("llmrouter-knn", args, g.model_list, shuffle(), loader_of(embedded_predictor(3)));
+  FastRandom random(1);
+  const bj::object body = chat_body("hello");
+  const std::vector<float> small_wins{1.0f, 0.0f, 0.0f}, wrong_size{1.0f, 0.0f};
+  struct Case {
+    std::span<const float> embedding;
+    std::string_view status, expected, first;
+  };
+  const Case cases[] = {
+      {small_wins, "fetched", "used", "dep-small"},  {small_wins, "cached", "cached", "dep-small"},
+      {{}, "timeout", "timeout", "dep-large"},       {{}, "error", "error", "dep-large"},
+      {{}, "absent", "absent", "dep-large"},         {{}, "", "absent", "dep-large"},
+      {wrong_size, "fetched", "error", "dep-large"},
+  };
+  for (const Case& c : cases) {
+    RouteRequest request;
+    request.body = &body;
+    request.embedding = c.embedding;
+    request.embedding_status = c.status;
+    auto candidates = g.candidates({0, 1, 2});
+    const Decision d = s->rank(request, candidates, 0, random);
+    EXPECT_EQ(d.embedding, c.expected) << c.status;
+    EXPECT_EQ(ids(candidates).front(), c.first) << c.status;
+  }
+  // An artifact without embeddings says nothing about them.
+  auto plain = make_learned_strategy("llmrouter-knn", args, g.model_list, shuffle(),
+                                     loader_of(three_model_predictor()));
+  RouteRequest request;
+  request.body = &body;
+  auto candidates = g.candidates({0, 1, 2});
+  EXPECT_TRUE(plain->rank(request, candidates, 0, random).embedding.empty());
+}
+
+TEST(Experiments, EmbeddingNeedIsTheArmsStrategys) {
+  Group g = three_models();
+  auto args = args_with(dummy_artifact());
+  args.embedding_model = "embed";
+  std::vector<ArmStrategy> arms;
+  arms.push_back({"learned", 100,
+                  make_learned_strategy("llmrouter-knn", args, g.model_list, shuffle(),
+                                        loader_of(embedded_predictor(4)))});
+  auto split = make_experiment_split(shuffle(), std::move(arms), config::ExperimentKey::user);
+  const std::vector<std::uint32_t> slots{0, 1, 2};
+  const bj::object with_user = chat_body("hi", "someone"), without = chat_body("hi");
+  RouteRequest request;
+  request.body = &with_user;
+  EXPECT_EQ(split->embedding_need(request, slots).model, "embed");
+  request.body = &without;  // the main arm (simple-shuffle) needs none
+  EXPECT_FALSE(split->embedding_need(request, slots));
 }
 
 TEST(LearnedStrategy, UnhealthyBestIsSkippedForTheNextBest) {

@@ -203,9 +203,11 @@ std::string write_artifact(const ArtifactHeader& header, std::span<const Section
   add("HEAD", head.bytes());
   for (const auto& s : sections) add(s.tag, s.bytes);
 
+  const bool embedded =
+      std::any_of(sections.begin(), sections.end(), [](const SectionData& s) { return s.tag == "EMBD"; });
   ByteWriter out;
   out.bytes().append(kMagic, sizeof kMagic);
-  out.u32(kArtifactVersion);
+  out.u32(embedded ? kArtifactVersionEmbeddings : kArtifactVersion);
   out.u32(static_cast<std::uint32_t>(sections.size() + 1));
   out.u64(body.bytes().size());
   out.bytes().append(body.bytes());
@@ -221,9 +223,10 @@ Result<Artifact> parse_artifact(std::span<const std::byte> bytes) {
     return corrupt("not an artifact file (bad magic)");
   if (bytes.size() < kArtifactPreamble) return corrupt("truncated in its preamble");
   const auto version = static_cast<std::uint32_t>(load_le(bytes.data() + 8, 4));
-  if (version != kArtifactVersion)
-    return corrupt("unsupported format version " + std::to_string(version) + " (this build reads version " +
-                   std::to_string(kArtifactVersion) + ")");
+  if (version < kArtifactVersion || version > kArtifactVersionEmbeddings)
+    return corrupt("unsupported format version " + std::to_string(version) + " (this build reads versions " +
+                   std::to_string(kArtifactVersion) + " to " + std::to_string(kArtifactVersionEmbeddings) +
+                   ")");
   const auto section_count = static_cast<std::uint32_t>(load_le(bytes.data() + 12, 4));
   const std::uint64_t body_size = load_le(bytes.data() + 16, 8);
   const std::size_t available = bytes.size() - kArtifactPreamble;
@@ -234,6 +237,7 @@ Result<Artifact> parse_artifact(std::span<const std::byte> bytes) {
   if (available - body_size > kChecksumBytes) return corrupt("trailing bytes after the checksum");
   const std::size_t content = kArtifactPreamble + body_size;
   Artifact artifact;
+  artifact.version = version;
   artifact.checksum = sha256_hex(bytes.first(content));
   if (hex(bytes.subspan(content, kChecksumBytes)) != artifact.checksum)
     return corrupt("checksum mismatch (the file is corrupt)");
@@ -280,6 +284,25 @@ Result<Artifact> parse_artifact(std::span<const std::byte> bytes) {
   if (r.ok() && !r.at_end()) r.fail("unexpected bytes at the end");
   if (!r.ok()) return corrupt(r.error());
   return artifact;
+}
+
+std::string write_embedding_info(const EmbeddingInfo& info) {
+  ByteWriter w;
+  w.u32(info.dimension);
+  w.str(info.model);
+  return std::move(w.bytes());
+}
+
+Result<EmbeddingInfo> read_embedding_info(std::span<const std::byte> section) {
+  ByteReader r(section, "section EMBD");
+  EmbeddingInfo info;
+  info.dimension = r.u32();
+  if (r.ok() && (info.dimension == 0 || info.dimension > kMaxEmbeddingDimension))
+    r.fail("embedding dimension " + std::to_string(info.dimension) + " out of range");
+  info.model = r.str(256);
+  if (r.ok() && !r.at_end()) r.fail("unexpected bytes at the end");
+  if (!r.ok()) return corrupt(r.error());
+  return info;
 }
 
 }  // namespace sy::router::ml

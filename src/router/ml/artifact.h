@@ -3,8 +3,12 @@
 //   body: sections, each u32 tag (4 ASCII chars) | u64 size | payload |
 //   SHA-256 of everything before it (32 bytes).
 // The first section is always "HEAD" (ArtifactHeader); "FEAT" holds the featurizer; the learner's own
-// sections follow. parse_artifact checks the magic, the version, every size against the bytes present and the
-// checksum before any section is read; ByteReader then bounds-checks each field of a section.
+// sections follow. An artifact trained with external embeddings (format version 2) also has "EMBD"
+// (EmbeddingInfo), its learner's section reads the embedding's columns after the featurizer's, and "BASE"
+// holds the same learner trained on the featurizer alone (the same layout as the learner's section): the
+// model for requests without an embedding. Artifacts without embeddings are still written as version 1.
+// parse_artifact checks the magic, the version, every size against the bytes present and the checksum before
+// any section is read; ByteReader then bounds-checks each field of a section.
 #pragma once
 
 #include <array>
@@ -21,7 +25,9 @@
 
 namespace sy::router::ml {
 
-inline constexpr std::uint32_t kArtifactVersion = 1;
+inline constexpr std::uint32_t kArtifactVersion = 1;            // without embeddings
+inline constexpr std::uint32_t kArtifactVersionEmbeddings = 2;  // with EMBD and BASE; the newest read
+inline constexpr std::uint32_t kMaxEmbeddingDimension = 1u << 16;
 inline constexpr std::size_t kArtifactPreamble = 8 + 4 + 4 + 8;
 inline constexpr std::size_t kChecksumBytes = 32;
 
@@ -88,6 +94,7 @@ struct SectionView {
 
 // A parsed artifact: its header, its sections as views into the bytes given to parse_artifact.
 struct Artifact {
+  std::uint32_t version = 0;
   ArtifactHeader header;
   std::vector<SectionView> sections;
   std::string checksum;  // hex SHA-256 of the content
@@ -99,8 +106,18 @@ struct SectionData {
   std::string bytes;
 };
 
+// Version 2 when a section is "EMBD", else version 1.
 std::string write_artifact(const ArtifactHeader& header, std::span<const SectionData> sections);
 Result<Artifact> parse_artifact(std::span<const std::byte> bytes);
+
+// The "EMBD" section: u32 dimension (1..kMaxEmbeddingDimension) | str model (the embedding model's name as
+// the embeddings file gave it; may be empty).
+struct EmbeddingInfo {
+  std::uint32_t dimension = 0;
+  std::string model;
+};
+std::string write_embedding_info(const EmbeddingInfo& info);
+Result<EmbeddingInfo> read_embedding_info(std::span<const std::byte> section);
 
 std::string sha256_hex(std::span<const std::byte> bytes);
 inline std::span<const std::byte> as_bytes(std::string_view s) noexcept {

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <boost/json.hpp>
 
@@ -45,18 +47,25 @@ void for_each_line(std::string_view text, F&& f) {
   }
 }
 
+// A line's JSON object, parsed into `v`; null when the line is not one.
+const bj::object* parse_object(std::string_view line, bj::value& v) {
+  boost::system::error_code ec;
+  v = bj::parse(line, ec);
+  return ec ? nullptr : v.if_object();
+}
+
 }  // namespace
 
 Result<Dataset> parse_dataset(std::string_view text, std::string_view source) {
   Dataset d;
   d.digest = sha256_hex(as_bytes(text));
+  d.source = source;
   std::vector<float> row;
   Error error;
   bool failed = false;
   for_each_line(text, [&](std::size_t number, std::string_view line) {
-    boost::system::error_code ec;
-    const bj::value v = bj::parse(line, ec);
-    const bj::object* obj = ec ? nullptr : v.if_object();
+    bj::value v;
+    const bj::object* obj = parse_object(line, v);
     const bj::value* query = obj ? obj->if_contains("query") : nullptr;
     const bj::value* scores = obj ? obj->if_contains("scores") : nullptr;
     if (!query || !query->is_string() || !scores || !scores->is_object()) {
@@ -90,6 +99,7 @@ Result<Dataset> parse_dataset(std::string_view text, std::string_view source) {
     }
     d.queries.emplace_back(query->get_string());
     d.scores.insert(d.scores.end(), row.begin(), row.end());
+    d.lines.push_back(number);
     return true;
   });
   if (failed) return error;
@@ -101,6 +111,101 @@ Result<Dataset> load_dataset(const std::string& path) {
   Result<std::string> text = read_file(path);
   if (!text) return text.error();
   return parse_dataset(text.value(), path);
+}
+
+std::optional<Error> parse_embeddings(Dataset& d, std::string_view text, std::string_view source) {
+  std::unordered_map<std::string, std::size_t> offset_of;  // query -> offset into `values`
+  std::vector<float> values;
+  std::uint32_t dim = 0;
+  std::optional<std::string> model;
+  std::optional<Error> error;
+  for_each_line(text, [&](std::size_t number, std::string_view line) {
+    bj::value v;
+    const bj::object* obj = parse_object(line, v);
+    const bj::value* query = obj ? obj->if_contains("query") : nullptr;
+    const bj::value* embedding = obj ? obj->if_contains("embedding") : nullptr;
+    const bj::value* name = obj ? obj->if_contains("model") : nullptr;
+    const bj::array* numbers = embedding ? embedding->if_array() : nullptr;
+    if (!query || !query->is_string() || !numbers || (name && !name->is_string())) {
+      error =
+          bad(source, number, "expected {\"query\": string, \"embedding\": [numbers], \"model\": string}");
+      return false;
+    }
+    if (numbers->empty() || numbers->size() > kMaxEmbeddingDimension || (dim && numbers->size() != dim)) {
+      error =
+          bad(source, number,
+              "an embedding of " + std::to_string(numbers->size()) + " numbers" +
+                  (dim ? ", the first line's has " + std::to_string(dim) : std::string(" is out of range")));
+      return false;
+    }
+    const std::string_view this_model = name ? std::string_view(name->get_string()) : std::string_view();
+    if (model && *model != this_model) {
+      error = bad(source, number,
+                  "model \"" + std::string(this_model) + "\", the first line's is \"" + *model + "\"");
+      return false;
+    }
+    model = std::string(this_model);
+    dim = static_cast<std::uint32_t>(numbers->size());
+    const std::string_view q = query->get_string();
+    const std::size_t at = values.size();
+    for (const bj::value& x : *numbers) {
+      const double f = x.is_number() ? x.to_number<double>() : NAN;
+      if (!std::isfinite(f)) {
+        error = bad(source, number, "the embedding holds something other than a finite number");
+        return false;
+      }
+      values.push_back(static_cast<float>(f));
+    }
+    offset_of.try_emplace(std::string(q), at);  // the first line of a query counts
+    return true;
+  });
+  if (error) return error;
+  if (dim == 0) return bad(source, 0, "no embeddings");
+  d.embedding_dim = dim;
+  d.embedding_model = model.value_or("");
+  d.embeddings.resize(d.rows() * dim);
+  for (std::size_t row = 0; row < d.rows(); ++row) {
+    const auto it = offset_of.find(d.queries[row]);
+    if (it == offset_of.end()) {
+      d.embedding_dim = 0;
+      d.embeddings.clear();
+      return bad(d.source, row < d.lines.size() ? d.lines[row] : 0,
+                 "no embedding for this query in " + std::string(source));
+    }
+    std::copy_n(values.begin() + static_cast<std::ptrdiff_t>(it->second), dim,
+                d.embeddings.begin() + static_cast<std::ptrdiff_t>(row * dim));
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> attach_embeddings(Dataset& d, const std::string& path) {
+  Result<std::string> text = read_file(path);
+  if (!text) return text.error();
+  return parse_embeddings(d, text.value(), path);
+}
+
+Result<std::vector<std::string>> load_queries(const std::string& path) {
+  Result<std::string> text = read_file(path);
+  if (!text) return text.error();
+  std::vector<std::string> queries;
+  std::unordered_set<std::string> seen;
+  std::optional<Error> error;
+  for_each_line(text.value(), [&](std::size_t number, std::string_view line) {
+    bj::value v;
+    const bj::object* obj = parse_object(line, v);
+    const bj::value* query = obj ? obj->if_contains("query") : nullptr;
+    if (!query || !query->is_string()) {
+      error = bad(path, number, "expected an object with a string \"query\"");
+      return false;
+    }
+    std::string q(query->get_string());
+    if (!seen.insert(q).second) return true;
+    queries.push_back(std::move(q));
+    return true;
+  });
+  if (error) return *error;
+  if (queries.empty()) return bad(path, 0, "no queries");
+  return queries;
 }
 
 bool in_split(std::string_view query, double fraction, std::uint64_t seed) noexcept {
@@ -124,9 +229,9 @@ Result<SplitCounts> split_dataset(const std::string& data, double test_fraction,
   Error error;
   bool failed = false;
   for_each_line(text.value(), [&](std::size_t number, std::string_view line) {
-    boost::system::error_code ec;
-    const bj::value v = bj::parse(line, ec);
-    const bj::value* query = !ec && v.is_object() ? v.get_object().if_contains("query") : nullptr;
+    bj::value v;
+    const bj::object* obj = parse_object(line, v);
+    const bj::value* query = obj ? obj->if_contains("query") : nullptr;
     if (!query || !query->is_string()) {
       error = bad(data, number, "expected an object with a string \"query\"");
       return !(failed = true);

@@ -4,8 +4,10 @@
 // algorithm with `prior` pseudo-games a pair, split as the global ratings predict, so a small cluster stays
 // near the global order. A request takes its nearest cluster's ratings; a model's predicted quality is its
 // expected score against the other models there, mean over j of 1 / (1 + 10^((r_j - r_m) / 400)).
+// With external embeddings the queries are clustered by their embeddings instead of their TF-IDF vectors.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "router/ml/learner.h"
@@ -19,9 +21,35 @@ constexpr std::uint32_t kMaxClusters = 256;
 
 constexpr std::size_t kMaxCentroidCells = std::size_t{1} << 26;
 
+// The part of a feature vector queries are clustered by: the TF-IDF entries, or the embedding's (then column
+// c of the clustering space is feature column c + offset).
+struct ClusterPart {
+  std::span<const std::uint32_t> index;
+  std::span<const float> value;
+  std::uint32_t offset = 0;
+  std::size_t size() const noexcept { return index.size(); }
+  std::uint32_t column(std::size_t i) const noexcept { return index[i] - offset; }
+};
+
+ClusterPart cluster_part(std::span<const std::uint32_t> index, std::span<const float> value,
+                         std::size_t sparse, std::size_t embedding, std::uint32_t embedding_offset) {
+  if (embedding == 0) return {index.first(sparse), value.first(sparse), 0};
+  return {index.last(embedding), value.last(embedding), embedding_offset};
+}
+
+ClusterPart cluster_part(const TrainingSet& data, const TrainingSet::Row& row) {
+  return cluster_part(row.index, row.value, row.sparse, data.embedding_dim, data.vocabulary + kDenseSignals);
+}
+
+// The columns of the clustering space.
+std::size_t cluster_columns(const TrainingSet& data) {
+  return data.embedding_dim > 0 ? data.embedding_dim : data.vocabulary;
+}
+
 struct EloModel {
   std::uint32_t clusters = 0, models = 0;
-  std::vector<std::int32_t> row_of;  // vocabulary column -> its row of `centroid`, -1 when in no centroid
+  std::uint32_t offset = 0;          // of the clustering space's columns among the features
+  std::vector<std::int32_t> row_of;  // clustering column -> its row of `centroid`, -1 when in no centroid
   std::vector<float> centroid;       // rows x clusters: a column's weight in every cluster
   std::vector<float> quality;        // clusters x models, from the ratings
 };
@@ -31,15 +59,16 @@ class EloPredictor final : public LearnedPredictor {
   EloPredictor(LoadedArtifact base, EloModel model)
       : LearnedPredictor(std::move(base)), m_(std::move(model)) {}
 
-  void predict(std::string_view text, std::span<float> out) const override {
+  void score(const FeatureVector& f, std::span<float> out) const override {
     thread_local std::vector<float> sim;
-    const FeatureVector& f = features(text);
     sim.assign(m_.clusters, 0.0f);
-    for (std::size_t i = 0; i < f.sparse; ++i) {
-      const std::int32_t row = m_.row_of[f.index[i]];
+    const ClusterPart part = cluster_part(f.index, f.value, f.sparse, f.embedding, m_.offset);
+    for (std::size_t i = 0; i < part.size(); ++i) {
+      const std::uint32_t column = part.column(i);
+      const std::int32_t row = column < m_.row_of.size() ? m_.row_of[column] : -1;
       if (row < 0) continue;
       const float* c = m_.centroid.data() + static_cast<std::size_t>(row) * m_.clusters;
-      for (std::size_t k = 0; k < m_.clusters; ++k) sim[k] += f.value[i] * c[k];
+      for (std::size_t k = 0; k < m_.clusters; ++k) sim[k] += part.value[i] * c[k];
     }
     const std::size_t best = static_cast<std::size_t>(std::max_element(sim.begin(), sim.end()) - sim.begin());
     const float* q = m_.quality.data() + best * m_.models;
@@ -87,11 +116,11 @@ void count_wins(const TrainingSet& data, std::size_t row, std::vector<double>& w
   }
 }
 
-// Cosine of a row's TF-IDF part with a dense centroid (vocabulary x clusters, column k).
-double similarity(const TrainingSet::Row& row, const std::vector<float>& centroid, std::size_t clusters,
+// Cosine of a row's clustering part with a dense centroid (clustering columns x clusters, column k).
+double similarity(const ClusterPart& row, const std::vector<float>& centroid, std::size_t clusters,
                   std::size_t k) {
   double s = 0;
-  for (std::size_t i = 0; i < row.sparse; ++i) s += row.value[i] * centroid[row.index[i] * clusters + k];
+  for (std::size_t i = 0; i < row.size(); ++i) s += row.value[i] * centroid[row.column(i) * clusters + k];
   return s;
 }
 
@@ -99,27 +128,28 @@ double similarity(const TrainingSet::Row& row, const std::vector<float>& centroi
 std::vector<std::uint32_t> cluster_rows(const TrainingSet& data, std::size_t clusters,
                                         std::uint32_t iterations, std::size_t keep, std::uint64_t seed,
                                         WorkerPool& pool, std::vector<float>& centroid) {
-  const std::size_t rows = data.rows(), vocabulary = data.vocabulary;
+  const std::size_t rows = data.rows(), vocabulary = cluster_columns(data);
+  auto part = [&data](std::size_t i) { return cluster_part(data, data.row(i)); };
   centroid.assign(vocabulary * clusters, 0.0f);
   std::vector<std::uint32_t> assigned(rows, 0);
   if (clusters == 1 || rows == 0) {
     for (std::size_t i = 0; i < rows; ++i) {
-      const auto row = data.row(i);
-      for (std::size_t k = 0; k < row.sparse; ++k) centroid[row.index[k]] += row.value[k];
+      const ClusterPart row = part(i);
+      for (std::size_t k = 0; k < row.size(); ++k) centroid[row.column(k)] += row.value[k];
     }
   } else {
     FastRandom random(seed ^ 0x656c6f);
     std::vector<double> distance(rows, 2.0);
     auto place = [&](std::size_t k, std::size_t row_index) {
-      const auto row = data.row(row_index);
-      for (std::size_t i = 0; i < row.sparse; ++i) centroid[row.index[i] * clusters + k] = row.value[i];
+      const ClusterPart row = part(row_index);
+      for (std::size_t i = 0; i < row.size(); ++i) centroid[row.column(i) * clusters + k] = row.value[i];
     };
     place(0, random.next() % rows);
     for (std::size_t k = 1; k < clusters; ++k) {
       double total = 0;
       for (std::size_t i = 0; i < rows; ++i) {
         distance[i] =
-            std::min(distance[i], std::max(0.0, 1.0 - similarity(data.row(i), centroid, clusters, k - 1)));
+            std::min(distance[i], std::max(0.0, 1.0 - similarity(part(i), centroid, clusters, k - 1)));
         total += distance[i] * distance[i];
       }
       double pick = random.uniform() * total;
@@ -138,8 +168,8 @@ std::vector<std::uint32_t> cluster_rows(const TrainingSet& data, std::size_t clu
       pool.run(kChunks, [&](std::size_t c) {
         for (std::size_t i = WorkerPool::range_begin(rows, kChunks, c);
              i < WorkerPool::range_begin(rows, kChunks, c + 1); ++i) {
-          const auto row = data.row(i);
-          double best = -1;
+          const ClusterPart row = part(i);
+          double best = -std::numeric_limits<double>::infinity();
           for (std::size_t k = 0; k < clusters; ++k) {
             const double s = similarity(row, centroid, clusters, k);
             if (s > best) best = s, assigned[i] = static_cast<std::uint32_t>(k);
@@ -150,10 +180,10 @@ std::vector<std::uint32_t> cluster_rows(const TrainingSet& data, std::size_t clu
       std::vector<float> next(vocabulary * clusters, 0.0f);
       std::vector<std::size_t> members(clusters, 0);
       for (std::size_t i = 0; i < rows; ++i) {
-        const auto row = data.row(i);
+        const ClusterPart row = part(i);
         ++members[assigned[i]];
-        for (std::size_t k = 0; k < row.sparse; ++k)
-          next[row.index[k] * clusters + assigned[i]] += row.value[k];
+        for (std::size_t k = 0; k < row.size(); ++k)
+          next[row.column(k) * clusters + assigned[i]] += row.value[k];
       }
       for (std::size_t k = 0; k < clusters; ++k) {  // an emptied cluster keeps its centroid
         if (members[k] == 0) {
@@ -163,16 +193,18 @@ std::vector<std::uint32_t> cluster_rows(const TrainingSet& data, std::size_t clu
       centroid.swap(next);
     }
   }
-  // Each centroid keeps its `keep` heaviest columns, L2-normalised.
+  // Each centroid keeps its `keep` heaviest columns (by magnitude: embeddings have negative ones; TF-IDF
+  // weights are positive), L2-normalised.
   for (std::size_t k = 0; k < clusters; ++k) {
     std::vector<std::pair<float, std::uint32_t>> weights;
     for (std::size_t c = 0; c < vocabulary; ++c) {
-      if (centroid[c * clusters + k] > 0)
+      if (data.embedding_dim > 0 ? centroid[c * clusters + k] != 0 : centroid[c * clusters + k] > 0)
         weights.emplace_back(centroid[c * clusters + k], static_cast<std::uint32_t>(c));
       centroid[c * clusters + k] = 0.0f;
     }
     auto heavier = [](const auto& a, const auto& b) {
-      return a.first != b.first ? a.first > b.first : a.second < b.second;
+      const float x = std::abs(a.first), y = std::abs(b.first);
+      return x != y ? x > y : a.second < b.second;
     };
     if (weights.size() > keep) {
       std::nth_element(weights.begin(), weights.begin() + static_cast<std::ptrdiff_t>(keep), weights.end(),
@@ -185,8 +217,8 @@ std::vector<std::uint32_t> cluster_rows(const TrainingSet& data, std::size_t clu
   }
   // The final assignment, by the centroids as saved.
   for (std::size_t i = 0; i < rows && clusters > 1; ++i) {
-    const auto row = data.row(i);
-    double best = -1;
+    const ClusterPart row = part(i);
+    double best = -std::numeric_limits<double>::infinity();
     for (std::size_t k = 0; k < clusters; ++k) {
       const double s = similarity(row, centroid, clusters, k);
       if (s > best) best = s, assigned[i] = static_cast<std::uint32_t>(k);
@@ -231,11 +263,12 @@ std::string train_elo(const TrainingSet& data, const Params& params, std::uint64
   ByteWriter out;
   out.u32(static_cast<std::uint32_t>(clusters));
   out.u32(static_cast<std::uint32_t>(n));
-  out.u32(data.vocabulary);
+  const std::size_t columns = cluster_columns(data);
+  out.u32(static_cast<std::uint32_t>(columns));
   for (std::size_t k = 0; k < clusters; ++k) {
     std::vector<std::uint32_t> cols;
     std::vector<float> values;
-    for (std::size_t c = 0; c < data.vocabulary; ++c) {
+    for (std::size_t c = 0; c < columns; ++c) {
       if (centroid[c * clusters + k] != 0.0f)
         cols.push_back(static_cast<std::uint32_t>(c)), values.push_back(centroid[c * clusters + k]);
     }
@@ -254,8 +287,11 @@ Result<std::shared_ptr<const Predictor>> load_elo(ByteReader& r, LoadedArtifact 
   const std::uint32_t vocabulary = r.u32();
   if (r.ok() && (m.clusters == 0 || m.clusters > kMaxClusters)) r.fail("cluster count out of range");
   if (r.ok() && m.models != base.models.size()) r.fail("model count differs from the header's");
-  if (r.ok() && vocabulary != base.featurizer->vocabulary_size()) r.fail("vocabulary differs from FEAT's");
+  const bool embedded = base.embedding_dim > 0;
+  if (r.ok() && vocabulary != (embedded ? base.embedding_dim : base.featurizer->vocabulary_size()))
+    r.fail(embedded ? "clustering columns differ from EMBD's dimension" : "vocabulary differs from FEAT's");
   if (!r.ok()) return artifact_error(r.error());
+  m.offset = embedded ? base.featurizer->columns() : 0;
   m.row_of.assign(vocabulary, -1);
   std::vector<std::vector<std::uint32_t>> cols(m.clusters);
   std::vector<std::vector<float>> values(m.clusters);

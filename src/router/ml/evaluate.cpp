@@ -89,13 +89,20 @@ Result<EvalReport> evaluate(const Predictor& predictor, const Dataset& data,
     if (std::find(names.begin(), names.end(), m) == names.end()) r.ignored_models.push_back(m);
   }
   if (slot.empty()) return fail("the artifact and the data share no model");
+  r.embedding_dim = predictor.embedding_dimension();
+  if (data.embedding_dim > 0 && data.embedding_dim != r.embedding_dim) {
+    return fail(r.embedding_dim == 0 ? "the artifact was trained without embeddings: leave out --embeddings"
+                                     : "the embeddings have dimension " + std::to_string(data.embedding_dim) +
+                                           ", the artifact's " + std::to_string(r.embedding_dim));
+  }
+  r.embeddings_used = data.embedding_dim > 0;
   if (options.points < 2) return fail("--tradeoff-points must be at least 2");
   const std::size_t k = slot.size(), n = data.rows();
 
   std::vector<float> quality(n * k), all(names.size());
   std::vector<double> cost(n * k);
   for (std::size_t row = 0; row < n; ++row) {
-    predictor.predict(data.queries[row], all);
+    predictor.predict(data.queries[row], data.embedding(row), all);
     const std::int64_t tokens = providers::estimate_tokens(data.queries[row]);
     for (std::size_t c = 0; c < k; ++c) {
       quality[row * k + c] = all[slot[c]];
@@ -220,6 +227,8 @@ std::string report_json(const EvalReport& r) {
   bj::array ignored;
   for (const auto& m : r.ignored_models) ignored.push_back(bj::value(m));
   out["ignored_models"] = std::move(ignored);
+  out["embedding_dimension"] = r.embedding_dim;
+  out["embeddings_used"] = r.embeddings_used;
   return bj::serialize(out) + "\n";
 }
 
@@ -232,6 +241,12 @@ std::string report_text(const EvalReport& r) {
   };
   auto per_k = [](double cost) { return cost * 1000.0; };
   add("strategy %s, %zu rows (cost: dollars per 1,000 queries)\n", r.strategy.c_str(), r.rows);
+  if (r.embedding_dim > 0) {
+    add(r.embeddings_used ? "with embeddings of dimension %u\n"
+                          : "the artifact routes on embeddings of dimension %u; without --embeddings its "
+                            "built-in-featurizer model is evaluated\n",
+        r.embedding_dim);
+  }
   add("\n%-46s %9s %10s\n", "model alone", "accuracy", "cost/1k");
   for (const auto& m : r.models) add("%-46s %9.4f %10.4f\n", m.model.c_str(), m.accuracy, per_k(m.cost));
   add("\n%-46s %9s %10s\n", "baseline", "accuracy", "cost/1k");

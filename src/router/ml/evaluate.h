@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,8 +54,14 @@ struct EvalReport {
   std::optional<double> cpt50, cpt80, cpt100;  // normalised costs
   std::optional<OperatingPoint> match;  // the cheapest point at least as accurate as the best single model
   std::vector<std::string> ignored_models;  // scored in the data, unknown to the artifact
+  // The artifact's embedding dimension (0: it has none), and whether the data's embeddings were used: without
+  // them the artifact's built-in-featurizer model is what is evaluated.
+  std::uint32_t embedding_dim = 0;
+  bool embeddings_used = false;
 };
 
+// Predicts with the data's embeddings when it has them (attach_embeddings), which must then match the
+// artifact's dimension.
 Result<EvalReport> evaluate(const Predictor& predictor, const Dataset& data,
                             const std::vector<ModelInfo>& models, const EvalOptions& options);
 std::string report_json(const EvalReport& report);

@@ -329,6 +329,7 @@ void Featurizer::featurize(std::string_view text, FeatureVector& out) const {
     for (float& v : out.value) v *= scale;
   }
   out.sparse = out.index.size();
+  out.embedding = 0;
   std::array<float, kDenseSignals> dense;
   dense_signals(text.size(), raw, words, dense);
   for (std::uint32_t j = 0; j < kDenseSignals; ++j) {
@@ -337,6 +338,17 @@ void Featurizer::featurize(std::string_view text, FeatureVector& out) const {
       out.value.push_back(dense[j]);
     }
   }
+}
+
+void append_embedding(std::span<const float> embedding, std::uint32_t first_column, FeatureVector& out) {
+  double norm2 = 0;
+  for (float v : embedding) norm2 += static_cast<double>(v) * v;
+  const float scale = norm2 > 0 ? static_cast<float>(1.0 / std::sqrt(norm2)) : 0.0f;
+  for (std::size_t j = 0; j < embedding.size(); ++j) {
+    out.index.push_back(first_column + static_cast<std::uint32_t>(j));
+    out.value.push_back(embedding[j] * scale);
+  }
+  out.embedding = embedding.size();
 }
 
 std::string Featurizer::write() const {

@@ -3,7 +3,8 @@
 // weighted by TF-IDF (sublinear term frequency, the IDF learned at training time and saved in the artifact)
 // and L2-normalised, then a few dense signals (length, code and math markers, non-ASCII share). Features
 // unseen in training (or seen in fewer than min_df texts) are dropped, so the columns are the trained
-// vocabulary: [0, vocabulary_size()) TF-IDF, then the dense signals.
+// vocabulary: [0, vocabulary_size()) TF-IDF, then the dense signals; an artifact trained with external
+// embeddings appends the embedding's dimensions after them (append_embedding).
 #pragma once
 
 #include <cstddef>
@@ -40,9 +41,16 @@ inline constexpr std::uint32_t kDenseSignals = 9;
 struct FeatureVector {
   std::vector<std::uint32_t> index;  // TF-IDF columns first (in no particular order), then dense ones
   std::vector<float> value;
-  std::size_t sparse = 0;  // how many leading entries are TF-IDF columns
+  std::size_t sparse = 0;     // how many leading entries are TF-IDF columns
+  std::size_t embedding = 0;  // how many trailing entries are an embedding (every dimension, in order)
   std::size_t size() const noexcept { return index.size(); }
+  std::span<const float> embedding_values() const noexcept {
+    return {value.data() + value.size() - embedding, embedding};
+  }
 };
+
+// Appends `embedding`, L2-normalised (a zero vector stays zero), as columns first_column.. of `out`.
+void append_embedding(std::span<const float> embedding, std::uint32_t first_column, FeatureVector& out);
 
 class Featurizer {
  public:

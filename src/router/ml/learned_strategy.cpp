@@ -59,8 +59,9 @@ class SizeBaseline final : public Predictor {
   std::string_view strategy() const noexcept override { return largest_ ? "largest" : "smallest"; }
   std::string_view checksum() const noexcept override { return {}; }
   std::span<const std::string> models() const noexcept override { return names_; }
-  void predict(std::string_view, std::span<float> out) const override {
+  bool predict(std::string_view, std::span<const float>, std::span<float> out) const override {
     std::copy(quality_.begin(), quality_.end(), out.begin());
+    return false;
   }
 
  private:
@@ -138,7 +139,7 @@ class LearnedStrategy final : public Strategy {
     s.text.clear();
     if (request.body) routing_text(*request.body, s.text);
     s.quality.assign(predictor.models().size(), 0.0f);
-    predictor.predict(s.text, s.quality);
+    const bool embedded = predictor.predict(s.text, request.embedding, s.quality);
 
     // Dollars for this request on each mapped deployment.
     const double in_tokens = static_cast<double>(prompt_tokens(request));
@@ -179,7 +180,20 @@ class LearnedStrategy final : public Strategy {
     d.strategy_version = predictor.checksum();
     d.learned_model = predictor.models()[static_cast<std::size_t>(model_of(*artifact, c[0].slot))];
     if (args_.trace_routing_text) d.routing_text = s.text;
+    if (predictor.embedding_dimension() > 0) d.embedding = embedding_outcome(request, embedded);
     return d;
+  }
+
+  // An embedding is fetched only when the artifact reads one and some deployment of the group maps to it.
+  EmbeddingNeed embedding_need(const RouteRequest&, std::span<const std::uint32_t> slots) const override {
+    if (args_.embedding_model.empty()) return {};
+    const RoutingArtifact* artifact = artifact_.get();
+    const std::uint32_t dimension = artifact ? artifact->predictor->embedding_dimension() : 0;
+    if (dimension == 0) return {};
+    if (std::none_of(slots.begin(), slots.end(),
+                     [&](std::uint32_t slot) { return model_of(*artifact, slot) >= 0; }))
+      return {};
+    return {args_.embedding_model, dimension, std::chrono::milliseconds(args_.embedding_timeout_ms)};
   }
 
   void reload() override {
@@ -192,6 +206,16 @@ class LearnedStrategy final : public Strategy {
   }
 
   static bool same_cost(double a, double b) noexcept { return a == b || (std::isnan(a) && std::isnan(b)); }
+
+  // The route span's router.embedding for an artifact trained with embeddings.
+  static std::string_view embedding_outcome(const RouteRequest& request, bool used) noexcept {
+    if (used) return request.embedding_status == "cached" ? "cached" : "used";
+    if (!request.embedding.empty()) return "error";  // of another dimension than the artifact's
+    if (request.embedding_status == "timeout" || request.embedding_status == "error") {
+      return request.embedding_status;
+    }
+    return "absent";
+  }
 
   Decision fallback(const RouteRequest& request, std::span<Candidate> c, Nanos now, FastRandom& random,
                     std::string_view reason) const {
@@ -279,6 +303,7 @@ class LearnedStrategy final : public Strategy {
     const std::string checksum(a->predictor->checksum());
     const std::string learner(a->predictor->strategy());
     const std::size_t model_count = models.size();
+    const std::shared_ptr<const Predictor> published = a->predictor;
     artifact_.publish(std::move(a));
     log::info("learned routing artifact loaded", {{"strategy", name_},
                                                   {"source", source},
@@ -286,6 +311,7 @@ class LearnedStrategy final : public Strategy {
                                                   {"checksum", checksum},
                                                   {"models", model_count},
                                                   {"deployments_mapped", mapped}});
+    warn_about_embeddings(*published, source);
     if (mapped == 0) {
       log::warn(
           "learned routing: no deployment maps to a model of the artifact; routing by the fallback strategy "
@@ -296,6 +322,31 @@ class LearnedStrategy final : public Strategy {
           "learned routing: these deployments map to no model of the artifact and are ranked after the "
           "others by the fallback strategy",
           {{"strategy", name_}, {"deployments", join_ids(unmapped)}});
+    }
+  }
+
+  // An artifact and an embedding_model that do not go together: the built-in model routes.
+  void warn_about_embeddings(const Predictor& p, std::string_view source) const {
+    const std::string& configured = args_.embedding_model;
+    if (p.embedding_dimension() > 0 && configured.empty()) {
+      log::warn(
+          "learned routing: the artifact was trained with embeddings but embedding_model is not set; its "
+          "built-in-featurizer model routes",
+          {{"strategy", name_}, {"source", source}, {"embedding_model_trained", p.embedding_model()}});
+    } else if (p.embedding_dimension() == 0 && !configured.empty()) {
+      log::warn(
+          "learned routing: embedding_model is set but the artifact was trained without embeddings "
+          "(switchyard train --embeddings); no embedding is fetched",
+          {{"strategy", name_}, {"source", source}, {"embedding_model", configured}});
+    } else if (p.embedding_dimension() > 0 && !p.embedding_model().empty() &&
+               p.embedding_model() != configured) {
+      log::warn(
+          "learned routing: the artifact's embeddings came from another model than embedding_model; routing "
+          "on them assumes both give the same vectors",
+          {{"strategy", name_},
+           {"source", source},
+           {"embedding_model", configured},
+           {"embedding_model_trained", p.embedding_model()}});
     }
   }
 

@@ -22,10 +22,13 @@ namespace sy::router::ml {
 
 class WorkerPool;
 
-// Featurised training rows (CSR) with each row's scores for every model.
+// Featurised training rows (CSR) with each row's scores for every model. With external embeddings, each row
+// ends with all `embedding_dim` entries of its (normalised) embedding, columns [vocabulary + kDenseSignals,
+// columns).
 struct TrainingSet {
   std::uint32_t vocabulary = 0;  // TF-IDF columns; the dense signals follow
   std::uint32_t columns = 0;
+  std::uint32_t embedding_dim = 0;    // 0: no embedding columns
   std::vector<std::size_t> start{0};  // rows + 1 offsets into index/value
   std::vector<std::uint32_t> index;
   std::vector<float> value;
@@ -37,12 +40,15 @@ struct TrainingSet {
     std::span<const std::uint32_t> index;
     std::span<const float> value;
     std::size_t sparse;
+    std::span<const float> embedding;  // the trailing embedding entries (empty without embeddings)
   };
   std::size_t rows() const noexcept { return start.size() - 1; }
   Row row(std::size_t i) const noexcept {
-    return {{index.data() + start[i], start[i + 1] - start[i]},
-            {value.data() + start[i], start[i + 1] - start[i]},
-            sparse[i]};
+    const std::size_t n = start[i + 1] - start[i];
+    return {{index.data() + start[i], n},
+            {value.data() + start[i], n},
+            sparse[i],
+            {value.data() + start[i + 1] - embedding_dim, embedding_dim}};
   }
   const float* target(std::size_t i) const noexcept { return scores.data() + i * models.size(); }
   void add(const FeatureVector& f, std::span<const float> row_scores);
@@ -69,18 +75,27 @@ struct LoadedArtifact {
   std::vector<ModelInfo> models;
   std::vector<std::string> model_names;
   std::shared_ptr<const Featurizer> featurizer;  // null for the size baselines
+  std::uint32_t embedding_dim = 0;               // the model reads an embedding of this dimension (0: none)
+
+  // The columns of the model's features: the featurizer's, then the embedding's.
+  std::uint32_t columns() const noexcept { return featurizer->columns() + embedding_dim; }
 };
 
+// A learner's Predictor: featurises the text (and appends the embedding when the model reads one), then
+// scores the features.
 class LearnedPredictor : public Predictor {
  public:
   explicit LearnedPredictor(LoadedArtifact base) : base_(std::move(base)) {}
   std::string_view strategy() const noexcept override { return base_.strategy; }
   std::string_view checksum() const noexcept override { return base_.checksum; }
   std::span<const std::string> models() const noexcept override { return base_.model_names; }
+  std::uint32_t embedding_dimension() const noexcept override { return base_.embedding_dim; }
+  bool predict(std::string_view text, std::span<const float> embedding, std::span<float> out) const final;
+  using Predictor::predict;
 
  protected:
-  // The features of `text` in this thread's buffers, valid until the thread's next call.
-  const FeatureVector& features(std::string_view text) const;
+  // Predicted quality of each model for features `f` (out.size() == models().size()).
+  virtual void score(const FeatureVector& f, std::span<float> out) const = 0;
   LoadedArtifact base_;
 };
 

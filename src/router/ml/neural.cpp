@@ -181,7 +181,7 @@ bool read_net(ByteReader& r, const LoadedArtifact& base, std::size_t head_params
   s.models = r.u32();
   const std::uint32_t relu = r.u32();
   s.relu = relu == 1;
-  if (r.ok() && s.columns != base.featurizer->columns()) r.fail("columns differ from FEAT's");
+  if (r.ok() && s.columns != base.columns()) r.fail("columns differ from FEAT's (and EMBD's)");
   if (r.ok() && (s.width == 0 || s.width > kMaxWidth)) r.fail("width out of range");
   if (r.ok() && s.models != base.models.size()) r.fail("model count differs from the header's");
   if (r.ok() && relu > 1) r.fail("bad activation");
@@ -196,9 +196,8 @@ bool read_net(ByteReader& r, const LoadedArtifact& base, std::size_t head_params
   return r.ok();
 }
 
-void NetPredictor::predict(std::string_view text, std::span<float> out) const {
+void NetPredictor::score(const FeatureVector& f, std::span<float> out) const {
   thread_local std::vector<float> a, logit;
-  const FeatureVector& f = features(text);
   a.resize(net_.shape.width);
   logit.resize(net_.shape.models);
   net_.forward(f.index, f.value, a.data());

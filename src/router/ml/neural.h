@@ -59,7 +59,7 @@ class NetPredictor final : public LearnedPredictor {
  public:
   NetPredictor(LoadedArtifact base, SparseNet net)
       : LearnedPredictor(std::move(base)), net_(std::move(net)) {}
-  void predict(std::string_view text, std::span<float> out) const override;
+  void score(const FeatureVector& f, std::span<float> out) const override;
 
  private:
   SparseNet net_;

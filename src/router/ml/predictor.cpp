@@ -121,11 +121,61 @@ std::vector<std::string> Params::unread() const {
 
 // ---- loading ----
 
-const FeatureVector& LearnedPredictor::features(std::string_view text) const {
+bool LearnedPredictor::predict(std::string_view text, std::span<const float> embedding,
+                               std::span<float> out) const {
   thread_local FeatureVector f;
-  base_.featurizer->featurize(text, f);
-  return f;
+  if (base_.featurizer) {
+    base_.featurizer->featurize(text, f);
+  } else {
+    f.index.clear(), f.value.clear(), f.sparse = 0, f.embedding = 0;
+  }
+  const bool use_embedding = base_.embedding_dim > 0 && embedding.size() == base_.embedding_dim;
+  if (use_embedding) append_embedding(embedding, base_.featurizer->columns(), f);
+  score(f, out);
+  return use_embedding;
 }
+
+namespace {
+
+// An artifact trained with external embeddings: the model that reads them, and the one trained on the
+// built-in featurizer alone for requests whose embedding is missing or of another dimension.
+class EmbeddedPredictor final : public Predictor {
+ public:
+  EmbeddedPredictor(std::shared_ptr<const Predictor> with_embedding, std::shared_ptr<const Predictor> builtin,
+                    std::string embedding_model)
+      : with_embedding_(std::move(with_embedding)),
+        builtin_(std::move(builtin)),
+        embedding_model_(std::move(embedding_model)) {}
+  std::string_view strategy() const noexcept override { return builtin_->strategy(); }
+  std::string_view checksum() const noexcept override { return builtin_->checksum(); }
+  std::span<const std::string> models() const noexcept override { return builtin_->models(); }
+  std::uint32_t embedding_dimension() const noexcept override {
+    return with_embedding_->embedding_dimension();
+  }
+  std::string_view embedding_model() const noexcept override { return embedding_model_; }
+  bool predict(std::string_view text, std::span<const float> embedding, std::span<float> out) const override {
+    if (embedding.size() == embedding_dimension()) return with_embedding_->predict(text, embedding, out);
+    return builtin_->predict(text, {}, out);
+  }
+
+ private:
+  std::shared_ptr<const Predictor> with_embedding_, builtin_;
+  std::string embedding_model_;
+};
+
+// The learner's model in `section`, checked to its last byte.
+Result<std::shared_ptr<const Predictor>> load_section(const Learner& learner, const SectionView& section,
+                                                      LoadedArtifact base) {
+  const std::string tag(section.tag.data(), 4);
+  ByteReader reader(section.bytes, "section " + tag);
+  Result<std::shared_ptr<const Predictor>> predictor = learner.load(reader, std::move(base));
+  if (!predictor) return predictor;
+  if (!reader.ok()) return artifact_error(reader.error());
+  if (!reader.at_end()) return artifact_error("section " + tag + ": bytes left over");
+  return predictor;
+}
+
+}  // namespace
 
 Result<std::shared_ptr<const Predictor>> load_predictor(std::span<const std::byte> bytes) {
   Result<Artifact> parsed = parse_artifact(bytes);
@@ -148,13 +198,27 @@ Result<std::shared_ptr<const Predictor>> load_predictor(std::span<const std::byt
   }
   const SectionView* section = artifact.find(learner->section);
   if (!section) return artifact_error("no '" + std::string(learner->section) + "' section");
-  ByteReader reader(section->bytes, "section " + std::string(learner->section));
-  Result<std::shared_ptr<const Predictor>> predictor = learner->load(reader, std::move(base));
-  if (!predictor) return predictor;
-  if (!reader.ok()) return artifact_error(reader.error());
-  if (!reader.at_end())
-    return artifact_error("section " + std::string(learner->section) + ": bytes left over");
-  return predictor;
+  const SectionView* embd = artifact.find("EMBD");
+  if (!embd) return load_section(*learner, *section, std::move(base));
+
+  // Trained with embeddings: the learner's section reads them, BASE holds the built-in model.
+  if (artifact.version < kArtifactVersionEmbeddings)
+    return artifact_error("EMBD section in a version 1 artifact");
+  if (!learner->uses_features) return artifact_error("EMBD section for a strategy without features");
+  const SectionView* builtin_section = artifact.find("BASE");
+  if (!builtin_section) return artifact_error("EMBD without its BASE section (the built-in model)");
+  Result<EmbeddingInfo> info = read_embedding_info(embd->bytes);
+  if (!info) return info.error();
+  LoadedArtifact embedded = base;
+  embedded.embedding_dim = info.value().dimension;
+  Result<std::shared_ptr<const Predictor>> with_embedding =
+      load_section(*learner, *section, std::move(embedded));
+  if (!with_embedding) return with_embedding;
+  Result<std::shared_ptr<const Predictor>> builtin =
+      load_section(*learner, *builtin_section, std::move(base));
+  if (!builtin) return builtin;
+  return std::shared_ptr<const Predictor>(std::make_shared<EmbeddedPredictor>(
+      std::move(with_embedding.value()), std::move(builtin.value()), std::move(info.value().model)));
 }
 
 Result<std::shared_ptr<const Predictor>> load_predictor(const std::string& path) {

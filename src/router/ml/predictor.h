@@ -27,9 +27,20 @@ class Predictor {
   virtual std::string_view checksum() const noexcept = 0;
   // The model names the artifact was trained on, in the order `predict` fills.
   virtual std::span<const std::string> models() const noexcept = 0;
+  // The dimension of the external embeddings the artifact was trained with (`switchyard train
+  // --embeddings`); 0 when it routes on the built-in featurizer alone.
+  virtual std::uint32_t embedding_dimension() const noexcept { return 0; }
+  // The embedding model those embeddings came from, as the embeddings file named it (may be empty).
+  virtual std::string_view embedding_model() const noexcept { return {}; }
   // Predicted quality (0..1) of each of `models()` answering the request whose routing text is `text`
-  // (see routing_text). `out.size() == models().size()`. Thread-safe; no heap allocation once warm.
-  virtual void predict(std::string_view text, std::span<float> out) const = 0;
+  // (see routing_text). `embedding` is the routing text's embedding as the embedding model returned it
+  // (not necessarily normalised): used when its size is embedding_dimension(), otherwise the artifact's
+  // built-in-featurizer model decides. Returns whether the embedding was used. `out.size() ==
+  // models().size()`. Thread-safe; no heap allocation once warm.
+  virtual bool predict(std::string_view text, std::span<const float> embedding,
+                       std::span<float> out) const = 0;
+  // The same without an embedding.
+  void predict(std::string_view text, std::span<float> out) const { predict(text, {}, out); }
 };
 
 // Loads an artifact file; a missing, truncated, corrupt or unknown-version file is an Error whose message

@@ -25,7 +25,7 @@ class SizePredictor final : public LearnedPredictor {
       quality_[order[rank]] = 1.0f - static_cast<float>(rank) / static_cast<float>(order.size());
   }
 
-  void predict(std::string_view, std::span<float> out) const override {
+  void score(const FeatureVector&, std::span<float> out) const override {
     std::copy_n(quality_.begin(), std::min(out.size(), quality_.size()), out.begin());
   }
 

@@ -24,9 +24,8 @@ class SvmPredictor final : public LearnedPredictor {
   SvmPredictor(LoadedArtifact base, SvmModel model)
       : LearnedPredictor(std::move(base)), m_(std::move(model)) {}
 
-  void predict(std::string_view text, std::span<float> out) const override {
+  void score(const FeatureVector& f, std::span<float> out) const override {
     thread_local std::vector<float> margin;
-    const FeatureVector& f = features(text);
     const std::size_t models = m_.models;
     margin.assign(m_.weights.end() - static_cast<std::ptrdiff_t>(models), m_.weights.end());
     for (std::size_t i = 0; i < f.size(); ++i) {
@@ -155,7 +154,7 @@ Result<std::shared_ptr<const Predictor>> load_svm(ByteReader& r, LoadedArtifact 
   SvmModel m;
   m.columns = r.u32();
   m.models = r.u32();
-  if (r.ok() && m.columns != base.featurizer->columns()) r.fail("columns differ from FEAT's");
+  if (r.ok() && m.columns != base.columns()) r.fail("columns differ from FEAT's (and EMBD's)");
   if (r.ok() && m.models != base.models.size()) r.fail("model count differs from the header's");
   if (r.ok() && std::size_t{m.columns} + 1 > r.remaining() / 4 / std::max<std::uint32_t>(m.models, 1))
     r.fail("weights overrun");

@@ -44,6 +44,28 @@ FeatureConfig feature_config(const Params& p) {
   return c;
 }
 
+// `set` with each row's embedding (normalised) appended as the columns after its own.
+TrainingSet with_embeddings(const TrainingSet& set, const Dataset& d, std::span<const std::size_t> rows) {
+  TrainingSet out;
+  out.vocabulary = set.vocabulary;
+  out.embedding_dim = d.embedding_dim;
+  out.columns = set.columns + d.embedding_dim;
+  out.sparse = set.sparse;
+  out.scores = set.scores;
+  out.models = set.models;
+  FeatureVector f;
+  for (std::size_t i = 0; i < set.rows(); ++i) {
+    const auto row = set.row(i);
+    f.index.assign(row.index.begin(), row.index.end());
+    f.value.assign(row.value.begin(), row.value.end());
+    append_embedding(d.embedding(rows[i]), set.columns, f);
+    out.index.insert(out.index.end(), f.index.begin(), f.index.end());
+    out.value.insert(out.value.end(), f.value.begin(), f.value.end());
+    out.start.push_back(out.index.size());
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<TrainedArtifact> train_artifact(const std::string& strategy, const Dataset& d,
@@ -52,6 +74,8 @@ Result<TrainedArtifact> train_artifact(const std::string& strategy, const Datase
                                        unsigned threads, std::span<const std::size_t> rows) {
   const Learner* learner = find_learner(strategy);
   if (!learner) return bad("unknown strategy '" + strategy + "'");
+  if (d.embedding_dim > 0 && !learner->uses_features)
+    return bad("--embeddings: " + strategy + " ranks by size alone and reads no features");
   Result<Params> params = Params::parse(param_list);
   if (!params) return params.error();
   std::vector<std::size_t> all;
@@ -123,7 +147,14 @@ Result<TrainedArtifact> train_artifact(const std::string& strategy, const Datase
   out.featurize_seconds = seconds_since(t0);
 
   const auto t1 = std::chrono::steady_clock::now();
-  sections.push_back({learner->section, learner->train(set, params.value(), seed, pool)});
+  if (d.embedding_dim > 0) {
+    const TrainingSet embedded = with_embeddings(set, d, rows);
+    sections.push_back({"EMBD", write_embedding_info({d.embedding_dim, d.embedding_model})});
+    sections.push_back({learner->section, learner->train(embedded, params.value(), seed, pool)});
+    sections.push_back({"BASE", learner->train(set, params.value(), seed, pool)});
+  } else {
+    sections.push_back({learner->section, learner->train(set, params.value(), seed, pool)});
+  }
   out.train_seconds = seconds_since(t1);
   if (const auto unread = params.value().unread(); !unread.empty())
     return bad("--param " + unread.front() + ": not a parameter of " + strategy + " or the featurizer");
@@ -138,6 +169,9 @@ Result<TrainSummary> train(const TrainOptions& o) {
   if (!candidates) return candidates.error();
   Result<Dataset> data = load_dataset(o.data_path);
   if (!data) return data.error();
+  if (!o.embeddings_path.empty()) {
+    if (auto error = attach_embeddings(data.value(), o.embeddings_path)) return *error;
+  }
   const Dataset& d = data.value();
   std::vector<std::size_t> fit_rows, holdout_rows;
   for (std::size_t i = 0; i < d.rows(); ++i) {
@@ -156,6 +190,8 @@ Result<TrainSummary> train(const TrainOptions& o) {
   summary.vocabulary = trained.value().vocabulary;
   summary.featurize_seconds = trained.value().featurize_seconds;
   summary.train_seconds = trained.value().train_seconds;
+  summary.embedding_dim = d.embedding_dim;
+  summary.embedding_model = d.embedding_model;
   std::error_code ec;
   std::filesystem::create_directories(o.out_dir, ec);
   summary.path = (std::filesystem::path(o.out_dir) / (o.strategy + ".syra")).string();
@@ -172,10 +208,14 @@ Result<TrainSummary> train(const TrainOptions& o) {
   if (!holdout_rows.empty()) {
     Dataset held;
     held.models = d.models;
+    held.embedding_dim = d.embedding_dim;
+    held.embedding_model = d.embedding_model;
     for (std::size_t row : holdout_rows) {
       held.queries.push_back(d.queries[row]);
       held.scores.insert(held.scores.end(), d.scores.data() + row * d.models.size(),
                          d.scores.data() + (row + 1) * d.models.size());
+      const auto e = d.embedding(row);
+      held.embeddings.insert(held.embeddings.end(), e.begin(), e.end());
     }
     Result<EvalReport> report = evaluate(*predictor.value(), held, candidates.value(), o.eval);
     if (!report) return report.error();
@@ -192,6 +232,11 @@ std::string summary_text(const TrainSummary& s) {
                 s.path.c_str(), s.artifact_bytes, s.checksum.c_str(), s.rows, s.holdout_rows, s.vocabulary,
                 s.featurize_seconds, s.train_seconds);
   std::string out = buf;
+  if (s.embedding_dim > 0) {
+    out += "with embeddings of dimension " + std::to_string(s.embedding_dim) +
+           (s.embedding_model.empty() ? std::string() : " from model " + s.embedding_model) +
+           " (and a built-in-featurizer model for requests without one)\n";
+  }
   if (s.holdout) out += "\non the held-out rows:\n" + report_text(*s.holdout);
   return out;
 }

@@ -17,6 +17,7 @@ namespace sy::router::ml {
 struct TrainOptions {
   std::string strategy;
   std::string data_path, models_path, out_dir;
+  std::string embeddings_path;  // external embeddings of the queries (empty: the built-in featurizer only)
   std::uint64_t seed = 1;
   unsigned threads = 0;             // 0: one per core
   double holdout_fraction = 0.0;    // held out of training and evaluated on
@@ -26,7 +27,8 @@ struct TrainOptions {
 
 struct TrainSummary {
   std::string path, checksum;
-  std::size_t rows = 0, holdout_rows = 0, vocabulary = 0, artifact_bytes = 0;
+  std::size_t rows = 0, holdout_rows = 0, vocabulary = 0, artifact_bytes = 0, embedding_dim = 0;
+  std::string embedding_model;
   double featurize_seconds = 0, train_seconds = 0;
   std::optional<EvalReport> holdout;
 };
@@ -34,7 +36,8 @@ struct TrainSummary {
 Result<TrainSummary> train(const TrainOptions& options);
 
 // The artifact bytes of `strategy` trained on the rows `rows` of `data` (all when empty): what train()
-// writes.
+// writes. When `data` has embeddings the artifact holds two models (see artifact.h): one on the featurizer's
+// columns then the embedding's, one on the featurizer's alone.
 struct TrainedArtifact {
   std::string bytes;
   std::size_t vocabulary = 0;

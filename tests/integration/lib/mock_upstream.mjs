@@ -33,6 +33,9 @@
 //   ctx-400          400 invalid_request_error, code context_length_exceeded, param messages
 //   filter-400       400 invalid_request_error, code content_filter (Azure's content filter refusal)
 //   stream-fail-after-1  SSE: one chunk, then an OpenAI error event ({"error":{...}}), then the end
+// For learned routing's embeddings:
+//   embed-parity[-<tag>]  like ok, but /embeddings answers parityEmbedding(input): it tells texts whose last number
+//                    is even from those where it is odd, which the gateway's built-in featurizer cannot
 // For tool use (the Anthropic dialect's tests):
 //   tool-call        with `tools` in the request: "Calling <name>." and one call of the first tool with arguments
 //                    {"echo": <last user text>} (finish_reason tool_calls; usage with 4 cached prompt tokens); the
@@ -80,6 +83,18 @@ export function upstreamEmbedding(text) {
     v.push(Math.fround((h / 0xffffffff) * 2 - 1));
   }
   return v;
+}
+
+/**
+ * A 4-dimensional embedding that "understands" numbers: [1, 0, ...] when the text's last number is even, [0, 1, ...]
+ * when it is odd, [0, 0, 1, 0] without a number; the last two dimensions carry a little noise of the text's own.
+ */
+export function parityEmbedding(text) {
+  const numbers = String(text).match(/\d+/g);
+  const noise = upstreamEmbedding(text).slice(0, 2).map((x) => Math.fround(x / 10));
+  if (!numbers) return [0, 0, 1, 0];
+  const even = BigInt(numbers[numbers.length - 1]) % 2n === 0n;
+  return even ? [1, 0, ...noise] : [0, 1, ...noise];
 }
 
 export class MockUpstream extends EventEmitter {
@@ -411,8 +426,9 @@ export class MockUpstream extends EventEmitter {
     // embeddings
     const inputs = Array.isArray(body.input) ? body.input : [body.input];
     const base64 = body.encoding_format === 'base64';
+    const embed = /^embed-parity(?:-[A-Za-z0-9]+)*$/.test(body.model) ? parityEmbedding : upstreamEmbedding;
     const data = inputs.map((inp, index) => {
-      const v = upstreamEmbedding(typeof inp === 'string' ? inp : JSON.stringify(inp));
+      const v = embed(typeof inp === 'string' ? inp : JSON.stringify(inp));
       return {
         object: 'embedding',
         index,
