@@ -38,7 +38,7 @@ const Diagnostic* find_by_field(const std::vector<Diagnostic>& ds, std::string_v
 }
 
 std::filesystem::path config_dir() {
-  return std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "config";
+  return std::filesystem::path(SWITCHYARD_SOURCE_DIR) / "config";
 }
 
 // ---- valid configurations ----
@@ -879,17 +879,20 @@ TEST(ConfigFiles, ExampleLoadsWithItsVariablesSet) {
 
 TEST(ConfigApiBase, MalformedApiBaseIsALoadError) {
   for (std::string_view bad : {"localhost:8000/v1", "ftp://host/v1", "http://", "http://host:port/v1"}) {
-    const std::string yaml = std::string("model_list:\n  - model_name: m\n    litellm_params:\n      model: openai/x\n"
-                                         "      api_base: \"") +
-                             std::string(bad) + "\"\n";
+    const std::string yaml =
+        std::string(
+            "model_list:\n  - model_name: m\n    litellm_params:\n      model: openai/x\n"
+            "      api_base: \"") +
+        std::string(bad) + "\"\n";
     LoadResult r = load(yaml);
     ASSERT_FALSE(r.config) << bad;
     const Diagnostic* d = find_by_field(r.errors, "model_list[0].litellm_params.api_base");
     ASSERT_NE(d, nullptr) << bad << "\n" << all_diagnostics(r);
     EXPECT_EQ(d->line, 5) << bad;
   }
-  LoadResult ok = load("model_list:\n  - model_name: m\n    litellm_params:\n      model: openai/x\n"
-                       "      api_base: HTTPS://api.example.com:8443/v1/\n");
+  LoadResult ok = load(
+      "model_list:\n  - model_name: m\n    litellm_params:\n      model: openai/x\n"
+      "      api_base: HTTPS://api.example.com:8443/v1/\n");
   ASSERT_TRUE(ok.config) << all_diagnostics(ok);
 }
 

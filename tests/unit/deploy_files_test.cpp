@@ -27,7 +27,7 @@ namespace fs = std::filesystem;
 // ---- reading files ----
 
 fs::path repo_root() {
-  return (fs::path(__FILE__).parent_path() / ".." / "..").lexically_normal();
+  return fs::path(SWITCHYARD_SOURCE_DIR).lexically_normal();
 }
 
 std::string read_text(const fs::path& relative) {
