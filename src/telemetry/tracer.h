@@ -45,19 +45,24 @@ class Span {
   const SpanContext& context() const noexcept { return context_; }
 
   // One overload per attribute type, so a bool or a double never converts to an integer by accident. A string
-  // literal key is kept without a copy (AttributeKey).
-  void set_attribute(AttributeKey key, std::string value) { set_value(std::move(key), std::move(value)); }
-  void set_attribute(AttributeKey key, std::string_view value) {
-    set_value(std::move(key), std::string(value));
+  // literal key is kept without a copy (AttributeKey). A string value is copied into the storage a recycled
+  // record kept in its attribute's slot when there is room (no allocation), and so is a list of strings.
+  void set_attribute(AttributeKey key, std::string_view value);
+  void set_attribute(AttributeKey key, const std::string& value) {
+    set_attribute(std::move(key), std::string_view(value));
   }
-  void set_attribute(AttributeKey key, const char* value) { set_value(std::move(key), std::string(value)); }
+  void set_attribute(AttributeKey key, std::string&& value);
+  void set_attribute(AttributeKey key, const char* value) {
+    set_attribute(std::move(key), std::string_view(value));
+  }
   void set_attribute(AttributeKey key, bool value) { set_value(std::move(key), value); }
   void set_attribute(AttributeKey key, std::int64_t value) { set_value(std::move(key), value); }
   void set_attribute(AttributeKey key, int value) {
     set_value(std::move(key), static_cast<std::int64_t>(value));
   }
   void set_attribute(AttributeKey key, double value) { set_value(std::move(key), value); }
-  void set_attribute(AttributeKey key, std::vector<std::string> value) {
+  void set_attribute(AttributeKey key, const std::vector<std::string>& value);
+  void set_attribute(AttributeKey key, std::vector<std::string>&& value) {
     set_value(std::move(key), std::move(value));
   }
   void set_value(AttributeKey key, AttributeValue value);
@@ -70,6 +75,12 @@ class Span {
 
  private:
   friend class Tracer;
+  // The attribute `key` is to be written into: the live one with that key, or a new one (in a slot that may
+  // hold an earlier life's value, its storage for the caller to reuse); null when not recording or when the
+  // attribute count limit drops it.
+  Attribute* slot_for(AttributeKey&& key);
+  // Valid UTF-8, truncated to the value length limit.
+  void sanitize(std::string& value) const;
   std::unique_ptr<SpanData> data_;
   SpanContext context_;
   const Tracer* tracer_ = nullptr;
