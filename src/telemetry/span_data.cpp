@@ -120,7 +120,35 @@ std::size_t heap_bytes(const AttributeValue& v) noexcept {
       v);
 }
 
+// Whether a value of alternative `kind` needing `size` fits in `v` without allocating (a number: whether it
+// would throw away no storage).
+bool has_room(const AttributeValue& v, std::size_t kind, std::size_t size) noexcept {
+  if (kind == 0) {
+    const auto* s = std::get_if<std::string>(&v);
+    return s != nullptr && s->capacity() >= size;
+  }
+  if (kind == 4) {
+    const auto* l = std::get_if<std::vector<std::string>>(&v);
+    return l != nullptr && l->capacity() >= size;
+  }
+  return heap_bytes(v) == 0;
+}
+
 }  // namespace
+
+Attribute& AttributeList::next_slot_for(std::size_t kind, std::size_t size) noexcept {
+  constexpr std::size_t kInPlace = std::string().capacity();
+  const bool any = kind == 0 && size <= kInPlace;  // a short string fits anywhere
+  if (!any && size_ < slots_.size() && !has_room(slots_[size_].value, kind, size)) {
+    for (std::size_t i = size_ + 1; i < slots_.size(); ++i) {
+      if (has_room(slots_[i].value, kind, size)) {
+        std::swap(slots_[size_], slots_[i]);
+        break;
+      }
+    }
+  }
+  return next_slot();
+}
 
 void AttributeList::clear_for_reuse(std::size_t keep_slots, std::size_t keep_value_bytes,
                                     std::size_t keep_total_bytes) noexcept {

@@ -124,6 +124,10 @@ class AttributeList {
     if (size_ == slots_.size()) slots_.emplace_back();
     return slots_[size_++];
   }
+  // The same, for a value of variant alternative `kind` that needs `size` (the characters of a string, the
+  // elements of a list): when the next slot has no room for it, a kept slot that has (a string or list with
+  // that capacity, or for a number no storage a later string could use) is swapped in first.
+  Attribute& next_slot_for(std::size_t kind, std::size_t size) noexcept;
   void reserve(std::size_t n) { slots_.reserve(n); }
   void clear() noexcept { size_ = 0; }
   // Forgets the live attributes, keeping slots and their storage while they stay small: past `keep_slots`

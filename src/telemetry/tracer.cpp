@@ -1,6 +1,7 @@
 #include "telemetry/tracer.h"
 
 #include <cstring>
+#include <type_traits>
 
 namespace sy::telemetry {
 
@@ -98,13 +99,16 @@ Span& Span::operator=(Span&& other) noexcept {
   return *this;
 }
 
+static_assert(std::is_same_v<std::variant_alternative_t<0, AttributeValue>, std::string>);
+static_assert(std::is_same_v<std::variant_alternative_t<4, AttributeValue>, std::vector<std::string>>);
+
 void Span::sanitize(std::string& value) const {
   make_valid_utf8(value);
   const std::size_t limit = tracer_->limits().attribute_value_length;
   if (limit > 0) truncate_utf8(value, limit);
 }
 
-Attribute* Span::slot_for(AttributeKey&& key) {
+Attribute* Span::slot_for(AttributeKey&& key, std::size_t kind, std::size_t size) {
   if (!data_) return nullptr;
   const std::string_view k = key.view();
   const unsigned bucket = key_bucket(k);
@@ -119,14 +123,14 @@ Attribute* Span::slot_for(AttributeKey&& key) {
     ++data_->dropped_attributes_count;
     return nullptr;
   }
-  Attribute& a = data_->attributes.next_slot();
+  Attribute& a = data_->attributes.next_slot_for(kind, size);
   a.key = std::move(key);
   bucket_word |= bucket_bit;
   return &a;
 }
 
 void Span::set_attribute(AttributeKey key, std::string_view value) {
-  Attribute* a = slot_for(std::move(key));
+  Attribute* a = slot_for(std::move(key), 0, value.size());
   if (!a) return;
   if (auto* s = std::get_if<std::string>(&a->value)) {
     s->assign(value);  // into the storage an earlier life left in this slot
@@ -137,7 +141,7 @@ void Span::set_attribute(AttributeKey key, std::string_view value) {
 }
 
 void Span::set_attribute(AttributeKey key, std::string&& value) {
-  Attribute* a = slot_for(std::move(key));
+  Attribute* a = slot_for(std::move(key), 0, value.size());
   if (!a) return;
   auto* s = std::get_if<std::string>(&a->value);
   if (s && s->capacity() >= value.size()) {
@@ -150,7 +154,7 @@ void Span::set_attribute(AttributeKey key, std::string&& value) {
 }
 
 void Span::set_attribute(AttributeKey key, const std::vector<std::string>& value) {
-  Attribute* a = slot_for(std::move(key));
+  Attribute* a = slot_for(std::move(key), 4, value.size());
   if (!a) return;
   auto* v = std::get_if<std::vector<std::string>>(&a->value);
   if (v) {
@@ -167,7 +171,10 @@ void Span::set_value(AttributeKey key, AttributeValue value) {
   if (auto* v = std::get_if<std::vector<std::string>>(&value)) {
     for (std::string& s : *v) sanitize(s);
   }
-  Attribute* a = slot_for(std::move(key));
+  std::size_t size = 0;
+  if (const auto* s = std::get_if<std::string>(&value)) size = s->size();
+  if (const auto* v = std::get_if<std::vector<std::string>>(&value)) size = v->size();
+  Attribute* a = slot_for(std::move(key), value.index(), size);
   if (a) a->value = std::move(value);
 }
 

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <variant>
 
 #include "telemetry/batch_processor.h"
 #include "telemetry/context.h"
@@ -55,12 +57,12 @@ class Span {
   void set_attribute(AttributeKey key, const char* value) {
     set_attribute(std::move(key), std::string_view(value));
   }
-  void set_attribute(AttributeKey key, bool value) { set_value(std::move(key), value); }
-  void set_attribute(AttributeKey key, std::int64_t value) { set_value(std::move(key), value); }
+  void set_attribute(AttributeKey key, bool value) { set_scalar(std::move(key), value); }
+  void set_attribute(AttributeKey key, std::int64_t value) { set_scalar(std::move(key), value); }
   void set_attribute(AttributeKey key, int value) {
-    set_value(std::move(key), static_cast<std::int64_t>(value));
+    set_scalar(std::move(key), static_cast<std::int64_t>(value));
   }
-  void set_attribute(AttributeKey key, double value) { set_value(std::move(key), value); }
+  void set_attribute(AttributeKey key, double value) { set_scalar(std::move(key), value); }
   void set_attribute(AttributeKey key, const std::vector<std::string>& value);
   void set_attribute(AttributeKey key, std::vector<std::string>&& value) {
     set_value(std::move(key), std::move(value));
@@ -78,7 +80,16 @@ class Span {
   // The attribute `key` is to be written into: the live one with that key, or a new one (in a slot that may
   // hold an earlier life's value, its storage for the caller to reuse); null when not recording or when the
   // attribute count limit drops it.
-  Attribute* slot_for(AttributeKey&& key);
+  // `kind` and `size` as AttributeList::next_slot_for takes them.
+  Attribute* slot_for(AttributeKey&& key, std::size_t kind, std::size_t size);
+  template <class T>
+  void set_scalar(AttributeKey&& key, T value) {
+    constexpr std::size_t kind = std::is_same_v<T, bool> ? 1 : std::is_same_v<T, std::int64_t> ? 2 : 3;
+    static_assert(std::is_same_v<std::variant_alternative_t<kind, AttributeValue>, T>);
+    if (Attribute* a = slot_for(std::move(key), kind, 0)) {
+      a->value.emplace<T>(value);
+    }
+  }
   // Valid UTF-8, truncated to the value length limit.
   void sanitize(std::string& value) const;
   std::unique_ptr<SpanData> data_;
