@@ -10,6 +10,10 @@
 
     python3 bench/probe.py --bin build/switchyard --bin /tmp/old/switchyard --what syscalls,cpu,rss --rounds 3
 
+`--tracing on` runs the gateways with tracing on, exporting OTLP/HTTP protobuf to the upstream nginx's OTLP
+receiver exactly as `make bench`'s switchyard-otel target does; `--tracing both` runs every binary both ways and
+adds the tracing-on/tracing-off ratios of each binary's medians to the summary.
+
 Every binary runs against the same upstream nginx (bench/conf/upstream.nginx.conf) with one worker, pinned like
 `make bench` (servers on the lower half of the CPUs, load on the upper half); rounds alternate the binaries, so
 that a noisy machine weighs on each the same. Prints one JSON line per measurement and a summary (medians).
@@ -46,10 +50,11 @@ def cpu_layout():
 
 
 class Gateway(Switchyard):
-    def __init__(self, binary: Path, label: str, heaptrack: Path | None = None):
+    def __init__(self, binary: Path, label: str, heaptrack: Path | None = None, tracing: bool = False):
         super().__init__(binary)
         self.name = label
         self.heaptrack = heaptrack
+        self.tracing = tracing  # as SwitchyardTracing: OTLP/HTTP protobuf to the upstream's receiver
 
     def start(self, workdir, cpus, workers, upstream):
         super().start(workdir, cpus, workers, upstream)
@@ -115,8 +120,8 @@ class Probe:
         if not self.upstream.wait_ready():
             raise RuntimeError("upstream nginx did not start: " + self.upstream.proc.log_text())
 
-    def start(self, binary: Path, label: str, heaptrack=None) -> Gateway:
-        g = Gateway(binary, label, heaptrack)
+    def start(self, binary: Path, label: str, heaptrack=None, tracing=False) -> Gateway:
+        g = Gateway(binary, label, heaptrack, tracing)
         g.start(self.workdir, self.server_cpus, 1, self.upstream)
         if not g.wait_ready():
             raise RuntimeError(f"{label} did not start: " + g.procs[0].log_text()[-2000:])
@@ -141,9 +146,9 @@ class Probe:
         self.wrk(g, "small", 64, 2)
         self.wrk(g, "stream", 16, 1)
 
-    def measure(self, binary: Path, label: str, what: set) -> dict:
+    def measure(self, binary: Path, label: str, what: set, tracing: bool) -> dict:
         res = {}
-        g = self.start(binary, label)
+        g = self.start(binary, label, tracing=tracing)
         try:
             path, headers = g.request("small")
             small = self.bodies["small"].read_bytes()
@@ -192,13 +197,13 @@ class Probe:
             g.stop()
         return res
 
-    def allocs(self, binary: Path, label: str) -> dict:
+    def allocs(self, binary: Path, label: str, tracing: bool) -> dict:
         """Allocations per small request: heaptrack's count over two runs of different lengths (start-up and
         warm-up cancel out in the difference)."""
         counts = []
         for n in (self.args.requests, 6 * self.args.requests):
             data = self.workdir / f"heaptrack-{label}-{n}"
-            g = self.start(binary, label, heaptrack=data)
+            g = self.start(binary, label, heaptrack=data, tracing=tracing)
             try:
                 path, headers = g.request("small")
                 small = self.bodies["small"].read_bytes()
@@ -228,31 +233,45 @@ def main():
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--requests", type=int, default=200, help="sequential requests under strace")
     ap.add_argument("--duration", type=int, default=4, help="seconds per wrk run")
+    ap.add_argument("--tracing", choices=("off", "on", "both"), default="off",
+                    help="run the gateways with tracing off, on (OTLP/HTTP protobuf export), or both ways")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = ap.parse_args()
     what = set(args.what.split(","))
     bins = [Path(b).resolve() for b in args.bin]
-    labels = [f"{i}:{b.parent.parent.name}/{b.parent.name}" for i, b in enumerate(bins)]
+    modes = {"off": [False], "on": [True], "both": [False, True]}[args.tracing]
+    plan = []  # (binary, label, tracing)
+    for i, b in enumerate(bins):
+        for t in modes:
+            plan.append((b, f"{i}:{b.parent.parent.name}/{b.parent.name}" + ("+tracing" if t else ""), t))
     probe = Probe(args)
-    runs = {l: [] for l in labels}
+    runs = {l: [] for _, l, _ in plan}
     try:
         for r in range(args.rounds):
-            order = list(zip(bins, labels))
+            order = list(plan)
             if r % 2:
                 order.reverse()
-            for b, l in order:
-                res = probe.measure(b, l.split(":")[0], what) if what - {"allocs"} else {}
+            for b, l, t in order:
+                name = l.split(":")[0] + ("-tracing" if t else "")  # its work directory and heaptrack files
+                res = probe.measure(b, name, what, t) if what - {"allocs"} else {}
                 if "allocs" in what:
-                    res.update(probe.allocs(b, l.split(":")[0]))
+                    res.update(probe.allocs(b, name, t))
                 runs[l].append(res)
                 print(json.dumps({"round": r, "bin": l, **res}), flush=True)
     finally:
         probe.stop()
     print("\nmedians:")
-    for l in labels:
+    medians = {}
+    for _, l, _ in plan:
         keys = [k for k, v in runs[l][0].items() if isinstance(v, (int, float))]
-        med = {k: statistics.median(x[k] for x in runs[l]) for k in keys}
-        print(l, json.dumps(med))
+        medians[l] = {k: statistics.median(x[k] for x in runs[l]) for k in keys}
+        print(l, json.dumps(medians[l]))
+    if args.tracing == "both":
+        print("\ntracing on / tracing off:")
+        for _, l, t in plan:
+            if not t:
+                on, off = medians[l + "+tracing"], medians[l]
+                print(l, json.dumps({k: round(on[k] / off[k], 3) for k in off if k in on and off[k]}))
 
 
 if __name__ == "__main__":

@@ -94,9 +94,9 @@ std::string request_id_for(const http::Request& request) {
 }
 
 // "{method} {route}" as the HTTP conventions name server spans; unknown paths get the method alone, so span
-// names stay few.
-std::string span_name(std::string_view method, std::string_view path) {
-  std::string name(method);
+// names stay few. Written into `name`, whose storage a caller can keep from one request to the next.
+std::string_view span_name(std::string_view method, std::string_view path, std::string& name) {
+  name.assign(method);
   if (inference_endpoint(path) || is_messages_endpoint(messages_route(path)) || path == "/v1/models" ||
       path == "/models") {
     name.append(" ").append(path);
@@ -149,8 +149,11 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
     telemetry::SpanContext parent;
     telemetry_->propagators().extract([&request](std::string_view name) { return request.header(name); },
                                       parent, ctx.baggage);
-    server_span =
-        telemetry_->tracer().start_span(span_name(request.method, path), telemetry::SpanKind::server, parent);
+    // Per thread, filled and read before anything suspends: a name like "POST /v1/chat/completions" is too
+    // long for a string's inline buffer, and the span record copies it anyway.
+    thread_local std::string name;
+    server_span = telemetry_->tracer().start_span(span_name(request.method, path, name),
+                                                  telemetry::SpanKind::server, parent);
     if (server_span.recording()) {
       server_span.set_attribute("http.request.method", request.method);
       server_span.set_attribute("url.path", path);

@@ -353,7 +353,9 @@ class Inference {
     // trace.
     telemetry::Span span;
     if (ctx_.telemetry) {
-      const std::string name = std::string(operation_name(endpoint_)) + " " + d.params.provider_model;
+      // Per thread, filled and read before anything suspends (the span record copies the name).
+      thread_local std::string name;
+      name.assign(operation_name(endpoint_)).append(" ").append(d.params.provider_model);
       span = ctx_.telemetry->tracer().start_span(name, telemetry::SpanKind::client, ctx_.span->context());
       record_attempt(span, endpoint_, d, body_);
       if (span.recording()) {

@@ -34,8 +34,8 @@ class BatchSpanProcessor {
                      InstrumentationScope scope, Diagnostics diagnostics = {});
   ~BatchSpanProcessor();
 
-  // A record for a new span to fill, from any thread: one whose export is done (cleared, its storage kept)
-  // when there is one, else a new one. Never blocks; takes no lock.
+  // A record for a new span to fill, from any thread: one whose export is done (cleared by the export thread,
+  // its storage kept) when there is one, else a new one. Never blocks; takes no lock.
   std::unique_ptr<SpanData> acquire();
   // Called when a span ends, from any thread. Never blocks; takes no lock.
   void on_end(std::unique_ptr<SpanData> span) noexcept;
@@ -62,8 +62,8 @@ class BatchSpanProcessor {
   SpanQueue<std::unique_ptr<SpanData>> queue_;
   SpanQueue<std::unique_ptr<SpanData>> free_;  // records for acquire(), which clears them
   // Export thread only: the records of the batch in export. A record popped from the queue swaps contents
-  // with a slot, and goes back to the free list holding the span the slot held (exported in an earlier batch)
-  // with its storage.
+  // with a slot, and goes back to the free list holding what the slot held: a span exported in an earlier
+  // batch and cleared since, with its storage.
   std::vector<SpanData> batch_;
 
   std::mutex mutex_;  // export thread and shutdown only: never taken by on_end

@@ -52,7 +52,7 @@ json::object json_any_value(const AttributeValue& value) {
       value);
 }
 
-json::array json_attributes(const std::vector<Attribute>& attributes) {
+json::array json_attributes(std::span<const Attribute> attributes) {
   json::array out;
   out.reserve(attributes.size());
   for (const Attribute& a : attributes) {
@@ -64,7 +64,7 @@ json::array json_attributes(const std::vector<Attribute>& attributes) {
   return out;
 }
 
-void put_attributes(json::object& o, const std::vector<Attribute>& attributes) {
+void put_attributes(json::object& o, std::span<const Attribute> attributes) {
   if (!attributes.empty()) o["attributes"] = json_attributes(attributes);
 }
 

@@ -236,7 +236,7 @@ void write_attribute(ProtoWriter& w, std::uint32_t field, const Attribute& a) {
   write_any_value(w, a.value);
 }
 
-void write_attributes(ProtoWriter& w, std::uint32_t field, const std::vector<Attribute>& attributes) {
+void write_attributes(ProtoWriter& w, std::uint32_t field, std::span<const Attribute> attributes) {
   for (const Attribute& a : attributes) write_attribute(w, field, a);
 }
 

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 #include <ostream>
+#include <type_traits>
 
 #include "telemetry/text.h"
 
@@ -74,6 +75,7 @@ namespace {
 // hundreds of attributes must not make every record in the pool that big).
 constexpr std::size_t kKeepTextBytes = 1024;
 constexpr std::size_t kKeepAttributes = 64;
+constexpr std::size_t kKeepAttributeBytes = 4096;  // the heap storage of the kept attribute values, in all
 constexpr std::size_t kKeepEvents = 8;
 constexpr std::size_t kKeepLinks = 8;
 
@@ -94,7 +96,79 @@ void clear_list(std::vector<T>& v, std::size_t keep) noexcept {
   }
 }
 
+// Heap bytes `v` holds (0 for a value kept in place).
+std::size_t heap_bytes(const AttributeValue& v) noexcept {
+  constexpr std::size_t kInPlace = std::string().capacity();  // the short-string buffer
+  return std::visit(
+      [](const auto& x) -> std::size_t {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          return x.capacity() > kInPlace ? x.capacity() + 1 : 0;
+        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          std::size_t n = x.capacity() * sizeof(std::string);
+          for (const std::string& s : x) n += s.capacity() > kInPlace ? s.capacity() + 1 : 0;
+          return n;
+        } else if constexpr (std::is_same_v<T, std::vector<bool>>) {
+          return x.capacity() / 8;
+        } else if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::int64_t> ||
+                             std::is_same_v<T, double>) {
+          return 0;
+        } else {
+          return x.capacity() * sizeof(typename T::value_type);
+        }
+      },
+      v);
+}
+
+// Whether a value of alternative `kind` needing `size` fits in `v` without allocating (a number: whether it
+// would throw away no storage).
+bool has_room(const AttributeValue& v, std::size_t kind, std::size_t size) noexcept {
+  if (kind == 0) {
+    const auto* s = std::get_if<std::string>(&v);
+    return s != nullptr && s->capacity() >= size;
+  }
+  if (kind == 4) {
+    const auto* l = std::get_if<std::vector<std::string>>(&v);
+    return l != nullptr && l->capacity() >= size;
+  }
+  return heap_bytes(v) == 0;
+}
+
 }  // namespace
+
+Attribute& AttributeList::next_slot_for(std::size_t kind, std::size_t size) noexcept {
+  constexpr std::size_t kInPlace = std::string().capacity();
+  const bool any = kind == 0 && size <= kInPlace;  // a short string fits anywhere
+  if (!any && size_ < slots_.size() && !has_room(slots_[size_].value, kind, size)) {
+    for (std::size_t i = size_ + 1; i < slots_.size(); ++i) {
+      if (has_room(slots_[i].value, kind, size)) {
+        std::swap(slots_[size_], slots_[i]);
+        break;
+      }
+    }
+  }
+  return next_slot();
+}
+
+void AttributeList::clear_for_reuse(std::size_t keep_slots, std::size_t keep_value_bytes,
+                                    std::size_t keep_total_bytes) noexcept {
+  size_ = 0;
+  if (slots_.capacity() > keep_slots) {
+    std::vector<Attribute>().swap(slots_);
+    return;
+  }
+  std::size_t kept = 0;
+  for (Attribute& a : slots_) {
+    if (a.key.owned()) a.key = AttributeKey();  // keys are nearly always literals; an owned one goes
+    const std::size_t n = heap_bytes(a.value);
+    if (n == 0) continue;
+    if (n > keep_value_bytes || kept + n > keep_total_bytes) {
+      a.value.emplace<std::int64_t>(0);  // frees it
+    } else {
+      kept += n;
+    }
+  }
+}
 
 void clear_for_reuse(SpanData& span) noexcept {
   span.trace_id = {};
@@ -106,7 +180,7 @@ void clear_for_reuse(SpanData& span) noexcept {
   span.kind = SpanKind::internal;
   span.start_time_unix_nano = 0;
   span.end_time_unix_nano = 0;
-  clear_list(span.attributes, kKeepAttributes);
+  span.attributes.clear_for_reuse(kKeepAttributes, kKeepTextBytes, kKeepAttributeBytes);
   clear_list(span.events, kKeepEvents);
   clear_list(span.links, kKeepLinks);
   span.status_code = StatusCode::unset;

@@ -4,7 +4,9 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <iosfwd>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -55,6 +57,7 @@ class AttributeKey {
   }
 
   std::string_view view() const noexcept { return {data_, size_}; }
+  bool owned() const noexcept { return owned_; }
   friend bool operator==(const AttributeKey& a, std::string_view b) noexcept { return a.view() == b; }
 
  private:
@@ -69,6 +72,75 @@ std::ostream& operator<<(std::ostream& out, const AttributeKey& key);
 struct Attribute {
   AttributeKey key;
   AttributeValue value;
+};
+
+// A span record's attributes: a list of the live ones (size(), begin()/end(), [], a contiguous range that
+// converts to std::span<const Attribute>). Behind them it keeps the slots of attributes a recycled record
+// held in earlier lives, strings and all: `clear()` only forgets them, and `next_slot()` hands the next one
+// back so that a new attribute is assigned into the storage already there instead of allocating its own.
+class AttributeList {
+ public:
+  AttributeList() = default;
+  AttributeList(std::initializer_list<Attribute> attributes) : slots_(attributes), size_(slots_.size()) {}
+  AttributeList(const AttributeList& other) : slots_(other.begin(), other.end()), size_(other.size_) {}
+  AttributeList(AttributeList&& other) noexcept : slots_(std::move(other.slots_)), size_(other.size_) {
+    other.slots_.clear();
+    other.size_ = 0;
+  }
+  AttributeList& operator=(const AttributeList& other) {
+    if (this != &other) {
+      clear();
+      for (const Attribute& a : other) next_slot() = a;
+    }
+    return *this;
+  }
+  AttributeList& operator=(AttributeList&& other) noexcept {
+    std::swap(slots_, other.slots_);  // `other` keeps our storage: it is about to be destroyed or refilled
+    std::swap(size_, other.size_);
+    other.clear();
+    return *this;
+  }
+  AttributeList& operator=(std::initializer_list<Attribute> attributes) {
+    clear();
+    for (const Attribute& a : attributes) next_slot() = a;
+    return *this;
+  }
+
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  const Attribute* data() const noexcept { return slots_.data(); }
+  Attribute* data() noexcept { return slots_.data(); }
+  const Attribute* begin() const noexcept { return slots_.data(); }
+  const Attribute* end() const noexcept { return slots_.data() + size_; }
+  Attribute* begin() noexcept { return slots_.data(); }
+  Attribute* end() noexcept { return slots_.data() + size_; }
+  const Attribute& operator[](std::size_t i) const noexcept { return slots_[i]; }
+  Attribute& operator[](std::size_t i) noexcept { return slots_[i]; }
+
+  void push_back(Attribute attribute) { next_slot() = std::move(attribute); }
+  // One more live attribute, in a slot that may still hold a key and value of an earlier life (the caller
+  // assigns both).
+  Attribute& next_slot() {
+    if (size_ == slots_.size()) slots_.emplace_back();
+    return slots_[size_++];
+  }
+  // The same, for a value of variant alternative `kind` that needs `size` (the characters of a string, the
+  // elements of a list): when the next slot has no room for it, a kept slot that has (a string or list with
+  // that capacity, or for a number no storage a later string could use) is swapped in first.
+  Attribute& next_slot_for(std::size_t kind, std::size_t size) noexcept;
+  void reserve(std::size_t n) { slots_.reserve(n); }
+  void clear() noexcept { size_ = 0; }
+  // Forgets the live attributes, keeping slots and their storage while they stay small: past `keep_slots`
+  // slots everything goes; a value holding more than `keep_value_bytes` of heap storage, or past
+  // `keep_total_bytes` for the whole list, gives its storage back.
+  void clear_for_reuse(std::size_t keep_slots, std::size_t keep_value_bytes,
+                       std::size_t keep_total_bytes) noexcept;
+  std::size_t capacity() const noexcept { return slots_.capacity(); }
+  std::size_t slot_count() const noexcept { return slots_.size(); }  // live and kept
+
+ private:
+  std::vector<Attribute> slots_;  // every one constructed; the first size_ are live
+  std::size_t size_ = 0;
 };
 
 // OTLP enum values (opentelemetry.proto.trace.v1.Span.SpanKind).
@@ -106,7 +178,7 @@ struct SpanData {
   SpanKind kind = SpanKind::internal;
   std::uint64_t start_time_unix_nano = 0;
   std::uint64_t end_time_unix_nano = 0;
-  std::vector<Attribute> attributes;
+  AttributeList attributes;
   std::vector<Event> events;
   std::vector<Link> links;
   StatusCode status_code = StatusCode::unset;

@@ -1,6 +1,7 @@
 #include "telemetry/tracer.h"
 
 #include <cstring>
+#include <type_traits>
 
 namespace sy::telemetry {
 
@@ -98,37 +99,83 @@ Span& Span::operator=(Span&& other) noexcept {
   return *this;
 }
 
-void Span::set_value(AttributeKey key, AttributeValue value) {
-  if (!data_) return;
-  const SpanLimits& lim = tracer_->limits();
-  if (auto* s = std::get_if<std::string>(&value)) make_valid_utf8(*s);
-  if (auto* v = std::get_if<std::vector<std::string>>(&value)) {
-    for (std::string& s : *v) make_valid_utf8(s);
-  }
-  if (lim.attribute_value_length > 0) {
-    if (auto* s = std::get_if<std::string>(&value)) truncate_utf8(*s, lim.attribute_value_length);
-    if (auto* v = std::get_if<std::vector<std::string>>(&value)) {
-      for (std::string& s : *v) truncate_utf8(s, lim.attribute_value_length);
-    }
-  }
+static_assert(std::is_same_v<std::variant_alternative_t<0, AttributeValue>, std::string>);
+static_assert(std::is_same_v<std::variant_alternative_t<4, AttributeValue>, std::vector<std::string>>);
+
+void Span::sanitize(std::string& value) const {
+  make_valid_utf8(value);
+  const std::size_t limit = tracer_->limits().attribute_value_length;
+  if (limit > 0) truncate_utf8(value, limit);
+}
+
+Attribute* Span::slot_for(AttributeKey&& key, std::size_t kind, std::size_t size) {
+  if (!data_) return nullptr;
   const std::string_view k = key.view();
   const unsigned bucket = key_bucket(k);
   std::uint64_t& bucket_word = key_buckets_[bucket / 64];
   const std::uint64_t bucket_bit = std::uint64_t{1} << (bucket % 64);
   if ((bucket_word & bucket_bit) != 0) {
     for (Attribute& a : data_->attributes) {
-      if (a.key.view() == k) {
-        a.value = std::move(value);
-        return;
-      }
+      if (a.key.view() == k) return &a;
     }
   }
-  if (data_->attributes.size() >= lim.attribute_count) {
+  if (data_->attributes.size() >= tracer_->limits().attribute_count) {
     ++data_->dropped_attributes_count;
-    return;
+    return nullptr;
   }
-  data_->attributes.push_back(Attribute{std::move(key), std::move(value)});
+  Attribute& a = data_->attributes.next_slot_for(kind, size);
+  a.key = std::move(key);
   bucket_word |= bucket_bit;
+  return &a;
+}
+
+void Span::set_attribute(AttributeKey key, std::string_view value) {
+  Attribute* a = slot_for(std::move(key), 0, value.size());
+  if (!a) return;
+  if (auto* s = std::get_if<std::string>(&a->value)) {
+    s->assign(value);  // into the storage an earlier life left in this slot
+  } else {
+    a->value.emplace<std::string>(value);
+  }
+  sanitize(std::get<std::string>(a->value));
+}
+
+void Span::set_attribute(AttributeKey key, std::string&& value) {
+  Attribute* a = slot_for(std::move(key), 0, value.size());
+  if (!a) return;
+  auto* s = std::get_if<std::string>(&a->value);
+  if (s && s->capacity() >= value.size()) {
+    s->assign(value);  // keeps the slot's storage; `value` frees its own as it would have anyway
+  } else {
+    a->value = std::move(value);
+    s = &std::get<std::string>(a->value);
+  }
+  sanitize(*s);
+}
+
+void Span::set_attribute(AttributeKey key, const std::vector<std::string>& value) {
+  Attribute* a = slot_for(std::move(key), 4, value.size());
+  if (!a) return;
+  auto* v = std::get_if<std::vector<std::string>>(&a->value);
+  if (v) {
+    v->assign(value.begin(), value.end());  // strings assigned into the kept ones' storage
+  } else {
+    v = &a->value.emplace<std::vector<std::string>>(value);
+  }
+  for (std::string& s : *v) sanitize(s);
+}
+
+void Span::set_value(AttributeKey key, AttributeValue value) {
+  if (!data_) return;
+  if (auto* s = std::get_if<std::string>(&value)) sanitize(*s);
+  if (auto* v = std::get_if<std::vector<std::string>>(&value)) {
+    for (std::string& s : *v) sanitize(s);
+  }
+  std::size_t size = 0;
+  if (const auto* s = std::get_if<std::string>(&value)) size = s->size();
+  if (const auto* v = std::get_if<std::vector<std::string>>(&value)) size = v->size();
+  Attribute* a = slot_for(std::move(key), value.index(), size);
+  if (a) a->value = std::move(value);
 }
 
 void Span::add_event(std::string_view name, std::vector<Attribute> attributes) {

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <variant>
 
 #include "telemetry/batch_processor.h"
 #include "telemetry/context.h"
@@ -45,19 +47,24 @@ class Span {
   const SpanContext& context() const noexcept { return context_; }
 
   // One overload per attribute type, so a bool or a double never converts to an integer by accident. A string
-  // literal key is kept without a copy (AttributeKey).
-  void set_attribute(AttributeKey key, std::string value) { set_value(std::move(key), std::move(value)); }
-  void set_attribute(AttributeKey key, std::string_view value) {
-    set_value(std::move(key), std::string(value));
+  // literal key is kept without a copy (AttributeKey). A string value is copied into the storage a recycled
+  // record kept in its attribute's slot when there is room (no allocation), and so is a list of strings.
+  void set_attribute(AttributeKey key, std::string_view value);
+  void set_attribute(AttributeKey key, const std::string& value) {
+    set_attribute(std::move(key), std::string_view(value));
   }
-  void set_attribute(AttributeKey key, const char* value) { set_value(std::move(key), std::string(value)); }
-  void set_attribute(AttributeKey key, bool value) { set_value(std::move(key), value); }
-  void set_attribute(AttributeKey key, std::int64_t value) { set_value(std::move(key), value); }
+  void set_attribute(AttributeKey key, std::string&& value);
+  void set_attribute(AttributeKey key, const char* value) {
+    set_attribute(std::move(key), std::string_view(value));
+  }
+  void set_attribute(AttributeKey key, bool value) { set_scalar(std::move(key), value); }
+  void set_attribute(AttributeKey key, std::int64_t value) { set_scalar(std::move(key), value); }
   void set_attribute(AttributeKey key, int value) {
-    set_value(std::move(key), static_cast<std::int64_t>(value));
+    set_scalar(std::move(key), static_cast<std::int64_t>(value));
   }
-  void set_attribute(AttributeKey key, double value) { set_value(std::move(key), value); }
-  void set_attribute(AttributeKey key, std::vector<std::string> value) {
+  void set_attribute(AttributeKey key, double value) { set_scalar(std::move(key), value); }
+  void set_attribute(AttributeKey key, const std::vector<std::string>& value);
+  void set_attribute(AttributeKey key, std::vector<std::string>&& value) {
     set_value(std::move(key), std::move(value));
   }
   void set_value(AttributeKey key, AttributeValue value);
@@ -70,6 +77,21 @@ class Span {
 
  private:
   friend class Tracer;
+  // The attribute `key` is to be written into: the live one with that key, or a new one (in a slot that may
+  // hold an earlier life's value, its storage for the caller to reuse); null when not recording or when the
+  // attribute count limit drops it.
+  // `kind` and `size` as AttributeList::next_slot_for takes them.
+  Attribute* slot_for(AttributeKey&& key, std::size_t kind, std::size_t size);
+  template <class T>
+  void set_scalar(AttributeKey&& key, T value) {
+    constexpr std::size_t kind = std::is_same_v<T, bool> ? 1 : std::is_same_v<T, std::int64_t> ? 2 : 3;
+    static_assert(std::is_same_v<std::variant_alternative_t<kind, AttributeValue>, T>);
+    if (Attribute* a = slot_for(std::move(key), kind, 0)) {
+      a->value.emplace<T>(value);
+    }
+  }
+  // Valid UTF-8, truncated to the value length limit.
+  void sanitize(std::string& value) const;
   std::unique_ptr<SpanData> data_;
   SpanContext context_;
   const Tracer* tracer_ = nullptr;

@@ -276,7 +276,7 @@ void expect_value(const pb::common::v1::AnyValue& got, double want) {
 }
 
 void expect_attributes(const google::protobuf::RepeatedPtrField<pb::common::v1::KeyValue>& got,
-                       const std::vector<Attribute>& want) {
+                       std::span<const Attribute> want) {
   ASSERT_EQ(got.size(), static_cast<int>(want.size()));
   for (int i = 0; i < got.size(); ++i) {
     const Attribute& a = want[static_cast<std::size_t>(i)];

@@ -56,7 +56,7 @@ inline void set_value(pb_common::AnyValue& out, const AttributeValue& value) {
 }
 
 inline void add_attributes(google::protobuf::RepeatedPtrField<pb_common::KeyValue>& out,
-                           const std::vector<Attribute>& attributes) {
+                           std::span<const Attribute> attributes) {
   out.Reserve(static_cast<int>(attributes.size()));
   for (const Attribute& a : attributes) {
     pb_common::KeyValue* kv = out.Add();

@@ -1,10 +1,11 @@
-// Unit tests for the tracer and spans (tracer.h): ids and parenting, sampling, typed attributes and their limits,
-// events, status, ending. Spans reach a fake exporter through a real BatchSpanProcessor; a test reads them after
-// shutting the processor down, which flushes synchronously (no waiting on timers).
+// Unit tests for the tracer and spans (tracer.h): ids and parenting, sampling, typed attributes and their
+// limits, events, status, ending. Spans reach a fake exporter through a real BatchSpanProcessor; a test reads
+// them after shutting the processor down, which flushes synchronously (no waiting on timers).
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -42,9 +43,9 @@ class RecordingExporter final : public SpanExporter {
 };
 
 std::uint64_t unix_nanos_now() {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
 }
 
 bool is_valid_utf8(std::string_view s) {
@@ -69,8 +70,8 @@ class TracerTest : public ::testing::Test {
     s.max_export_batch_size = 4096;
     s.schedule_delay = std::chrono::milliseconds(60000);  // nothing leaves before flush()
     s.export_timeout = 5000ms;
-    processor_ = std::make_shared<BatchSpanProcessor>(s, std::make_unique<RecordingExporter>(sink_), Resource{},
-                                                      InstrumentationScope{});
+    processor_ = std::make_shared<BatchSpanProcessor>(s, std::make_unique<RecordingExporter>(sink_),
+                                                      Resource{}, InstrumentationScope{});
     tracer_ = std::make_unique<Tracer>(sampler, IdGenerator(xray_ids), limits, processor_);
   }
   void SetUp() override { make(); }
@@ -275,7 +276,8 @@ TEST_F(TracerTest, SetValueTakesArrayTypes) {
   s.set_value("doubles", std::vector<double>{0.5});
   s.end();
   SpanData d = only_span();
-  EXPECT_EQ(std::get<std::vector<std::int64_t>>(find(d, "ints")->value), (std::vector<std::int64_t>{1, 2, 3}));
+  EXPECT_EQ(std::get<std::vector<std::int64_t>>(find(d, "ints")->value),
+            (std::vector<std::int64_t>{1, 2, 3}));
   EXPECT_EQ(std::get<std::vector<bool>>(find(d, "bools")->value), (std::vector<bool>{true, false}));
   EXPECT_EQ(std::get<std::vector<double>>(find(d, "doubles")->value), (std::vector<double>{0.5}));
 }
@@ -336,8 +338,8 @@ TEST_F(TracerTest, ValueLengthLimitTruncatesStrings) {
 }
 
 TEST_F(TracerTest, ValueLengthLimitTruncatesEachStringOfAnArray) {
-  // OTel SDK spec (attribute limits): "if it is an array of strings, then apply the above rule to each of the values
-  // separately".
+  // OTel SDK spec (attribute limits): "if it is an array of strings, then apply the above rule to each of the
+  // values separately".
   SpanLimits limits;
   limits.attribute_value_length = 4;
   make(Sampler(), limits);
@@ -351,13 +353,13 @@ TEST_F(TracerTest, ValueLengthLimitTruncatesEachStringOfAnArray) {
 }
 
 TEST_F(TracerTest, ValueLengthLimitCountsCharactersNotBytes) {
-  // OTel SDK spec: truncate "counting any character in it as 1". Cutting UTF-8 mid-character would also make the
-  // value invalid UTF-8, which OTLP (protobuf string fields) rejects.
+  // OTel SDK spec: truncate "counting any character in it as 1". Cutting UTF-8 mid-character would also make
+  // the value invalid UTF-8, which OTLP (protobuf string fields) rejects.
   SpanLimits limits;
   limits.attribute_value_length = 2;
   make(Sampler(), limits);
   Span s = tracer_->start_span("attrs", SpanKind::internal, SpanContext{});
-  s.set_attribute("text", "h\xc3\xa9llo");  // "héllo"
+  s.set_attribute("text", "h\xc3\xa9llo");      // "héllo"
   s.set_attribute("fits", "\xc3\xa9\xc3\xa9");  // "éé": two characters, four bytes
   s.end();
   SpanData d = only_span();
@@ -591,6 +593,203 @@ TEST(TracerRecycling, ASpanStartedOnARecycledRecordKeepsNothingOfTheLastOne) {
   EXPECT_EQ(sink->spans[4].trace_state, "congo=t61rcWkgMzE");
 }
 
+// One span at a time through a processor that exports each at once, so that every span is recorded on the
+// record the one before it used (and left its attribute storage in).
+class RecycledRecordTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    BatchSettings settings;
+    settings.max_queue_size = 16;
+    settings.max_export_batch_size = 1;
+    settings.schedule_delay = 10ms;
+    processor_ = std::make_shared<BatchSpanProcessor>(settings, std::make_unique<RecordingExporter>(sink_),
+                                                      Resource{}, InstrumentationScope{});
+    tracer_ = std::make_unique<Tracer>(Sampler(), IdGenerator(), SpanLimits(), processor_);
+  }
+  void TearDown() override { processor_->shutdown(5000ms); }
+  bool exported(std::size_t n) {
+    for (int i = 0; i < 500 && processor_->exported() < n; ++i) std::this_thread::sleep_for(10ms);
+    return processor_->exported() >= n;
+  }
+  std::vector<SpanData> flush() {
+    processor_->shutdown(5000ms);
+    std::lock_guard lock(sink_->m);
+    return sink_->spans;
+  }
+
+  std::shared_ptr<SpanSink> sink_ = std::make_shared<SpanSink>();
+  std::shared_ptr<BatchSpanProcessor> processor_;
+  std::unique_ptr<Tracer> tracer_;
+};
+
+// The value attribute `slot` gets in round `round`: its type turns with the round, so that every slot holds
+// every type after every other one.
+AttributeValue value_for(int slot, int round) {
+  const std::string tag = "round " + std::to_string(round) + " slot " + std::to_string(slot);
+  switch ((slot + round) % 8) {
+    case 0:
+      return tag + ": a string longer than the inline buffer";
+    case 1:
+      return std::to_string(round);  // short
+    case 2:
+      return round % 2 == 0;
+    case 3:
+      return std::int64_t{1000 * round + slot};
+    case 4:
+      return 0.5 * round + slot;
+    case 5:
+      return std::vector<std::string>{tag + ": first of a list of strings", "x", tag};
+    case 6:
+      return std::vector<std::int64_t>{round, slot, -1};
+    default:
+      return std::vector<std::string>(static_cast<std::size_t>(round % 3), tag + ": one of some strings");
+  }
+}
+
+// Sets `value` through the overload a caller of that type would use.
+void set_typed(Span& span, const std::string& key, const AttributeValue& value, int round) {
+  if (const auto* s = std::get_if<std::string>(&value)) {
+    if (round % 2 == 0) {
+      span.set_attribute(key, std::string_view(*s));
+    } else {
+      span.set_attribute(key, std::string(*s));
+    }
+  } else if (const auto* b = std::get_if<bool>(&value)) {
+    span.set_attribute(key, *b);
+  } else if (const auto* i = std::get_if<std::int64_t>(&value)) {
+    span.set_attribute(key, *i);
+  } else if (const auto* d = std::get_if<double>(&value)) {
+    span.set_attribute(key, *d);
+  } else if (const auto* v = std::get_if<std::vector<std::string>>(&value)) {
+    if (round % 2 == 0) {
+      span.set_attribute(key, *v);
+    } else {
+      span.set_attribute(key, std::vector<std::string>(*v));
+    }
+  } else {
+    span.set_value(key, value);
+  }
+}
+
+TEST_F(RecycledRecordTest, ValuesOfEveryTypeRoundTripOnAReusedRecord) {
+  constexpr int kRounds = 12;
+  for (int round = 0; round < kRounds; ++round) {
+    Span span = tracer_->start_span("round " + std::to_string(round), SpanKind::internal, SpanContext{});
+    const int count = round % 3 == 2 ? 3 : 10;  // some rounds set fewer attributes than the record holds
+    for (int slot = 0; slot < count; ++slot) {
+      set_typed(span, "k" + std::to_string(slot), value_for(slot, round), round);
+    }
+    span.set_value("k0", value_for(0, round + 1));  // replacing a live one keeps its place
+    span.end();
+    ASSERT_TRUE(exported(static_cast<std::size_t>(round) + 1));
+  }
+  const std::vector<SpanData> spans = flush();
+  ASSERT_EQ(spans.size(), static_cast<std::size_t>(kRounds));
+  for (int round = 0; round < kRounds; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    const SpanData& d = spans[static_cast<std::size_t>(round)];
+    const int count = round % 3 == 2 ? 3 : 10;
+    ASSERT_EQ(d.attributes.size(), static_cast<std::size_t>(count));
+    EXPECT_EQ(d.dropped_attributes_count, 0u);
+    for (int slot = 0; slot < count; ++slot) {
+      const Attribute& a = d.attributes[static_cast<std::size_t>(slot)];
+      EXPECT_EQ(a.key, "k" + std::to_string(slot));
+      EXPECT_EQ(a.value, value_for(slot, slot == 0 ? round + 1 : round)) << "slot " << slot;
+    }
+  }
+}
+
+TEST_F(RecycledRecordTest, AReusedSlotStillCleansAndLimitsItsValue) {
+  Span first = tracer_->start_span("first", SpanKind::internal, SpanContext{});
+  first.set_attribute("k", std::string(200, 'a'));  // storage for the next span's value to land in
+  first.end();
+  ASSERT_TRUE(exported(1));
+  Span second = tracer_->start_span("second", SpanKind::internal, SpanContext{});
+  second.set_attribute("user_agent.original", std::string_view("bad \xff byte"));
+  second.end();
+  const std::vector<SpanData> spans = flush();
+  ASSERT_EQ(spans.size(), 2u);
+  ASSERT_EQ(spans[1].attributes.size(), 1u);
+  EXPECT_EQ(spans[1].attributes[0].key, "user_agent.original");
+  EXPECT_EQ(std::get<std::string>(spans[1].attributes[0].value), "bad \xEF\xBF\xBD byte");
+}
+
+// ---- the attribute list of a span record ----
+
+std::size_t kept_string_bytes(const AttributeList& list) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < list.slot_count(); ++i) {
+    if (const auto* s = std::get_if<std::string>(&list.data()[i].value)) n += s->capacity();
+  }
+  return n;
+}
+
+TEST(AttributeListTest, AClearedRecordHasNoAttributesButKeepsTheirStorage) {
+  SpanData d;
+  d.attributes.push_back({"url.path", std::string("/v1/chat/completions/and/some/more")});
+  d.attributes.push_back({"server.port", std::int64_t{443}});
+  clear_for_reuse(d);
+  EXPECT_EQ(d.attributes.size(), 0u);
+  EXPECT_TRUE(d.attributes.empty());
+  EXPECT_EQ(d.attributes.begin(), d.attributes.end());
+  EXPECT_TRUE(std::span<const Attribute>(d.attributes).empty());
+  EXPECT_EQ(d.attributes.slot_count(), 2u);
+  EXPECT_GE(kept_string_bytes(d.attributes), 34u) << "the string's storage was not kept";
+  Attribute& reused = d.attributes.next_slot();
+  EXPECT_EQ(&reused, d.attributes.data());
+  EXPECT_EQ(d.attributes.size(), 1u);
+}
+
+TEST(AttributeListTest, AHugeValueGivesItsStorageBack) {
+  SpanData d;
+  d.attributes.push_back({"gen_ai.prompt", std::string(1 << 20, 'p')});
+  d.attributes.push_back({"gen_ai.completion", std::vector<std::string>(4, std::string(1 << 20, 'c'))});
+  d.attributes.push_back({"url.path", std::string("/v1/chat/completions/and/some/more")});
+  clear_for_reuse(d);
+  EXPECT_LT(kept_string_bytes(d.attributes), 1024u);
+  EXPECT_FALSE(std::holds_alternative<std::vector<std::string>>(d.attributes.data()[1].value));
+  EXPECT_GE(std::get<std::string>(d.attributes.data()[2].value).capacity(), 34u) << "a small value was freed";
+}
+
+TEST(AttributeListTest, ManyMidSizedValuesKeepABoundedTotal) {
+  SpanData d;
+  for (int i = 0; i < 60; ++i) d.attributes.push_back({"k", std::string(900, 'v')});
+  clear_for_reuse(d);
+  EXPECT_EQ(d.attributes.slot_count(), 60u);
+  EXPECT_LE(kept_string_bytes(d.attributes), 4096u + 60u * 15u);
+}
+
+TEST(AttributeListTest, TooManyAttributesGiveTheWholeListBack) {
+  SpanData d;
+  for (int i = 0; i < 200; ++i) d.attributes.push_back({"k", std::int64_t{i}});
+  clear_for_reuse(d);
+  EXPECT_EQ(d.attributes.slot_count(), 0u);
+  EXPECT_EQ(d.attributes.capacity(), 0u);
+}
+
+TEST(AttributeListTest, CopiesHoldOnlyTheLiveAttributesAndMovesLeaveNone) {
+  AttributeList list{{"a", true}, {"b", std::string("a value longer than inline storage")}};
+  list.clear();
+  list.push_back({"c", std::int64_t{3}});
+  const AttributeList copy = list;
+  ASSERT_EQ(copy.size(), 1u);
+  EXPECT_EQ(copy.slot_count(), 1u);
+  EXPECT_EQ(copy[0].key, "c");
+  AttributeList assigned{{"x", 1.0}, {"y", 2.0}, {"z", 3.0}};
+  assigned = list;
+  ASSERT_EQ(assigned.size(), 1u);
+  EXPECT_EQ(assigned[0].key, "c");
+  EXPECT_EQ(std::get<std::int64_t>(assigned[0].value), 3);
+  AttributeList moved = std::move(list);
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(list.size(), 0u);  // NOLINT(bugprone-use-after-move): a moved-from list is empty
+  AttributeList target{{"old", false}};
+  target = std::move(moved);
+  ASSERT_EQ(target.size(), 1u);
+  EXPECT_EQ(target[0].key, "c");
+  EXPECT_EQ(moved.size(), 0u);  // NOLINT(bugprone-use-after-move)
+}
+
 TEST_F(TracerTest, InvalidUtf8BytesBecomeReplacementCharacters) {
   Span s = tracer_->start_span("utf8", SpanKind::internal, SpanContext{});
   s.set_attribute("ascii", "just ASCII, longer than eight bytes");
@@ -661,8 +860,8 @@ TEST_F(TracerTest, LinksAreRecordedWithinTheirLimits) {
   Span s = tracer_->start_span("s", SpanKind::internal, SpanContext{});
   s.add_link(linked, {{"link.reason", std::string("retry")}, {"dropped", std::string("x")}});
   s.add_link(linked);
-  s.add_link(linked);          // over the limit: dropped and counted
-  s.add_link(SpanContext{});   // invalid: ignored
+  s.add_link(linked);         // over the limit: dropped and counted
+  s.add_link(SpanContext{});  // invalid: ignored
   s.add_event("e", {{"kept", true}, {"cut", false}});
   s.end();
   auto spans = flush();
