@@ -1,6 +1,7 @@
 // Unit tests for the Anthropic adapter's HTTP side: request paths and headers, and a loopback upstream (one
 // connection, Connection: close) for token counting and a stream whose client goes away.
 #include "providers/anthropic/anthropic_provider.h"
+#include "coro_test_support.h"
 
 #include <cctype>
 #include <cstdlib>
@@ -21,6 +22,7 @@ namespace {
 namespace asio = boost::asio;
 namespace bj = boost::json;
 using asio::ip::tcp;
+using test::store_result;
 
 constexpr std::string_view kKey = "sk-ant-api03-unit-SECRET-42";
 
@@ -170,12 +172,6 @@ std::string http_response(int status, std::string_view content_type, std::string
   return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: " + std::string(content_type) +
          "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n" +
          std::string(extra_headers) + "\r\n" + std::string(body);
-}
-
-template <class T>
-asio::awaitable<void> store_result(asio::awaitable<T> work, std::optional<T>& out) {
-  auto result = co_await std::move(work);
-  out.emplace(std::move(result));
 }
 
 // Runs the upstream and one provider call on one io_context.

@@ -52,7 +52,8 @@ TEST(AuthenticatorTest, SurroundingWhitespaceTrimmed) {
 TEST(AuthenticatorTest, BareAuthorizationValue) {
   Authenticator auth(kMaster);
   EXPECT_TRUE(auth.allows(request_with({{"Authorization", "sk-master-1234"}})));
-  EXPECT_EQ(Authenticator::presented_key(request_with({{"Authorization", "sk-master-1234"}})), "sk-master-1234");
+  EXPECT_EQ(Authenticator::presented_key(request_with({{"Authorization", "sk-master-1234"}})),
+            "sk-master-1234");
 }
 
 TEST(AuthenticatorTest, ApiKeyHeader) {
@@ -74,7 +75,8 @@ TEST(AuthenticatorTest, PresentedKeySources) {
 }
 
 TEST(AuthenticatorTest, AuthorizationTakesPrecedence) {
-  auto r = request_with({{"x-api-key", "from-x"}, {"api-key", "from-api"}, {"Authorization", "Bearer from-auth"}});
+  auto r =
+      request_with({{"x-api-key", "from-x"}, {"api-key", "from-api"}, {"Authorization", "Bearer from-auth"}});
   EXPECT_EQ(Authenticator::presented_key(r), "from-auth");
   auto r2 = request_with({{"x-api-key", "from-x"}, {"api-key", "from-api"}});
   EXPECT_EQ(Authenticator::presented_key(r2), "from-api");
@@ -133,7 +135,8 @@ TEST(AuthenticatorTest, KeysWithEmbeddedNul) {
 }  // namespace
 TEST(AuthenticatorTest, OtherAuthorizationSchemeLeavesKeyHeadersToSpeak) {
   sy::auth::Authenticator auth("sk-master-1234");
-  EXPECT_TRUE(auth.allows(request_with({{"Authorization", "Basic dXNlcjpwYXNz"}, {"x-api-key", "sk-master-1234"}})));
+  EXPECT_TRUE(
+      auth.allows(request_with({{"Authorization", "Basic dXNlcjpwYXNz"}, {"x-api-key", "sk-master-1234"}})));
   EXPECT_FALSE(auth.allows(request_with({{"Authorization", "Basic dXNlcjpwYXNz"}})));
 }
 

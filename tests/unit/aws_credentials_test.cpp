@@ -1,6 +1,7 @@
 // Unit tests for the AWS credential chain of the Bedrock provider: the profile file format, Expiration and
 // the refresh rule, STS and credential JSON answers, container endpoint rules, the order of the sources, and
 // each network source against a loopback stand-in served on the same io_context as the chain.
+#include "coro_test_support.h"
 #include "providers/bedrock/credentials.h"
 
 #include <atomic>
@@ -28,6 +29,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 namespace bj = boost::json;
+using test::store_result;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 using TimePoint = SystemClock::time_point;
@@ -112,12 +114,6 @@ void expect_no_secret(const std::string& text) {
 }
 
 // ---- running coroutines ----
-
-template <class T>
-asio::awaitable<void> store_result(asio::awaitable<T> work, std::optional<T>& out) {
-  auto result = co_await std::move(work);
-  out.emplace(std::move(result));
-}
 
 // Runs `work` on `io` (which may also serve stand-ins) until it completes.
 template <class T>

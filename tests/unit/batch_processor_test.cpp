@@ -1,5 +1,6 @@
-// Unit tests for the bounded span queue (span_queue.h) and the batch span processor (batch_processor.h), with a
-// fake exporter that records every batch. Every wait is a bounded poll or condition-variable wait on the result.
+// Unit tests for the bounded span queue (span_queue.h) and the batch span processor (batch_processor.h), with
+// a fake exporter that records every batch. Every wait is a bounded poll or condition-variable wait on the
+// result.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -63,7 +64,8 @@ TEST(SpanQueue, CapacityIsExactEvenWhenNotAPowerOfTwo) {
   for (std::size_t cap : {1u, 2u, 3u, 5u, 7u, 8u, 100u, 1000u, 1025u}) {
     SpanQueue<int> q(cap);
     EXPECT_EQ(q.capacity(), cap);
-    for (std::size_t i = 0; i < cap; ++i) ASSERT_TRUE(q.try_push(static_cast<int>(i))) << "cap " << cap << " i " << i;
+    for (std::size_t i = 0; i < cap; ++i)
+      ASSERT_TRUE(q.try_push(static_cast<int>(i))) << "cap " << cap << " i " << i;
     EXPECT_EQ(q.size(), cap);
     EXPECT_FALSE(q.try_push(-1)) << "cap " << cap;
     EXPECT_EQ(q.size(), cap);
@@ -239,7 +241,8 @@ class FakeExporter final : public SpanExporter {
       log_->cv.wait_for(lock, 10s, [&] { return !log_->block; });
       delay = log_->per_export;
     }
-    if (delay.count() > 0) std::this_thread::sleep_for(delay);  // simulated network time, not a wait for results
+    if (delay.count() > 0)
+      std::this_thread::sleep_for(delay);  // simulated network time, not a wait for results
     std::lock_guard lock(log_->m);
     std::vector<std::string> names;
     for (const SpanData& s : spans) names.push_back(s.name);
@@ -385,7 +388,8 @@ TEST(BatchProcessor, BatchesNeverExceedTheMaximum) {
 TEST(BatchProcessor, BatchSizeAboveQueueSizeIsClampedToIt) {
   auto log = std::make_shared<ExportLog>();
   auto p = make_processor(settings(5, 50, std::chrono::milliseconds(60000)), log);
-  // Five spans fill a batch once the batch size is clamped to the queue size: exported without the 60 s timer.
+  // Five spans fill a batch once the batch size is clamped to the queue size: exported without the 60 s
+  // timer.
   for (int i = 0; i < 5; ++i) p->on_end(span_named("s" + std::to_string(i)));
   ASSERT_TRUE(log->wait([&] { return log->batches.size() >= 1; }));
   {
@@ -530,9 +534,9 @@ TEST(BatchProcessor, ShutdownFlushRespectsTheBatchSize) {
 }
 
 TEST(BatchProcessor, ShutdownReturnsWithinItsDeadlineWhenExportsAreSlow) {
-  // A slow collector: each export takes 20 ms, 100 one-span batches are queued and the export thread is busy with
-  // the first when shutdown comes (SIGTERM during an export). Shutdown with a 150 ms deadline must give up on what
-  // is left instead of exporting all of it (2 s).
+  // A slow collector: each export takes 20 ms, 100 one-span batches are queued and the export thread is busy
+  // with the first when shutdown comes (SIGTERM during an export). Shutdown with a 150 ms deadline must give
+  // up on what is left instead of exporting all of it (2 s).
   auto log = std::make_shared<ExportLog>();
   log->per_export = 20ms;
   auto p = make_processor(settings(100, 1, std::chrono::milliseconds(60000)), log);
@@ -607,7 +611,8 @@ TEST(BatchProcessor, ManyThreadsEndingSpansLoseNothing) {
   EXPECT_EQ(p->dropped(), 0u);
   const auto names = log->all_names();
   EXPECT_EQ(names.size(), static_cast<std::size_t>(kThreads * kPerThread));
-  EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), static_cast<std::size_t>(kThreads * kPerThread));
+  EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(),
+            static_cast<std::size_t>(kThreads * kPerThread));
   EXPECT_EQ(p->exported(), static_cast<std::uint64_t>(kThreads * kPerThread));
 }
 

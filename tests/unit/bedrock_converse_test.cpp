@@ -15,6 +15,7 @@
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 
+#include "coro_test_support.h"
 #include "providers/bedrock/bedrock_provider.h"
 #include "providers/bedrock/converse.h"
 #include "providers/bedrock/credentials.h"
@@ -25,6 +26,7 @@ namespace {
 
 namespace asio = boost::asio;
 namespace bj = boost::json;
+using test::run;
 
 constexpr std::string_view kKeyId = "AKIDEXAMPLEBEDROCK01";
 constexpr std::string_view kSecret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
@@ -704,24 +706,6 @@ TEST(BedrockDeployment, EndpointAndPath) {
 }
 
 // ---- credentials ----
-
-template <class T>
-asio::awaitable<void> store_result(asio::awaitable<T> work, std::optional<T>& out) {
-  auto result = co_await std::move(work);
-  out.emplace(std::move(result));
-}
-
-template <class T>
-T run(asio::awaitable<T> work) {
-  asio::io_context io;
-  std::optional<T> out;
-  asio::co_spawn(io, store_result(std::move(work), out), [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-  });
-  io.run();
-  if (!out) throw std::runtime_error("the coroutine did not complete");
-  return std::move(*out);
-}
 
 // Sets (or with nullptr unsets) the AWS credential variables for one test, restoring them after.
 class AwsEnv {

@@ -96,7 +96,7 @@ TEST(ParseOriginTest, Garbage) {
   expect_error("");
   expect_error("not a url");
   expect_error("api.openai.com/v1");  // no scheme
-  expect_error("http://");           // no host
+  expect_error("http://");            // no host
   expect_error("https://exa mple.com");
 }
 

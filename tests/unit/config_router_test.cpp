@@ -204,10 +204,11 @@ TEST(RouterSettingsStrategy, UnknownNameIsAnErrorListingTheKnownOnes) {
   EXPECT_EQ(d.field, "router_settings.routing_strategy");
   EXPECT_EQ(d.line, 7);
   EXPECT_EQ(d.column, 21);
-  EXPECT_TRUE(contains(d.message,
-                       "unknown routing strategy (known: simple-shuffle, least-busy, latency-based-routing, "
-                       "usage-based-routing, cost-based-routing, llmrouter-knn, llmrouter-mlp, llmrouter-svm, "
-                       "llmrouter-mf, llmrouter-elo, llmrouter-smallest, llmrouter-largest, llmrouter-hybrid)"))
+  EXPECT_TRUE(
+      contains(d.message,
+               "unknown routing strategy (known: simple-shuffle, least-busy, latency-based-routing, "
+               "usage-based-routing, cost-based-routing, llmrouter-knn, llmrouter-mlp, llmrouter-svm, "
+               "llmrouter-mf, llmrouter-elo, llmrouter-smallest, llmrouter-largest, llmrouter-hybrid)"))
       << d.message;
   EXPECT_TRUE(contains(d.message, "fastest-first")) << d.message;
   EXPECT_EQ(d.to_string().rfind("test.yaml:7:21: router_settings.routing_strategy: ", 0), 0u)

@@ -1,6 +1,7 @@
 // Unit tests for the built-in mock provider: whole answers, streams, completions and embeddings, run on an
 // io_context exactly as the gateway runs them.
 #include "providers/mock/mock_provider.h"
+#include "coro_test_support.h"
 
 #include <chrono>
 #include <cmath>
@@ -23,30 +24,12 @@ namespace {
 
 namespace asio = boost::asio;
 namespace bj = boost::json;
+using test::run;
 
 constexpr std::string_view kPublicModel = "my-mock-model";
 constexpr std::string_view kEchoPrefix = "This is a mock response from Switchyard. You said: ";
 
 // ---- running coroutines ----
-
-template <class T>
-asio::awaitable<void> store_result(asio::awaitable<T> work, std::optional<T>& out) {
-  auto result = co_await std::move(work);
-  out.emplace(std::move(result));
-}
-
-// Runs one provider coroutine to completion on a fresh io_context and returns its result.
-template <class T>
-T run(asio::awaitable<T> work) {
-  asio::io_context io;
-  std::optional<T> out;
-  asio::co_spawn(io, store_result(std::move(work), out), [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-  });
-  io.run();
-  if (!out) throw std::runtime_error("the coroutine did not complete");
-  return std::move(*out);
-}
 
 // ---- test doubles and helpers ----
 

@@ -86,17 +86,20 @@ TEST(MapUpstreamErrorTest, JsonWithoutErrorObjectGivesGenericMessage) {
 
 TEST(MapUpstreamErrorTest, DefaultTypes) {
   EXPECT_EQ(map_upstream_error(429, "{}", "", kSecret).type, "rate_limit_error");
-  EXPECT_EQ(map_upstream_error(429, R"({"error":{"message":"slow down"}})", "", kSecret).type, "rate_limit_error");
+  EXPECT_EQ(map_upstream_error(429, R"({"error":{"message":"slow down"}})", "", kSecret).type,
+            "rate_limit_error");
   EXPECT_EQ(map_upstream_error(500, "", "", kSecret).type, "api_error");
   EXPECT_EQ(map_upstream_error(503, "", "", kSecret).type, "api_error");
   EXPECT_EQ(map_upstream_error(400, "", "", kSecret).type, "invalid_request_error");
   EXPECT_EQ(map_upstream_error(401, "", "", kSecret).type, "invalid_request_error");
   // A type the upstream sent wins over the default.
-  EXPECT_EQ(map_upstream_error(429, R"({"error":{"message":"m","type":"tokens"}})", "", kSecret).type, "tokens");
+  EXPECT_EQ(map_upstream_error(429, R"({"error":{"message":"m","type":"tokens"}})", "", kSecret).type,
+            "tokens");
 }
 
 TEST(MapUpstreamErrorTest, RetryAfterKept) {
-  Error e = map_upstream_error(429, R"({"error":{"message":"Rate limit reached","type":"requests"}})", "20", kSecret);
+  Error e = map_upstream_error(429, R"({"error":{"message":"Rate limit reached","type":"requests"}})", "20",
+                               kSecret);
   EXPECT_EQ(e.status, 429);
   EXPECT_EQ(e.retry_after, "20");
   EXPECT_EQ(e.message, "Rate limit reached");
@@ -105,7 +108,8 @@ TEST(MapUpstreamErrorTest, RetryAfterKept) {
 }
 
 TEST(MapUpstreamErrorTest, SecretRedactedFromMessage) {
-  const std::string body = R"({"error":{"message":"Incorrect API key provided: sk-proj-abcdef0123456789. Retry with sk-proj-abcdef0123456789!","type":"invalid_request_error","code":"invalid_api_key"}})";
+  const std::string body =
+      R"({"error":{"message":"Incorrect API key provided: sk-proj-abcdef0123456789. Retry with sk-proj-abcdef0123456789!","type":"invalid_request_error","code":"invalid_api_key"}})";
   Error e = map_upstream_error(401, body, "", kSecret);
   EXPECT_EQ(e.message.find(kSecret), std::string::npos) << e.message;
   EXPECT_EQ(e.message, "Incorrect API key provided: [redacted]. Retry with [redacted]!");
@@ -114,8 +118,10 @@ TEST(MapUpstreamErrorTest, SecretRedactedFromMessage) {
 }
 
 TEST(MapUpstreamErrorTest, MessageUntouchedWithoutSecret) {
-  const std::string body = R"({"error":{"message":"Incorrect API key provided: sk-proj-****6789.","type":"x"}})";
-  EXPECT_EQ(map_upstream_error(401, body, "", kSecret).message, "Incorrect API key provided: sk-proj-****6789.");
+  const std::string body =
+      R"({"error":{"message":"Incorrect API key provided: sk-proj-****6789.","type":"x"}})";
+  EXPECT_EQ(map_upstream_error(401, body, "", kSecret).message,
+            "Incorrect API key provided: sk-proj-****6789.");
   EXPECT_EQ(map_upstream_error(401, body, "", "").message, "Incorrect API key provided: sk-proj-****6789.");
 }
 

@@ -1,5 +1,6 @@
-// Unit tests for context propagation (propagation.h): W3C traceparent/tracestate (cases from the W3C Trace Context
-// test suite), W3C baggage, AWS X-Ray's X-Amzn-Trace-Id, and the OTEL_PROPAGATORS selection with extract/inject.
+// Unit tests for context propagation (propagation.h): W3C traceparent/tracestate (cases from the W3C Trace
+// Context test suite), W3C baggage, AWS X-Ray's X-Amzn-Trace-Id, and the OTEL_PROPAGATORS selection with
+// extract/inject.
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -28,7 +29,7 @@ std::string lower(std::string_view s) {
 
 // HTTP headers: names case-insensitive. The getter returns views into the map, which outlives every call.
 struct Headers {
-  std::map<std::string, std::string> values;  // lower-case name -> value
+  std::map<std::string, std::string> values;                   // lower-case name -> value
   std::vector<std::pair<std::string, std::string>> set_calls;  // as the setter was called
 
   void add(std::string_view name, std::string value) { values[lower(name)] = std::move(value); }
@@ -134,7 +135,8 @@ TEST(PropagationTraceparent, WrongSeparatorsAreInvalid) {
 
 TEST(PropagationTraceparent, Version00WithExtraFieldsIsInvalid) {
   EXPECT_FALSE(parse_traceparent("00-12345678901234567890123456789012-1234567890123456-01."));
-  EXPECT_FALSE(parse_traceparent("00-12345678901234567890123456789012-1234567890123456-01-what-the-future-will-be-like"));
+  EXPECT_FALSE(parse_traceparent(
+      "00-12345678901234567890123456789012-1234567890123456-01-what-the-future-will-be-like"));
   EXPECT_FALSE(parse_traceparent("00-12345678901234567890123456789012-1234567890123456-01-"));
 }
 
@@ -145,14 +147,16 @@ TEST(PropagationTraceparent, FutureVersionIsAcceptedWithExtraFields) {
   EXPECT_EQ(to_hex(plain->span_id), "1234567890123456");
   EXPECT_TRUE(plain->sampled());
 
-  auto extended = parse_traceparent("cc-12345678901234567890123456789012-1234567890123456-01-what-the-future-will-be-like");
+  auto extended = parse_traceparent(
+      "cc-12345678901234567890123456789012-1234567890123456-01-what-the-future-will-be-like");
   ASSERT_TRUE(extended.has_value());
   EXPECT_EQ(to_hex(extended->trace_id), "12345678901234567890123456789012");
   EXPECT_EQ(to_hex(extended->span_id), "1234567890123456");
   EXPECT_TRUE(extended->sampled());
 
   // The extra fields must be separated by a dash.
-  EXPECT_FALSE(parse_traceparent("cc-12345678901234567890123456789012-1234567890123456-01.what-the-future-will-be-like"));
+  EXPECT_FALSE(parse_traceparent(
+      "cc-12345678901234567890123456789012-1234567890123456-01.what-the-future-will-be-like"));
   // A future version still needs the version-00 fields to be well formed.
   EXPECT_FALSE(parse_traceparent("cc-12345678901234567890123456789012-1234567890123456-0"));
   EXPECT_FALSE(parse_traceparent("cc-00000000000000000000000000000000-1234567890123456-01-xyz"));
@@ -192,9 +196,9 @@ TEST(PropagationTraceparent, LeadingAndTrailingWhitespaceIsAccepted) {
 
 TEST(PropagationTraceparent, GarbageIsInvalidAndNeverThrows) {
   for (const std::string& v : {std::string(), std::string("-"), std::string("00"), std::string(55, '-'),
-                              std::string(55, '0'), std::string(5000, 'a'), std::string("\0\0\0", 3),
-                              std::string("00-12345678901234567890123456789012-1234567890123456-01\0", 56),
-                              std::string("\xff\xfe-\x80")}) {
+                               std::string(55, '0'), std::string(5000, 'a'), std::string("\0\0\0", 3),
+                               std::string("00-12345678901234567890123456789012-1234567890123456-01\0", 56),
+                               std::string("\xff\xfe-\x80")}) {
     std::optional<SpanContext> ctx;
     EXPECT_NO_THROW(ctx = parse_traceparent(v));
     EXPECT_FALSE(ctx.has_value());
@@ -203,7 +207,8 @@ TEST(PropagationTraceparent, GarbageIsInvalidAndNeverThrows) {
 
 TEST(PropagationTraceparent, FormatWritesVersion00) {
   EXPECT_EQ(format_traceparent(make_context(true)), kValidTraceparent);
-  EXPECT_EQ(format_traceparent(make_context(false)), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00");
+  EXPECT_EQ(format_traceparent(make_context(false)),
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00");
 }
 
 TEST(PropagationTraceparent, FormatParseRoundTrip) {
@@ -231,7 +236,8 @@ std::string members(int n) {
 }
 
 TEST(PropagationTracestate, KeepsWellFormedValue) {
-  EXPECT_EQ(sanitize_tracestate("congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"), "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7");
+  EXPECT_EQ(sanitize_tracestate("congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"),
+            "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7");
   EXPECT_EQ(sanitize_tracestate("foo=1"), "foo=1");
 }
 
@@ -294,8 +300,8 @@ TEST(PropagationTracestate, KeyGrammarIsEnforced) {
 }
 
 TEST(PropagationTracestate, ValueGrammarIsEnforced) {
-  // W3C value = 0*255( %x20-2B / %x2D-3C / %x3E-7E ) ( %x21-2B / %x2D-3C / %x3E-7E ): no '=' or ',' and at most
-  // 256 characters.
+  // W3C value = 0*255( %x20-2B / %x2D-3C / %x3E-7E ) ( %x21-2B / %x2D-3C / %x3E-7E ): no '=' or ',' and at
+  // most 256 characters.
   EXPECT_EQ(sanitize_tracestate("foo=bar=baz"), "");
   EXPECT_EQ(sanitize_tracestate("foo=" + std::string(257, 'v')), "");
   EXPECT_EQ(sanitize_tracestate("foo=caf\xc3\xa9"), "");  // not printable ASCII
@@ -459,7 +465,8 @@ TEST(PropagationBaggage, FormatStaysWithinSizeLimitWithWholeMembers) {
 
 // ---- X-Ray ----
 
-constexpr std::string_view kXray = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+constexpr std::string_view kXray =
+    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
 
 TEST(PropagationXray, ParsesRootParentSampled) {
   auto ctx = parse_xray(kXray);
@@ -508,9 +515,9 @@ TEST(PropagationXray, MalformedIdsAreInvalid) {
 }
 
 TEST(PropagationXray, GarbageNeverThrows) {
-  for (const std::string& v : {std::string(";;;;"), std::string("===="), std::string(10000, ';'),
-                              std::string("Root=1-\0\0", 9), std::string("Root=1-5759e988-"),
-                              std::string("Root"), std::string("\xff\xfe")}) {
+  for (const std::string& v :
+       {std::string(";;;;"), std::string("===="), std::string(10000, ';'), std::string("Root=1-\0\0", 9),
+        std::string("Root=1-5759e988-"), std::string("Root"), std::string("\xff\xfe")}) {
     std::optional<SpanContext> ctx;
     EXPECT_NO_THROW(ctx = parse_xray(v));
     EXPECT_FALSE(ctx.has_value());

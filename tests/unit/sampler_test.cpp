@@ -1,5 +1,6 @@
-// Unit tests for the samplers (sampler.h): OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG parsing through an injected
-// environment, always_on/off, traceidratio (proportion, determinism, monotonicity) and the parentbased_ forms.
+// Unit tests for the samplers (sampler.h): OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG parsing through an
+// injected environment, always_on/off, traceidratio (proportion, determinism, monotonicity) and the
+// parentbased_ forms.
 #include <map>
 #include <optional>
 #include <string>
@@ -192,7 +193,8 @@ TEST(SamplerRatio, BadArgWarnsAndUsesOne) {
 }
 
 TEST(SamplerRatio, EmptyArgMeansUnset) {
-  // OTel environment-variable spec: an empty value is treated exactly as unset: ratio 1.0, nothing to warn about.
+  // OTel environment-variable spec: an empty value is treated exactly as unset: ratio 1.0, nothing to warn
+  // about.
   Warnings w;
   Sampler s = sampler_from({{"OTEL_TRACES_SAMPLER", "traceidratio"}, {"OTEL_TRACES_SAMPLER_ARG", ""}}, w);
   EXPECT_TRUE(w.empty()) << w.front();
@@ -216,10 +218,13 @@ TEST(SamplerParentBased, FollowsAValidParentsSampledFlag) {
 
 TEST(SamplerParentBased, RootsUseTheRootSampler) {
   Warnings w;
-  EXPECT_DOUBLE_EQ(sampled_share(sampler_from({{"OTEL_TRACES_SAMPLER", "parentbased_always_on"}}, w), 1000), 1.0);
-  EXPECT_DOUBLE_EQ(sampled_share(sampler_from({{"OTEL_TRACES_SAMPLER", "parentbased_always_off"}}, w), 1000), 0.0);
+  EXPECT_DOUBLE_EQ(sampled_share(sampler_from({{"OTEL_TRACES_SAMPLER", "parentbased_always_on"}}, w), 1000),
+                   1.0);
+  EXPECT_DOUBLE_EQ(sampled_share(sampler_from({{"OTEL_TRACES_SAMPLER", "parentbased_always_off"}}, w), 1000),
+                   0.0);
   const double share = sampled_share(
-      sampler_from({{"OTEL_TRACES_SAMPLER", "parentbased_traceidratio"}, {"OTEL_TRACES_SAMPLER_ARG", "0.25"}}, w),
+      sampler_from({{"OTEL_TRACES_SAMPLER", "parentbased_traceidratio"}, {"OTEL_TRACES_SAMPLER_ARG", "0.25"}},
+                   w),
       40000);
   EXPECT_NEAR(share, 0.25, 0.03);
   EXPECT_TRUE(w.empty());
@@ -239,7 +244,8 @@ TEST(SamplerParentBased, InvalidParentCountsAsRoot) {
 
 TEST(SamplerParentBased, BadArgWarnsAndUsesOne) {
   Warnings w;
-  Sampler s = sampler_from({{"OTEL_TRACES_SAMPLER", "parentbased_traceidratio"}, {"OTEL_TRACES_SAMPLER_ARG", "2"}}, w);
+  Sampler s = sampler_from(
+      {{"OTEL_TRACES_SAMPLER", "parentbased_traceidratio"}, {"OTEL_TRACES_SAMPLER_ARG", "2"}}, w);
   ASSERT_EQ(w.size(), 1u);
   EXPECT_EQ(s.description(), "parentbased_traceidratio");
   EXPECT_DOUBLE_EQ(sampled_share(s, 500), 1.0);

@@ -15,6 +15,7 @@
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 
+#include "coro_test_support.h"
 #include "providers/openai/openai_provider.h"
 
 namespace sy::api {
@@ -23,6 +24,7 @@ namespace {
 namespace asio = boost::asio;
 namespace bj = boost::json;
 using asio::ip::tcp;
+using test::run;
 
 // What a handler did to its response, call by call.
 class RecordingWriter final : public http::ResponseWriter {
@@ -62,40 +64,6 @@ class RecordingWriter final : public http::ResponseWriter {
  private:
   bool started_ = false;
 };
-
-template <class T>
-asio::awaitable<void> store_result(asio::awaitable<T> work, std::optional<T>& out) {
-  auto result = co_await std::move(work);
-  out.emplace(std::move(result));
-}
-
-asio::awaitable<void> store_done(asio::awaitable<void> work, bool& done) {
-  co_await std::move(work);
-  done = true;
-}
-
-// Runs one coroutine to its end on a fresh io_context.
-template <class T>
-T run(asio::awaitable<T> work) {
-  asio::io_context io;
-  std::optional<T> out;
-  asio::co_spawn(io, store_result(std::move(work), out), [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-  });
-  io.run();
-  if (!out) throw std::runtime_error("the coroutine did not complete");
-  return std::move(*out);
-}
-
-void run(asio::awaitable<void> work) {
-  asio::io_context io;
-  bool done = false;
-  asio::co_spawn(io, store_done(std::move(work), done), [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-  });
-  io.run();
-  if (!done) throw std::runtime_error("the coroutine did not complete");
-}
 
 std::string frames(std::initializer_list<std::string_view> payloads) {
   std::string out;

@@ -90,7 +90,7 @@ TEST(SseReaderTest, CrlfSplitAcrossFeedsIsOneLineEnd) {
   std::vector<SseEvent> out;
   ASSERT_TRUE(reader.feed("data: a\r", out));
   ASSERT_TRUE(reader.feed("\ndata: b\r", out));
-  EXPECT_TRUE(out.empty());  // a lone CRLF pair between the two data lines is a single line end
+  EXPECT_TRUE(out.empty());               // a lone CRLF pair between the two data lines is a single line end
   ASSERT_TRUE(reader.feed("\n\r", out));  // ends "data: b", then a blank line (its LF comes next)
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].data, "a\nb");

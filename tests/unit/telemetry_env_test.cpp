@@ -31,7 +31,9 @@ EnvLookup env_of(Vars vars) {
   };
 }
 
-TelemetrySettings settings(Vars vars, Warnings& w) { return settings_from_env(env_of(std::move(vars)), "1.2.3", w); }
+TelemetrySettings settings(Vars vars, Warnings& w) {
+  return settings_from_env(env_of(std::move(vars)), "1.2.3", w);
+}
 
 const AttributeValue* resource_value(const TelemetrySettings& s, std::string_view key) {
   for (const Attribute& a : s.resource.attributes) {
@@ -47,7 +49,8 @@ std::string resource_string(const TelemetrySettings& s, std::string_view key) {
 }
 
 bool mentions(const Warnings& w, std::string_view what) {
-  return std::any_of(w.begin(), w.end(), [&](const std::string& m) { return m.find(what) != std::string::npos; });
+  return std::any_of(w.begin(), w.end(),
+                     [&](const std::string& m) { return m.find(what) != std::string::npos; });
 }
 
 std::string joined(const Warnings& w) {
@@ -63,8 +66,8 @@ TEST(TelemetryEnvDefaults, EmptyEnvironment) {
   TelemetrySettings s = settings({}, w);
   EXPECT_TRUE(w.empty()) << joined(w);
   EXPECT_FALSE(s.sdk_disabled);
-  // Documented deviation from the spec's default (docs/observability.md): without OTEL_TRACES_EXPORTER or an OTLP
-  // endpoint variable nothing is exported.
+  // Documented deviation from the spec's default (docs/observability.md): without OTEL_TRACES_EXPORTER or an
+  // OTLP endpoint variable nothing is exported.
   EXPECT_TRUE(s.exporters.empty());
   EXPECT_EQ(s.propagators, "tracecontext,baggage");
   EXPECT_FALSE(s.xray_ids);
@@ -84,11 +87,14 @@ TEST(TelemetryEnvDefaults, AnOtlpEndpointTurnsOtlpExportOn) {
             (std::vector<std::string>{"otlp"}));
   EXPECT_EQ(settings({{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://tempo:4318/v1/traces"}}, w).exporters,
             (std::vector<std::string>{"otlp"}));
-  EXPECT_TRUE(settings({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://jaeger:4317"}, {"OTEL_TRACES_EXPORTER", "none"}}, w)
-                  .exporters.empty());
-  EXPECT_EQ(settings({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://jaeger:4317"}, {"OTEL_TRACES_EXPORTER", "console"}}, w)
-                .exporters,
-            (std::vector<std::string>{"console"}));
+  EXPECT_TRUE(
+      settings({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://jaeger:4317"}, {"OTEL_TRACES_EXPORTER", "none"}}, w)
+          .exporters.empty());
+  EXPECT_EQ(
+      settings({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://jaeger:4317"}, {"OTEL_TRACES_EXPORTER", "console"}},
+               w)
+          .exporters,
+      (std::vector<std::string>{"console"}));
   EXPECT_TRUE(w.empty()) << joined(w);
 }
 
@@ -101,8 +107,8 @@ TEST(TelemetryEnvDefaults, EmptyEndpointIsNotAnEndpoint) {
 }
 
 TEST(TelemetryEnvDefaults, EmptyValuesAreTreatedAsUnset) {
-  // OTel environment-variable spec: "The SDK MUST interpret an empty value of an environment variable the same way
-  // as when the variable is unset."
+  // OTel environment-variable spec: "The SDK MUST interpret an empty value of an environment variable the
+  // same way as when the variable is unset."
   Warnings w;
   TelemetrySettings s = settings({{"OTEL_SDK_DISABLED", ""},
                                   {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://jaeger:4317"},
@@ -151,15 +157,19 @@ TEST(TelemetryEnvSdkDisabled, NonBooleanValuesWarn) {
   settings({{"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "yes"}}, w2);
   EXPECT_TRUE(mentions(w2, "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")) << joined(w2);
   Warnings none;
-  settings({{"OTEL_SDK_DISABLED", "false"}, {"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "False"}}, none);
+  settings({{"OTEL_SDK_DISABLED", "false"}, {"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "False"}},
+           none);
   EXPECT_TRUE(none.empty()) << joined(none);
 }
 
 TEST(TelemetryEnvCapture, MessageContentCapture) {
   Warnings w;
-  EXPECT_TRUE(settings({{"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true"}}, w).capture_message_content);
-  EXPECT_TRUE(settings({{"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "TRUE"}}, w).capture_message_content);
-  EXPECT_FALSE(settings({{"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "false"}}, w).capture_message_content);
+  EXPECT_TRUE(
+      settings({{"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true"}}, w).capture_message_content);
+  EXPECT_TRUE(
+      settings({{"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "TRUE"}}, w).capture_message_content);
+  EXPECT_FALSE(
+      settings({{"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "false"}}, w).capture_message_content);
   EXPECT_FALSE(settings({}, w).capture_message_content);
 }
 
@@ -168,7 +178,8 @@ TEST(TelemetryEnvCapture, MessageContentCapture) {
 TEST(TelemetryEnvExporters, SingleValues) {
   Warnings w;
   EXPECT_EQ(settings({{"OTEL_TRACES_EXPORTER", "otlp"}}, w).exporters, (std::vector<std::string>{"otlp"}));
-  EXPECT_EQ(settings({{"OTEL_TRACES_EXPORTER", "console"}}, w).exporters, (std::vector<std::string>{"console"}));
+  EXPECT_EQ(settings({{"OTEL_TRACES_EXPORTER", "console"}}, w).exporters,
+            (std::vector<std::string>{"console"}));
   EXPECT_TRUE(settings({{"OTEL_TRACES_EXPORTER", "none"}}, w).exporters.empty());
   EXPECT_TRUE(w.empty()) << joined(w);
 }
@@ -215,7 +226,8 @@ TEST(TelemetryEnvBatch, ParsesValues) {
 
 TEST(TelemetryEnvBatch, BatchEqualToQueueIsFine) {
   Warnings w;
-  TelemetrySettings s = settings({{"OTEL_BSP_MAX_QUEUE_SIZE", "64"}, {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "64"}}, w);
+  TelemetrySettings s =
+      settings({{"OTEL_BSP_MAX_QUEUE_SIZE", "64"}, {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "64"}}, w);
   EXPECT_TRUE(w.empty()) << joined(w);
   EXPECT_EQ(s.batch.max_export_batch_size, 64u);
 }
@@ -241,14 +253,16 @@ TEST(TelemetryEnvBatch, MalformedValuesWarnAndUseDefaults) {
 
 TEST(TelemetryEnvBatch, BatchLargerThanQueueWarns) {
   Warnings w;
-  TelemetrySettings s = settings({{"OTEL_BSP_MAX_QUEUE_SIZE", "100"}, {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "200"}}, w);
+  TelemetrySettings s =
+      settings({{"OTEL_BSP_MAX_QUEUE_SIZE", "100"}, {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "200"}}, w);
   EXPECT_TRUE(mentions(w, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE")) << joined(w);
   EXPECT_EQ(s.batch.max_queue_size, 100u);
   EXPECT_LE(s.batch.max_export_batch_size, s.batch.max_queue_size);
   EXPECT_EQ(s.batch.max_export_batch_size, 100u);
 
   Warnings w2;
-  TelemetrySettings d = settings({{"OTEL_BSP_MAX_QUEUE_SIZE", "10000"}, {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "20000"}}, w2);
+  TelemetrySettings d =
+      settings({{"OTEL_BSP_MAX_QUEUE_SIZE", "10000"}, {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "20000"}}, w2);
   EXPECT_TRUE(mentions(w2, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE")) << joined(w2);
   EXPECT_EQ(d.batch.max_export_batch_size, 512u);  // the default, which fits
 }
@@ -262,7 +276,8 @@ TEST(TelemetryEnvBatch, DefaultBatchShrinksToASmallQueue) {
 
 TEST(TelemetryEnvBatch, ZeroSizesWarnAndUseDefaults) {
   Warnings w;
-  TelemetrySettings s = settings({{"OTEL_BSP_MAX_QUEUE_SIZE", "0"}, {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "0"}}, w);
+  TelemetrySettings s =
+      settings({{"OTEL_BSP_MAX_QUEUE_SIZE", "0"}, {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "0"}}, w);
   EXPECT_TRUE(mentions(w, "OTEL_BSP_MAX_QUEUE_SIZE")) << joined(w);
   EXPECT_TRUE(mentions(w, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE")) << joined(w);
   EXPECT_EQ(s.batch.max_queue_size, 2048u);
@@ -320,10 +335,10 @@ TEST(TelemetryEnvResource, ServiceName) {
 
 TEST(TelemetryEnvResource, ResourceAttributesArePercentDecoded) {
   Warnings w;
-  TelemetrySettings s = settings(
-      {{"OTEL_RESOURCE_ATTRIBUTES",
-        "deployment.environment=prod, team = ml%20platform ,note=a%2Cb%3Dc%25,utf=caf%C3%A9"}},
-      w);
+  TelemetrySettings s =
+      settings({{"OTEL_RESOURCE_ATTRIBUTES",
+                 "deployment.environment=prod, team = ml%20platform ,note=a%2Cb%3Dc%25,utf=caf%C3%A9"}},
+               w);
   EXPECT_TRUE(w.empty()) << joined(w);
   EXPECT_EQ(resource_string(s, "deployment.environment"), "prod");
   EXPECT_EQ(resource_string(s, "team"), "ml platform");
@@ -336,7 +351,8 @@ TEST(TelemetryEnvResource, ResourceAttributesArePercentDecoded) {
 
 TEST(TelemetryEnvResource, ServiceNameFromResourceAttributes) {
   Warnings w;
-  TelemetrySettings s = settings({{"OTEL_RESOURCE_ATTRIBUTES", "service.name=from-attrs,service.namespace=llm"}}, w);
+  TelemetrySettings s =
+      settings({{"OTEL_RESOURCE_ATTRIBUTES", "service.name=from-attrs,service.namespace=llm"}}, w);
   EXPECT_EQ(resource_string(s, "service.name"), "from-attrs");
   EXPECT_EQ(resource_string(s, "service.namespace"), "llm");
 }
@@ -354,8 +370,8 @@ TEST(TelemetryEnvResource, ServiceNameVariableWinsOverResourceAttributes) {
 }
 
 TEST(TelemetryEnvResource, MalformedResourceAttributesWarnAndAreDiscarded) {
-  // OTel resource SDK spec: on any error in OTEL_RESOURCE_ATTRIBUTES "the entire environment variable value SHOULD
-  // be discarded and an error SHOULD be reported".
+  // OTel resource SDK spec: on any error in OTEL_RESOURCE_ATTRIBUTES "the entire environment variable value
+  // SHOULD be discarded and an error SHOULD be reported".
   Warnings w;
   TelemetrySettings s = settings({{"OTEL_RESOURCE_ATTRIBUTES", "good=1,novalue,also=2"}}, w);
   EXPECT_TRUE(mentions(w, "OTEL_RESOURCE_ATTRIBUTES")) << joined(w);
@@ -381,7 +397,8 @@ TEST(TelemetryEnvLimits, SpanSpecificVariables) {
 
 TEST(TelemetryEnvLimits, GeneralVariablesAreTheFallback) {
   Warnings w;
-  TelemetrySettings s = settings({{"OTEL_ATTRIBUTE_COUNT_LIMIT", "20"}, {"OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "50"}}, w);
+  TelemetrySettings s =
+      settings({{"OTEL_ATTRIBUTE_COUNT_LIMIT", "20"}, {"OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "50"}}, w);
   EXPECT_TRUE(w.empty()) << joined(w);
   EXPECT_EQ(s.limits.attribute_count, 20u);
   EXPECT_EQ(s.limits.attribute_value_length, 50u);
@@ -445,7 +462,8 @@ TEST(TelemetryEnvCreate, PropagatorsSamplerIdsAndCaptureComeFromTheEnvironment) 
   EXPECT_TRUE(w.empty()) << joined(w);
   EXPECT_TRUE(t->capture_message_content());
   const auto before = static_cast<std::uint32_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
   Span s = t->tracer().start_span("x", SpanKind::server, SpanContext{});
   EXPECT_FALSE(s.context().sampled());
   const TraceId& id = s.context().trace_id;
@@ -465,9 +483,10 @@ TEST(TelemetryEnvCreate, PropagatorsSamplerIdsAndCaptureComeFromTheEnvironment) 
 
 TEST(TelemetryEnvCreate, UnknownPropagatorAndSamplerWarn) {
   Warnings w;
-  auto t = Telemetry::create(
-      env_of({{"OTEL_TRACES_EXPORTER", "console"}, {"OTEL_PROPAGATORS", "b3multi"}, {"OTEL_TRACES_SAMPLER", "nope"}}),
-      "1.2.3", w);
+  auto t = Telemetry::create(env_of({{"OTEL_TRACES_EXPORTER", "console"},
+                                     {"OTEL_PROPAGATORS", "b3multi"},
+                                     {"OTEL_TRACES_SAMPLER", "nope"}}),
+                             "1.2.3", w);
   ASSERT_NE(t, nullptr);
   EXPECT_TRUE(mentions(w, "b3multi")) << joined(w);
   EXPECT_TRUE(mentions(w, "nope")) << joined(w);

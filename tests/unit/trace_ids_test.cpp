@@ -196,7 +196,8 @@ TEST(TraceIdsGenerator, IdsFromDifferentThreadsAreUnique) {
 }
 
 TEST(TraceIdsGenerator, RandomIdsUseEveryByte) {
-  // Not a statistical test: over many draws, every byte of the id takes more than one value (no constant bytes).
+  // Not a statistical test: over many draws, every byte of the id takes more than one value (no constant
+  // bytes).
   IdGenerator gen;
   std::vector<std::set<std::uint8_t>> trace_bytes(16), span_bytes(8);
   for (int i = 0; i < 1000; ++i) {
@@ -205,8 +206,10 @@ TEST(TraceIdsGenerator, RandomIdsUseEveryByte) {
     for (std::size_t b = 0; b < t.size(); ++b) trace_bytes[b].insert(t[b]);
     for (std::size_t b = 0; b < s.size(); ++b) span_bytes[b].insert(s[b]);
   }
-  for (std::size_t b = 0; b < trace_bytes.size(); ++b) EXPECT_GT(trace_bytes[b].size(), 100u) << "trace byte " << b;
-  for (std::size_t b = 0; b < span_bytes.size(); ++b) EXPECT_GT(span_bytes[b].size(), 100u) << "span byte " << b;
+  for (std::size_t b = 0; b < trace_bytes.size(); ++b)
+    EXPECT_GT(trace_bytes[b].size(), 100u) << "trace byte " << b;
+  for (std::size_t b = 0; b < span_bytes.size(); ++b)
+    EXPECT_GT(span_bytes[b].size(), 100u) << "span byte " << b;
 }
 
 TEST(TraceIdsGenerator, XrayTraceIdStartsWithBigEndianEpochSeconds) {
@@ -215,7 +218,8 @@ TEST(TraceIdsGenerator, XrayTraceIdStartsWithBigEndianEpochSeconds) {
     const std::uint32_t before = unix_seconds_now();
     const TraceId id = gen.trace_id();
     const std::uint32_t after = unix_seconds_now();
-    const std::uint32_t secs = (static_cast<std::uint32_t>(id[0]) << 24) | (static_cast<std::uint32_t>(id[1]) << 16) |
+    const std::uint32_t secs = (static_cast<std::uint32_t>(id[0]) << 24) |
+                               (static_cast<std::uint32_t>(id[1]) << 16) |
                                (static_cast<std::uint32_t>(id[2]) << 8) | static_cast<std::uint32_t>(id[3]);
     ASSERT_GE(secs, before);
     ASSERT_LE(secs, after);
@@ -237,14 +241,15 @@ TEST(TraceIdsGenerator, XrayTraceIdRestIsRandom) {
 }
 
 TEST(TraceIdsGenerator, NonXrayTraceIdDoesNotCarryTheTime) {
-  // The default generator is fully random: the first four bytes are not the clock (with overwhelming probability
-  // at least one of 20 draws differs from the current time).
+  // The default generator is fully random: the first four bytes are not the clock (with overwhelming
+  // probability at least one of 20 draws differs from the current time).
   IdGenerator gen(false);
   int matches = 0;
   for (int i = 0; i < 20; ++i) {
     const std::uint32_t now = unix_seconds_now();
     const TraceId id = gen.trace_id();
-    const std::uint32_t secs = (static_cast<std::uint32_t>(id[0]) << 24) | (static_cast<std::uint32_t>(id[1]) << 16) |
+    const std::uint32_t secs = (static_cast<std::uint32_t>(id[0]) << 24) |
+                               (static_cast<std::uint32_t>(id[1]) << 16) |
                                (static_cast<std::uint32_t>(id[2]) << 8) | static_cast<std::uint32_t>(id[3]);
     if (secs >= now - 1 && secs <= now + 1) ++matches;
   }

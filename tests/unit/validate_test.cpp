@@ -14,9 +14,13 @@ namespace {
 namespace bj = boost::json;
 using providers::Endpoint;
 
-bj::object parse(std::string_view text) { return bj::parse(text).as_object(); }
+bj::object parse(std::string_view text) {
+  return bj::parse(text).as_object();
+}
 
-std::optional<Error> validate(Endpoint e, std::string_view body) { return validate_request(e, parse(body)); }
+std::optional<Error> validate(Endpoint e, std::string_view body) {
+  return validate_request(e, parse(body));
+}
 
 void expect_error(const std::optional<Error>& error, std::string_view code, std::string_view param) {
   ASSERT_TRUE(error.has_value()) << "expected an error " << code << " for " << param;
@@ -60,8 +64,8 @@ TEST(ValidateRequestTest, MissingModel) {
 
 TEST(ValidateRequestTest, ModelWrongType) {
   for (Endpoint e : {Endpoint::chat_completions, Endpoint::completions, Endpoint::embeddings}) {
-    expect_error(validate(e, R"({"model":42,"messages":[{"role":"user"}],"prompt":"p","input":"i"})"), "invalid_type",
-                 "model");
+    expect_error(validate(e, R"({"model":42,"messages":[{"role":"user"}],"prompt":"p","input":"i"})"),
+                 "invalid_type", "model");
     expect_error(validate(e, R"({"model":null,"messages":[{"role":"user"}],"prompt":"p","input":"i"})"),
                  "invalid_type", "model");
     expect_error(validate(e, R"({"model":["a"],"messages":[{"role":"user"}],"prompt":"p","input":"i"})"),
@@ -70,37 +74,46 @@ TEST(ValidateRequestTest, ModelWrongType) {
 }
 
 TEST(ValidateRequestTest, ModelEmptyString) {
-  expect_error(validate(Endpoint::chat_completions, R"({"model":"","messages":[{"role":"user"}]})"), "invalid_type",
-               "model");
+  expect_error(validate(Endpoint::chat_completions, R"({"model":"","messages":[{"role":"user"}]})"),
+               "invalid_type", "model");
 }
 
 TEST(ValidateRequestTest, StreamMustBeBool) {
-  expect_error(validate(Endpoint::chat_completions, R"({"model":"m","messages":[{"role":"user"}],"stream":"true"})"),
-               "invalid_type", "stream");
-  expect_error(validate(Endpoint::chat_completions, R"({"model":"m","messages":[{"role":"user"}],"stream":1})"),
-               "invalid_type", "stream");
+  expect_error(
+      validate(Endpoint::chat_completions, R"({"model":"m","messages":[{"role":"user"}],"stream":"true"})"),
+      "invalid_type", "stream");
+  expect_error(
+      validate(Endpoint::chat_completions, R"({"model":"m","messages":[{"role":"user"}],"stream":1})"),
+      "invalid_type", "stream");
   expect_error(validate(Endpoint::completions, R"({"model":"m","prompt":"p","stream":{}})"), "invalid_type",
                "stream");
-  expect_error(validate(Endpoint::embeddings, R"({"model":"m","input":"i","stream":[]})"), "invalid_type", "stream");
+  expect_error(validate(Endpoint::embeddings, R"({"model":"m","input":"i","stream":[]})"), "invalid_type",
+               "stream");
 }
 
 TEST(ValidateRequestTest, StreamBoolOrNullAccepted) {
-  expect_ok(validate(Endpoint::chat_completions, R"({"model":"m","messages":[{"role":"user"}],"stream":true})"));
-  expect_ok(validate(Endpoint::chat_completions, R"({"model":"m","messages":[{"role":"user"}],"stream":false})"));
-  expect_ok(validate(Endpoint::chat_completions, R"({"model":"m","messages":[{"role":"user"}],"stream":null})"));
+  expect_ok(
+      validate(Endpoint::chat_completions, R"({"model":"m","messages":[{"role":"user"}],"stream":true})"));
+  expect_ok(
+      validate(Endpoint::chat_completions, R"({"model":"m","messages":[{"role":"user"}],"stream":false})"));
+  expect_ok(
+      validate(Endpoint::chat_completions, R"({"model":"m","messages":[{"role":"user"}],"stream":null})"));
 }
 
 // ---- chat completions ----
 
 TEST(ValidateRequestTest, ChatMissingMessages) {
-  expect_error(validate(Endpoint::chat_completions, R"({"model":"m"})"), "missing_required_parameter", "messages");
+  expect_error(validate(Endpoint::chat_completions, R"({"model":"m"})"), "missing_required_parameter",
+               "messages");
 }
 
 TEST(ValidateRequestTest, ChatMessagesWrongType) {
-  expect_error(validate(Endpoint::chat_completions, R"({"model":"m","messages":"hi"})"), "invalid_type", "messages");
-  expect_error(validate(Endpoint::chat_completions, R"({"model":"m","messages":{"role":"user"}})"), "invalid_type",
+  expect_error(validate(Endpoint::chat_completions, R"({"model":"m","messages":"hi"})"), "invalid_type",
                "messages");
-  expect_error(validate(Endpoint::chat_completions, R"({"model":"m","messages":null})"), "invalid_type", "messages");
+  expect_error(validate(Endpoint::chat_completions, R"({"model":"m","messages":{"role":"user"}})"),
+               "invalid_type", "messages");
+  expect_error(validate(Endpoint::chat_completions, R"({"model":"m","messages":null})"), "invalid_type",
+               "messages");
 }
 
 TEST(ValidateRequestTest, ChatEmptyMessages) {
@@ -119,9 +132,9 @@ TEST(ValidateRequestTest, ChatMessageNotObject) {
 }
 
 TEST(ValidateRequestTest, ChatMessageMissingRole) {
-  expect_error(
-      validate(Endpoint::chat_completions, R"({"model":"m","messages":[{"role":"system","content":"s"},{"content":"x"}]})"),
-      "missing_required_parameter", "messages[1].role");
+  expect_error(validate(Endpoint::chat_completions,
+                        R"({"model":"m","messages":[{"role":"system","content":"s"},{"content":"x"}]})"),
+               "missing_required_parameter", "messages[1].role");
   expect_error(validate(Endpoint::chat_completions, R"({"model":"m","messages":[{"content":"x"}]})"),
                "missing_required_parameter", "messages[0].role");
 }
@@ -133,7 +146,8 @@ TEST(ValidateRequestTest, ChatMessageRoleWrongType) {
 }
 
 TEST(ValidateRequestTest, ChatValid) {
-  expect_ok(validate(Endpoint::chat_completions, R"({"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]})"));
+  expect_ok(validate(Endpoint::chat_completions,
+                     R"({"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]})"));
   expect_ok(validate(Endpoint::chat_completions,
                      R"({"model":"gpt-4o","messages":[{"role":"system","content":"be brief"},
                         {"role":"user","content":[{"type":"text","text":"hi"}]}],
@@ -151,7 +165,8 @@ TEST(ValidateRequestTest, CompletionsMissingPrompt) {
 
 TEST(ValidateRequestTest, CompletionsPromptWrongType) {
   expect_error(validate(Endpoint::completions, R"({"model":"m","prompt":5})"), "invalid_type", "prompt");
-  expect_error(validate(Endpoint::completions, R"({"model":"m","prompt":{"text":"x"}})"), "invalid_type", "prompt");
+  expect_error(validate(Endpoint::completions, R"({"model":"m","prompt":{"text":"x"}})"), "invalid_type",
+               "prompt");
   expect_error(validate(Endpoint::completions, R"({"model":"m","prompt":null})"), "invalid_type", "prompt");
 }
 
