@@ -22,9 +22,11 @@ bool has_header(std::span<const Header> headers, std::string_view name) noexcept
 
 namespace {
 
-bool has_line_break(const Header& h) noexcept {
-  return h.name.find_first_of("\r\n") != std::string::npos ||
-         h.value.find_first_of("\r\n") != std::string::npos;
+// A plain loop over the bytes: find_first_of with a set calls memchr once per character.
+bool has_line_break(std::string_view s) noexcept {
+  bool found = false;
+  for (const char c : s) found |= (c == '\r') | (c == '\n');
+  return found;
 }
 
 bool overridden(std::span<const Header> headers, std::size_t i) noexcept {
@@ -40,7 +42,7 @@ void append_fields(std::string& out, std::span<const Header> headers,
                    std::initializer_list<std::string_view> ours) {
   for (std::size_t i = 0; i < headers.size(); ++i) {
     const Header& h = headers[i];
-    bool skip = overridden(headers, i) || has_line_break(h);
+    bool skip = overridden(headers, i) || has_line_break(h.name) || has_line_break(h.value);
     for (std::string_view name : ours) skip = skip || iequals(h.name, name);
     if (skip) continue;
     out += h.name;
