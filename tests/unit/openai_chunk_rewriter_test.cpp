@@ -181,27 +181,103 @@ TEST(ChunkRewriterTest, NullUsageStrippedWhereverItStands) {
   EXPECT_EQ(rewrite(kept).out, R"({"model":"public-model","usage":null,"choices":[]})");
 }
 
-TEST(ChunkRewriterTest, UsageIsParsedForItsCounts) {
+TEST(ChunkRewriterTest, UsageCountsAreReadFromTheScan) {
   const std::string usage_chunk =
       R"({"id":"u","model":"m","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":4,"total_tokens":13}})";
   const Outcome kept = rewrite(usage_chunk);
-  EXPECT_FALSE(kept.scanned);
+  EXPECT_TRUE(kept.scanned);
   EXPECT_EQ(kept.result, Rewrite::ok);
   EXPECT_EQ(kept.meta.prompt_tokens, 9);
   EXPECT_EQ(kept.meta.completion_tokens, 4);
-  EXPECT_EQ(bj::parse(kept.out).at("usage").at("total_tokens"), bj::value(13));
+  std::string expected = usage_chunk;
+  expected.replace(expected.find("\"m\""), 3, "\"public-model\"");
+  EXPECT_EQ(kept.out, expected);
 
   const Outcome dropped = rewrite(usage_chunk, /*strip_usage=*/true);
+  EXPECT_TRUE(dropped.scanned);
   EXPECT_EQ(dropped.result, Rewrite::drop);
   EXPECT_EQ(dropped.meta.prompt_tokens, 9);
+  EXPECT_EQ(dropped.meta.completion_tokens, 4);
 
   // Usage on a chunk that also has choices: the chunk stays, without usage.
   const Outcome erased = rewrite(
       R"({"model":"m","choices":[{"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":2}})",
       true);
+  EXPECT_TRUE(erased.scanned);
   EXPECT_EQ(erased.result, Rewrite::ok);
   EXPECT_FALSE(bj::parse(erased.out).as_object().contains("usage"));
   EXPECT_EQ(erased.meta.finish_reasons, std::vector<std::string>{"stop"});
+  EXPECT_EQ(erased.meta.prompt_tokens, 1);
+  EXPECT_EQ(erased.meta.completion_tokens, 2);
+}
+
+// Token counts the scan reads exactly as the full parse does, or leaves to it.
+TEST(ChunkRewriterTest, UsageCountsAgreeWithTheParse) {
+  struct Case {
+    std::string_view usage;
+    bool scanned;
+  };
+  for (const Case& c : std::initializer_list<Case>{
+           {R"({"prompt_tokens":0,"completion_tokens":123456789012})", true},
+           {R"({"completion_tokens":5})", true},                         // prompt unknown: -1
+           {R"({"prompt_tokens":"7","completion_tokens":null})", true},  // not integers: -1
+           {R"({"prompt_tokens":7.0,"completion_tokens":1e2})", true},   // doubles to the parser: -1
+           {R"({"prompt_tokens":-3,"completion_tokens":2})", true},
+           {R"({ "prompt_tokens" : 7 , "details" : {"prompt_tokens": 99} })",
+            true},              // nested keys do not count
+           {R"([1,2])", true},  // not an object: nothing
+           {R"("none")", true},
+           {R"({"prompt_tokens":18446744073709551615})", false},  // beyond int64
+           {R"({"prompt_tokens":1,"prompt_tokens":2})", false},   // repeated
+           {R"({"prompt_tok\u0065ns":1})", false},                // escaped key
+       }) {
+    const std::string doc = std::string(R"({"model":"m","choices":[],"usage":)") + std::string(c.usage) + "}";
+    const Outcome o = rewrite(doc);
+    const Outcome p = parsed(doc);
+    EXPECT_EQ(o.scanned, c.scanned) << doc;
+    EXPECT_EQ(o.result, p.result) << doc;
+    EXPECT_EQ(o.meta.prompt_tokens, p.meta.prompt_tokens) << doc;
+    EXPECT_EQ(o.meta.completion_tokens, p.meta.completion_tokens) << doc;
+    EXPECT_EQ(bj::parse(o.out), bj::parse(p.out)) << doc;
+  }
+}
+
+// A whole (non-streamed) answer: scanned, line breaks and all, and passed on as it came but for the model.
+TEST(ChunkRewriterTest, WholeDocumentKeepsItsLayout) {
+  const std::string answer =
+      "{\n  \"id\": \"chatcmpl-1\",\n  \"object\": \"chat.completion\",\n  \"model\": \"gpt-4o-2024\",\n"
+      "  \"choices\": [\n    {\n      \"index\": 0,\n      \"message\": {\"role\": \"assistant\", "
+      "\"content\": \"Hi\\nthere\"},\n      \"finish_reason\": \"stop\"\n    }\n  ],\n"
+      "  \"usage\": {\"prompt_tokens\": 12, \"completion_tokens\": 3, \"total_tokens\": 15}\n}\n";
+  ResponseMeta meta;
+  ChunkRewriter rewriter(RewriteOptions{kPublic, &meta, false, false}, Framing::document);
+  std::string out;
+  EXPECT_EQ(rewriter.rewrite(answer, out), Rewrite::ok);
+  EXPECT_EQ(rewriter.scanned(), 1u);
+  std::string expected = answer;
+  expected.replace(expected.find("\"gpt-4o-2024\""), 13, "\"public-model\"");
+  EXPECT_EQ(out, expected);
+  EXPECT_EQ(meta.id, "chatcmpl-1");
+  EXPECT_EQ(meta.model, "gpt-4o-2024");
+  EXPECT_EQ(meta.finish_reasons, std::vector<std::string>{"stop"});
+  EXPECT_EQ(meta.prompt_tokens, 12);
+  EXPECT_EQ(meta.completion_tokens, 3);
+
+  // The same text as a stream's event is written again on one line.
+  const Outcome as_event = rewrite(answer);
+  EXPECT_FALSE(as_event.scanned);
+  EXPECT_EQ(as_event.out.find('\n'), std::string::npos);
+  EXPECT_EQ(bj::parse(as_event.out), bj::parse(out));
+
+  // Captured content, an error object and text that is not JSON take the parse, as for chunks.
+  ResponseMeta captured;
+  ChunkRewriter capturing(RewriteOptions{kPublic, &captured, false, true}, Framing::document);
+  EXPECT_EQ(capturing.rewrite(answer, out), Rewrite::ok);
+  EXPECT_EQ(capturing.parsed(), 1u);
+  EXPECT_EQ(captured.completion_text, "Hi\nthere");
+  ChunkRewriter other(RewriteOptions{kPublic, nullptr, false, false}, Framing::document);
+  EXPECT_EQ(other.rewrite("{\n\"error\": {\"message\": \"x\"}\n}", out), Rewrite::error_event);
+  EXPECT_EQ(other.rewrite("{\"model\": \"m\",\n", out), Rewrite::not_json);
 }
 
 TEST(ChunkRewriterTest, CapturedContentIsParsed) {
@@ -232,7 +308,7 @@ TEST(ChunkRewriterTest, ScannedStreamMatchesParsedStream) {
         EXPECT_EQ(bj::parse(a), bj::parse(b)) << chunk;
       }
     }
-    EXPECT_EQ(rewriter.scanned(), 4u);  // all but the usage chunk
+    EXPECT_EQ(rewriter.scanned(), 5u);
     EXPECT_EQ(scanned_meta.id, parsed_meta.id);
     EXPECT_EQ(scanned_meta.model, parsed_meta.model);
     EXPECT_EQ(scanned_meta.finish_reasons, parsed_meta.finish_reasons);

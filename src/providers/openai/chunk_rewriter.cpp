@@ -91,6 +91,57 @@ bool may_finish(std::string_view choices) {
   return false;
 }
 
+// The scanner's views, per thread: a scan never suspends, so one set serves every rewriter of the thread
+// without an allocation per stream or per answer.
+struct Scratch {
+  std::vector<json::RawMember> members;
+  std::vector<json::RawMember> choice_members;
+  std::vector<json::RawMember> usage_members;
+  std::vector<std::string_view> choices;
+  std::vector<std::string_view> finish_reasons;
+};
+
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+// A token count as the full parse reads it (int_field): a JSON integer that fits in int64 counts; any other
+// value (a string, a number with a fraction or an exponent, null) is -1. False when the scanner should not
+// decide: an integer beyond int64, which the parser would keep as uint64 or double.
+bool count_value(std::string_view raw, std::int64_t& count) {
+  count = -1;
+  if (raw.empty()) return true;
+  const bool negative = raw.front() == '-';
+  const std::string_view digits = negative ? raw.substr(1) : raw;
+  if (digits.empty() || digits.front() < '0' || digits.front() > '9') return true;    // not a number
+  if (digits.find_first_not_of("0123456789") != std::string_view::npos) return true;  // fraction, exponent
+  if (digits.size() > 18) return false;
+  std::int64_t v = 0;
+  for (const char c : digits) v = v * 10 + (c - '0');
+  count = negative ? -v : v;
+  return true;
+}
+
+// prompt_tokens and completion_tokens of a usage object's text; false when the full parse should decide.
+bool usage_counts(std::string_view usage, std::vector<json::RawMember>& members, std::int64_t& prompt,
+                  std::int64_t& completion) {
+  if (!json::scan_object(usage, members)) return false;
+  bool seen_prompt = false, seen_completion = false;
+  prompt = completion = -1;
+  for (const json::RawMember& m : members) {
+    if (has_escape(m.key)) return false;
+    bool* seen = m.key == "prompt_tokens"       ? &seen_prompt
+                 : m.key == "completion_tokens" ? &seen_completion
+                                                : nullptr;
+    if (!seen) continue;
+    if (*seen) return false;  // a repeated key: the parser knows which one counts
+    *seen = true;
+    if (!count_value(m.value, m.key == "prompt_tokens" ? prompt : completion)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 // Parses into a stack arena: no heap churn per document of ordinary size.
@@ -115,8 +166,10 @@ Rewrite rewrite_document(std::string_view in, const RewriteOptions& opt, std::st
   return Rewrite::ok;
 }
 
-ChunkRewriter::ChunkRewriter(const RewriteOptions& options)
-    : options_(options), quoted_model_(bj::serialize(bj::string_view(options.public_model))) {}
+ChunkRewriter::ChunkRewriter(const RewriteOptions& options, Framing framing)
+    : options_(options),
+      framing_(framing),
+      quoted_model_(bj::serialize(bj::string_view(options.public_model))) {}
 
 Rewrite ChunkRewriter::rewrite(std::string_view chunk, std::string& out) {
   Rewrite result = Rewrite::ok;
@@ -131,18 +184,24 @@ Rewrite ChunkRewriter::rewrite(std::string_view chunk, std::string& out) {
 ChunkRewriter::Fast ChunkRewriter::try_scan(std::string_view in, Rewrite& result, std::string& out) {
   // A chunk spread over lines (SSE allows a payload in several `data:` lines) is written again on one line:
   // the dialect frames it as a single `data:` line.
-  if (options_.capture_content || std::memchr(in.data(), '\n', in.size()) ||
-      std::memchr(in.data(), '\r', in.size())) {
+  if (options_.capture_content) return Fast::unsure;
+  if (framing_ == Framing::sse_event &&
+      (std::memchr(in.data(), '\n', in.size()) || std::memchr(in.data(), '\r', in.size()))) {
     return Fast::unsure;
   }
-  if (!json::scan_object(in, members_)) return Fast::unsure;
+  Scratch& sc = scratch();
+  std::vector<json::RawMember>& members = sc.members;
+  std::vector<json::RawMember>& choice_members = sc.choice_members;
+  std::vector<std::string_view>& choices_list = sc.choices;
+  std::vector<std::string_view>& reasons = sc.finish_reasons;
+  if (!json::scan_object(in, members)) return Fast::unsure;
   const json::RawMember* id = nullptr;
   const json::RawMember* model = nullptr;
   const json::RawMember* choices = nullptr;
-  std::size_t usage = members_.size();
+  std::size_t usage = members.size();
   bool error = false;
-  for (std::size_t i = 0; i < members_.size(); ++i) {
-    const json::RawMember& m = members_[i];
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    const json::RawMember& m = members[i];
     if (has_escape(m.key)) return Fast::unsure;  // might spell one of the keys below
     const json::RawMember** slot = nullptr;
     if (m.key == "model") {
@@ -152,7 +211,7 @@ ChunkRewriter::Fast ChunkRewriter::try_scan(std::string_view in, Rewrite& result
     } else if (m.key == "choices") {
       slot = &choices;
     } else if (m.key == "usage") {
-      if (usage != members_.size()) return Fast::unsure;
+      if (usage != members.size()) return Fast::unsure;
       usage = i;
     } else if (m.key == "error") {
       error = true;
@@ -166,21 +225,26 @@ ChunkRewriter::Fast ChunkRewriter::try_scan(std::string_view in, Rewrite& result
     result = Rewrite::error_event;
     return Fast::done;
   }
-  const bool has_usage = usage != members_.size();
-  if (has_usage && members_[usage].value != "null") return Fast::unsure;  // token counts: parse
+  const bool has_usage = usage != members.size();
+  // Token counts, as the full parse records them: from a usage object only.
+  std::int64_t prompt_tokens = -1, completion_tokens = -1;
+  const bool has_counts = has_usage && members[usage].value.front() == '{';
+  if (has_counts && !usage_counts(members[usage].value, sc.usage_members, prompt_tokens, completion_tokens)) {
+    return Fast::unsure;
+  }
 
-  finish_reasons_.clear();
+  reasons.clear();
   bool no_choices = false;  // `choices` is an empty array
   if (choices && choices->value.front() == '[') {
     const std::size_t first = choices->value.find_first_not_of(" \t\n\r", 1);
     no_choices = first != std::string_view::npos && choices->value[first] == ']';
-    choices_.clear();
-    if (may_finish(choices->value) && !json::scan_array(choices->value, choices_)) return Fast::unsure;
-    for (std::string_view choice : choices_) {
+    choices_list.clear();
+    if (may_finish(choices->value) && !json::scan_array(choices->value, choices_list)) return Fast::unsure;
+    for (std::string_view choice : choices_list) {
       if (choice.front() != '{') continue;
-      if (!json::scan_object(choice, choice_members_)) return Fast::unsure;
+      if (!json::scan_object(choice, choice_members)) return Fast::unsure;
       const json::RawMember* finish = nullptr;
-      for (const json::RawMember& m : choice_members_) {
+      for (const json::RawMember& m : choice_members) {
         if (has_escape(m.key)) return Fast::unsure;
         if (m.key != "finish_reason") continue;
         if (finish) return Fast::unsure;
@@ -188,7 +252,7 @@ ChunkRewriter::Fast ChunkRewriter::try_scan(std::string_view in, Rewrite& result
       }
       if (finish && is_string(finish->value)) {
         if (has_escape(finish->value)) return Fast::unsure;
-        finish_reasons_.push_back(unquoted(finish->value));
+        reasons.push_back(unquoted(finish->value));
       }
     }
   }
@@ -199,7 +263,11 @@ ChunkRewriter::Fast ChunkRewriter::try_scan(std::string_view in, Rewrite& result
     // From here on nothing falls back, so the notes are taken once.
     if (want_id) meta->id = unquoted(id->value);
     if (want_model) meta->model = unquoted(model->value);
-    for (std::string_view reason : finish_reasons_) meta->finish_reasons.emplace_back(reason);
+    for (std::string_view reason : reasons) meta->finish_reasons.emplace_back(reason);
+    if (has_counts) {
+      meta->prompt_tokens = prompt_tokens;
+      meta->completion_tokens = completion_tokens;
+    }
   }
   if (options_.strip_usage && has_usage && no_choices) {
     result = Rewrite::drop;
@@ -221,11 +289,11 @@ ChunkRewriter::Fast ChunkRewriter::try_scan(std::string_view in, Rewrite& result
     // With the comma that joins it to the next member, or else to the previous one.
     auto key_begin = [](const json::RawMember& m) { return m.key.data() - 1; };
     auto value_end = [](const json::RawMember& m) { return m.value.data() + m.value.size(); };
-    const json::RawMember& u = members_[usage];
-    if (usage + 1 < members_.size()) {
-      edits[count++] = {key_begin(u), key_begin(members_[usage + 1]), {}};
+    const json::RawMember& u = members[usage];
+    if (usage + 1 < members.size()) {
+      edits[count++] = {key_begin(u), key_begin(members[usage + 1]), {}};
     } else if (usage > 0) {
-      edits[count++] = {value_end(members_[usage - 1]), value_end(u), {}};
+      edits[count++] = {value_end(members[usage - 1]), value_end(u), {}};
     } else {
       edits[count++] = {key_begin(u), value_end(u), {}};
     }

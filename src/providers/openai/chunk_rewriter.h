@@ -24,14 +24,22 @@ struct RewriteOptions {
 // One whole JSON document (a completion, or a chunk), parsed and written again into `out`.
 Rewrite rewrite_document(std::string_view in, const RewriteOptions& options, std::string& out);
 
-// The chunks of one stream. A chunk is scanned (util/json_scan.h), not parsed: only its top-level `model`
-// value is replaced (and, when usage is stripped, its top-level `"usage": null` removed), the rest of its
-// text is passed on as it came. A chunk that carries usage, one the scanner cannot vouch for, one with a
-// top-level key written with escapes, one spread over several lines, and every chunk when message content is
-// captured, goes through rewrite_document instead.
+// What the chunk rewriter does and may leave as it came.
+enum class Framing {
+  sse_event,  // a stream's chunk: written on one line (a payload spread over lines is parsed and written
+              // again)
+  document,   // a whole answer: line breaks between tokens pass on as they are
+};
+
+// The chunks of one stream, or one whole answer. A document is scanned (util/json_scan.h), not parsed: only
+// its top-level `model` value is replaced (and, when usage is stripped, its top-level `usage` member
+// removed), the rest of its text is passed on as it came; id, model, finish reasons and token counts are read
+// from the scan. A document the scanner cannot vouch for, one with a top-level key (or a usage key) written
+// with escapes, token counts that are not plain integers, an SSE payload spread over several lines, and every
+// document when message content is captured, goes through rewrite_document instead.
 class ChunkRewriter {
  public:
-  explicit ChunkRewriter(const RewriteOptions& options);
+  explicit ChunkRewriter(const RewriteOptions& options, Framing framing = Framing::sse_event);
 
   Rewrite rewrite(std::string_view chunk, std::string& out);
 
@@ -44,11 +52,8 @@ class ChunkRewriter {
   Fast try_scan(std::string_view chunk, Rewrite& result, std::string& out);
 
   RewriteOptions options_;
+  Framing framing_;
   std::string quoted_model_;  // the public model as a JSON string
-  std::vector<json::RawMember> members_;
-  std::vector<json::RawMember> choice_members_;
-  std::vector<std::string_view> choices_;
-  std::vector<std::string_view> finish_reasons_;
   std::size_t scanned_ = 0;
   std::size_t parsed_ = 0;
 };

@@ -279,7 +279,9 @@ asio::awaitable<Result<Response>> OpenAiProvider::complete(Call& call) {
   }
   Response out;
   const RewriteOptions options{call.public_model, &call.meta, false, call.capture_content};
-  if (openai::rewrite_document(r.body, options, out.body) != Rewrite::ok) {
+  // Scanned, not parsed: the answer passes on as it came, with the public model name spliced in.
+  openai::ChunkRewriter rewriter(options, openai::Framing::document);
+  if (rewriter.rewrite(r.body, out.body) != Rewrite::ok) {
     co_return Error{
         502, "api_error", "The upstream answered with something that is not a JSON object.", "upstream_error",
         {},  {}};
