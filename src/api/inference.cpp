@@ -536,9 +536,9 @@ asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& 
                                        RequestContext& ctx, Dialect& dialect,
                                        const RoutingEmbedder* embedder) {
   // One arena per request for the parsed body: freed at once when the request ends.
-  bj::monotonic_resource arena(std::max<std::size_t>(1024, request.body.size() * 2));
+  json::RequestArena arena(request.body.size());
   boost::system::error_code ec;
-  bj::value parsed = bj::parse(request.body, ec, &arena, json::parse_options());
+  bj::value parsed = bj::parse(request.body, ec, arena.resource(), json::parse_options());
   std::string public_model;
   std::optional<Error> error = parse_request(endpoint, parsed, ec, dialect, public_model);
   const bool capture = ctx.telemetry && ctx.telemetry->capture_message_content();

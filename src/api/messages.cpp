@@ -93,9 +93,9 @@ std::int64_t estimate_input_tokens(const bj::object& chat) {
 asio::awaitable<void> handle_count_tokens(const router::Router& router, http::Request& request,
                                           http::ResponseWriter& writer, RequestContext& ctx) {
   anthropic::AnthropicDialect dialect;  // the shape of errors
-  bj::monotonic_resource arena(std::max<std::size_t>(1024, request.body.size() * 2));
+  json::RequestArena arena(request.body.size());
   boost::system::error_code ec;
-  bj::value parsed = bj::parse(request.body, ec, &arena, json::parse_options());
+  bj::value parsed = bj::parse(request.body, ec, arena.resource(), json::parse_options());
   CountPlan plan = plan_count(router, parsed, ec);
   if (plan.error) {
     co_await send_error(writer, ctx, *plan.error, dialect);

@@ -1,8 +1,47 @@
 #include "util/json.h"
 
+#include <algorithm>
+#include <vector>
+
 #include <boost/json.hpp>
 
 namespace sy::json {
+namespace {
+
+using Block = std::unique_ptr<unsigned char[]>;
+
+std::vector<Block>& arena_pool() {
+  thread_local std::vector<Block> pool = [] {
+    std::vector<Block> p;
+    p.reserve(RequestArena::kPoolLimit);
+    return p;
+  }();
+  return pool;
+}
+
+}  // namespace
+
+RequestArena::RequestArena(std::size_t body_size) {
+  if (body_size > kPooledBodyBytes) {
+    resource_.emplace(std::max<std::size_t>(1024, body_size * 2));
+    return;
+  }
+  std::vector<Block>& pool = arena_pool();
+  if (pool.empty()) {
+    block_.reset(new unsigned char[kArenaBlockBytes]);
+  } else {
+    block_ = std::move(pool.back());
+    pool.pop_back();
+  }
+  resource_.emplace(block_.get(), kArenaBlockBytes);
+}
+
+RequestArena::~RequestArena() {
+  resource_.reset();  // frees what spilled over the block
+  if (!block_) return;
+  std::vector<Block>& pool = arena_pool();
+  if (pool.size() < kPoolLimit) pool.push_back(std::move(block_));
+}
 
 boost::json::parse_options parse_options() noexcept {
   boost::json::parse_options opt;

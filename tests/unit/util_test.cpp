@@ -87,6 +87,51 @@ TEST(ResultTest, ValueAndError) {
 
 // ---- json.h ----
 
+// The first byte a parse into `arena` lands on: the arena's first block.
+const void* first_allocation(json::RequestArena& arena) {
+  return arena.resource()->allocate(16, 8);
+}
+
+TEST(RequestArenaTest, SmallBodiesReuseOneBlockPerThread) {
+  const void* first = nullptr;
+  {
+    json::RequestArena arena(300);
+    first = first_allocation(arena);
+  }
+  for (int i = 0; i < 3; ++i) {
+    json::RequestArena arena(json::RequestArena::kPooledBodyBytes);
+    EXPECT_EQ(first_allocation(arena), first);  // the block given back by the last request
+  }
+  // Two requests at once each get a block of their own.
+  json::RequestArena a(10), b(10);
+  EXPECT_NE(first_allocation(a), first_allocation(b));
+}
+
+TEST(RequestArenaTest, ADocumentLargerThanTheBlockSpillsIntoTheHeap) {
+  std::string text = "{\"messages\":[";
+  for (int i = 0; i < 200; ++i)
+    text += std::string(i ? "," : "") + R"({"role":"user","content":"hello there"})";
+  text += "]}";
+  json::RequestArena arena(100);  // told it is small; the document is not
+  boost::system::error_code ec;
+  const bj::value v = bj::parse(text, ec, arena.resource(), json::parse_options());
+  ASSERT_FALSE(ec);
+  EXPECT_EQ(v.at("messages").as_array().size(), 200u);
+  EXPECT_EQ(v.at("messages").at(199).at("content"), bj::value("hello there"));
+}
+
+TEST(RequestArenaTest, LargeBodiesAreNotPooled) {
+  const void* pooled = nullptr;
+  {
+    json::RequestArena small(1);
+    pooled = first_allocation(small);
+  }
+  json::RequestArena large(json::RequestArena::kPooledBodyBytes + 1);
+  EXPECT_NE(first_allocation(large), pooled);
+  json::RequestArena small(1);
+  EXPECT_EQ(first_allocation(small), pooled);  // still in the pool
+}
+
 TEST(Base64Test, Rfc4648Vectors) {
   EXPECT_EQ(json::base64_encode(""), "");
   EXPECT_EQ(json::base64_encode("f"), "Zg==");
