@@ -432,3 +432,40 @@ describe('pooled upstream connections', { timeout: 60_000 }, () => {
     assert.ok(upstream.connectionsOpened - opened <= 2, `${upstream.connectionsOpened - opened} connections for 5 sequential requests`);
   });
 });
+
+describe('a pool as large as the traffic', { timeout: 60_000 }, () => {
+  let gw;
+  let upstream;
+  before(async () => {
+    upstream = await startMockUpstream();
+    gw = await startGateway({
+      workers: 1, // one worker, one pool
+      config: { model_list: [upstreamModel('held', 'gated', upstream.apiBase)], general_settings: { master_key: MASTER_KEY } },
+    });
+  });
+  after(async () => {
+    upstream?.release();
+    await gw?.stop();
+    await upstream?.close();
+  });
+
+  // 100 requests held at the upstream at once need 100 upstream connections; once answered, all of them stay
+  // pooled, so the next 100 at once open none (a pool that kept 64 opened 36 again).
+  it('100 requests at once, twice: the second wave opens no connection', { timeout: 30_000 }, async () => {
+    const wave = async (label) => {
+      const pending = [];
+      for (let i = 0; i < 100; i++) {
+        pending.push(postJson(gw, '/v1/chat/completions', { model: 'held', messages: [{ role: 'user', content: `${label} ${i}` }] }, { key: MASTER_KEY }));
+      }
+      await waitFor(() => upstream.gatedWaiting === 100, { timeoutMs: 10_000, message: `${label}: 100 requests held at the upstream` });
+      upstream.release();
+      const answers = await Promise.all(pending);
+      for (const r of answers) assert.equal(r.status, 200, r.text);
+    };
+    const before = upstream.connectionsOpened;
+    await wave('first');
+    assert.equal(upstream.connectionsOpened - before, 100);
+    await wave('second');
+    assert.equal(upstream.connectionsOpened - before, 100, 'the second wave reused the pooled connections');
+  });
+});
