@@ -1,5 +1,7 @@
 #include "auth/authenticator.h"
 
+#include <cstring>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -23,6 +25,26 @@ std::array<unsigned char, 32> digest(std::string_view s) noexcept {
   return out;
 }
 
+using Window = std::array<unsigned char, Authenticator::kKeyWindow>;
+
+// `a` (at most a window long) against a padded key of `b_size` bytes: every byte of the window is compared,
+// and the lengths, whatever they are. Hashing each presented key instead cost ~0.6 us, 2% of the CPU of a
+// small request.
+bool window_equal(std::string_view a, const Window& b, std::size_t b_size) noexcept {
+  Window padded{};
+  if (!a.empty()) std::memcpy(padded.data(), a.data(), a.size());
+  const bool same_bytes = CRYPTO_memcmp(padded.data(), b.data(), padded.size()) == 0;
+  const bool same_size = a.size() == b_size;
+  OPENSSL_cleanse(padded.data(), padded.size());
+  return same_bytes & same_size;
+}
+
+bool digest_equal(std::string_view a, std::string_view b) noexcept {
+  // Comparing fixed-size digests hides both the position of the first difference and the key's length.
+  auto da = digest(a), db = digest(b);
+  return CRYPTO_memcmp(da.data(), db.data(), da.size()) == 0;
+}
+
 std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -33,7 +55,17 @@ std::string_view trim(std::string_view s) noexcept {
 
 Authenticator::Authenticator(std::string_view master_key) {
   enabled_ = !master_key.empty();
-  if (enabled_) master_digest_ = digest(master_key);
+  if (!enabled_) return;
+  master_size_ = master_key.size();
+  if (master_size_ <= kKeyWindow) {
+    std::memcpy(master_window_.data(), master_key.data(), master_size_);
+  } else {
+    master_digest_ = digest(master_key);
+  }
+}
+
+Authenticator::~Authenticator() {
+  OPENSSL_cleanse(master_window_.data(), master_window_.size());
 }
 
 std::string_view Authenticator::presented_key(const http::Request& request) noexcept {
@@ -46,15 +78,20 @@ std::string_view Authenticator::presented_key(const http::Request& request) noex
 }
 
 bool Authenticator::keys_equal(std::string_view a, std::string_view b) noexcept {
-  // Comparing fixed-size digests hides both the position of the first difference and the key's length.
-  auto da = digest(a), db = digest(b);
-  return CRYPTO_memcmp(da.data(), db.data(), da.size()) == 0;
+  if (a.size() > kKeyWindow || b.size() > kKeyWindow) return digest_equal(a, b);
+  Window padded_b{};
+  if (!b.empty()) std::memcpy(padded_b.data(), b.data(), b.size());
+  const bool equal = window_equal(a, padded_b, b.size());
+  OPENSSL_cleanse(padded_b.data(), padded_b.size());
+  return equal;
 }
 
 bool Authenticator::allows(const http::Request& request) const noexcept {
   if (!enabled_) return true;
   std::string_view key = presented_key(request);
   if (key.empty()) return false;
+  if (master_size_ <= kKeyWindow)
+    return key.size() <= kKeyWindow && window_equal(key, master_window_, master_size_);
   auto d = digest(key);
   return CRYPTO_memcmp(d.data(), master_digest_.data(), d.size()) == 0;
 }

@@ -125,6 +125,43 @@ TEST(AuthenticatorTest, KeysEqual) {
   EXPECT_FALSE(Authenticator::keys_equal(long_a, long_b));
 }
 
+// Keys up to the window are compared zero-padded, so the lengths must decide what padding cannot: a key
+// that is the master key plus NUL bytes, or the master key cut short, is refused.
+TEST(AuthenticatorTest, PaddingNeverMakesKeysEqual) {
+  using namespace std::string_view_literals;
+  Authenticator auth(kMaster);
+  const std::string with_nul = std::string(kMaster) + std::string(1, '\0');
+  EXPECT_FALSE(auth.allows(request_with({{"x-api-key", with_nul}})));
+  EXPECT_FALSE(auth.allows(request_with({{"x-api-key", kMaster.substr(0, 3)}})));
+  EXPECT_FALSE(Authenticator::keys_equal("abc\0"sv, "abc"sv));
+  EXPECT_FALSE(Authenticator::keys_equal(""sv, "\0"sv));
+  EXPECT_TRUE(Authenticator::keys_equal(std::string_view{}, ""sv));
+}
+
+// Keys at, past and far past the window's size.
+TEST(AuthenticatorTest, KeysOfAnyLength) {
+  for (std::size_t n : {Authenticator::kKeyWindow - 1, Authenticator::kKeyWindow,
+                        Authenticator::kKeyWindow + 1, std::size_t{4096}}) {
+    const std::string master(n, 'm');
+    Authenticator auth(master);
+    EXPECT_TRUE(auth.allows(request_with({{"x-api-key", master}}))) << n;
+    std::string other = master;
+    other.back() = 'n';
+    EXPECT_FALSE(auth.allows(request_with({{"x-api-key", other}}))) << n;
+    other.front() = 'n';
+    other.back() = 'm';
+    EXPECT_FALSE(auth.allows(request_with({{"x-api-key", other}}))) << n;
+    EXPECT_FALSE(auth.allows(request_with({{"x-api-key", master + "m"}}))) << n;
+    EXPECT_FALSE(auth.allows(request_with({{"x-api-key", master.substr(1)}}))) << n;
+    EXPECT_FALSE(auth.allows(request_with({{"x-api-key", kMaster}}))) << n;
+    Authenticator short_master(kMaster);
+    EXPECT_FALSE(short_master.allows(request_with({{"x-api-key", master}}))) << n;
+    EXPECT_TRUE(Authenticator::keys_equal(master, master)) << n;
+    EXPECT_FALSE(Authenticator::keys_equal(master, master + "m")) << n;
+    EXPECT_FALSE(Authenticator::keys_equal(master, kMaster)) << n;
+  }
+}
+
 TEST(AuthenticatorTest, KeysWithEmbeddedNul) {
   using namespace std::string_view_literals;
   EXPECT_FALSE(Authenticator::keys_equal("ab\0c"sv, "ab\0d"sv));
