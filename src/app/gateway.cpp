@@ -57,11 +57,29 @@ telemetry::EnvLookup telemetry_environment(const config::Config& cfg) {
 // on every request depended on the history of the heap: a 1 MB body cost 2.2 or 3.7 ms of CPU, page faults
 // making the difference, between two builds that changed nothing on that path. Fixed thresholds make it
 // deterministic: blocks under 16 MiB come from the heap and stay there for the next request, and a heap
-// returns its top to the kernel once more than 64 MiB of it is free. An operator's GLIBC_TUNABLES wins.
-void settle_allocator() {
-  if (std::getenv("GLIBC_TUNABLES") != nullptr) return;
+// returns its top to the kernel once more than 64 MiB of it is free. What is kept goes back when the gateway
+// is idle (give_back_idle_memory). An operator's GLIBC_TUNABLES wins: then the allocator is left alone.
+constexpr int kTrimThreshold = 64 << 20;
+constexpr int kIdleTrimThreshold = 128 << 10;
+
+bool settle_allocator() {
+  if (std::getenv("GLIBC_TUNABLES") != nullptr) return false;
   mallopt(M_MMAP_THRESHOLD, 16 << 20);
-  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, kTrimThreshold);
+  return true;
+}
+
+// On a worker thread, once the gateway is idle (http::ServerOptions::on_idle runs it on one worker after the
+// other): returns the free top of this thread's heap to the kernel. glibc does that only in free() of a large
+// block, when the top exceeds the trim threshold (malloc_trim leaves the heaps of threads other than the main
+// one as they are), so the threshold is lowered for one such free, then restored. Free pages inside the heaps
+// (not at their top) go back through malloc_trim.
+void give_back_idle_memory() {
+  mallopt(M_TRIM_THRESHOLD, kIdleTrimThreshold);
+  void* volatile block = std::malloc(kIdleTrimThreshold * 2);  // volatile: the pair is not optimised away
+  std::free(block);
+  mallopt(M_TRIM_THRESHOLD, kTrimThreshold);
+  malloc_trim(0);
 }
 
 }  // namespace
@@ -79,7 +97,7 @@ int check_config(const std::string& path) {
 }
 
 int serve(const ServeOptions& options) {
-  settle_allocator();
+  const bool allocator_settled = settle_allocator();
   auto loaded = load_or_report(options.config_path);
   if (!loaded) {
     log::error("config failed to load", {{"file", options.config_path}});
@@ -95,6 +113,7 @@ int serve(const ServeOptions& options) {
   server_options.port = options.port;
   server_options.workers = options.workers.value_or(cfg->server_settings.workers);
   server_options.limits = limits_from(cfg->server_settings);
+  if (allocator_settled) server_options.on_idle = give_back_idle_memory;
 
   telemetry::Warnings telemetry_warnings;
   auto tracing =

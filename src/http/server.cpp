@@ -60,6 +60,8 @@ struct Worker {
   std::unique_ptr<char[]> read_buffer = std::make_unique<char[]>(kWorkerReadBuffer);
   std::string head_scratch;  // response heads are formatted here, then written at once
   std::string spare_body;
+  // Requests this worker has read, for the idle check on the control thread (written by this worker only).
+  std::atomic<std::uint64_t> requests{0};
 };
 
 Error server_error(int status, std::string type, std::string message, std::string code) {
@@ -652,6 +654,7 @@ asio::awaitable<void> Server::Impl::session(Worker& w, tcp::socket socket) {
       if (wec) break;
     }
     entry->idle = false;
+    w.requests.store(w.requests.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     first_request = false;
 
     RequestParser parser(req, w.spare_body);
@@ -814,6 +817,20 @@ std::uint16_t Server::listen() {
   return endpoint.port();
 }
 
+namespace {
+
+// Runs `task` on workers[i], then on the next one, from each worker's own thread.
+void run_on_workers_in_turn(const std::vector<std::unique_ptr<Worker>>& workers, std::size_t i,
+                            const std::function<void()>& task) {
+  if (i >= workers.size()) return;
+  asio::post(workers[i]->ioc, [&workers, i, &task] {
+    task();
+    run_on_workers_in_turn(workers, i + 1, task);
+  });
+}
+
+}  // namespace
+
 void Server::run() {
   Impl& im = *impl_;
   asio::signal_set signals(im.control, SIGINT, SIGTERM, SIGHUP);
@@ -829,6 +846,28 @@ void Server::run() {
     });
   };
   arm();
+  // The idle check, on this control thread: once no worker has read a request for a whole `idle_after`,
+  // on_idle runs on each worker in turn (each posts it to the next), and not again before the next request.
+  asio::steady_timer idle_timer(im.control);
+  std::uint64_t requests_seen = 0;
+  bool idle_done = true;  // nothing to give back before the first request
+  std::function<void()> watch_idle = [&] {
+    idle_timer.expires_after(im.opts.idle_after);
+    idle_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      std::uint64_t requests = 0;
+      for (const auto& w : im.workers) requests += w->requests.load(std::memory_order_relaxed);
+      if (requests != requests_seen) {
+        requests_seen = requests;
+        idle_done = false;
+      } else if (!idle_done) {
+        idle_done = true;
+        run_on_workers_in_turn(im.workers, 0, im.opts.on_idle);
+      }
+      watch_idle();
+    });
+  };
+  if (im.opts.on_idle) watch_idle();
   auto guard = asio::make_work_guard(im.control);
   std::size_t remaining = im.workers.size();
   for (auto& w : im.workers) {
@@ -841,6 +880,7 @@ void Server::run() {
     });
   }
   im.control.run();
+  idle_timer.cancel();
   for (auto& w : im.workers) {
     w->ioc.stop();
     if (w->thread.joinable()) w->thread.join();

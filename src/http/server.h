@@ -37,6 +37,11 @@ struct ServerOptions {
   ServerLimits limits;
   // Runs on SIGHUP, on the thread that called run() (not an I/O thread). Without it SIGHUP is ignored.
   std::function<void()> on_hangup;
+  // Runs on every worker thread, one worker after the other, once no worker has read a request for
+  // `idle_after` (and again only after the next request): housekeeping that must not run under load, such as
+  // giving memory back to the kernel. Without it nothing runs.
+  std::function<void()> on_idle;
+  std::chrono::milliseconds idle_after{1000};
 };
 
 // Answers one request. Runs on the worker thread that owns the connection; it is cancelled (its awaited
