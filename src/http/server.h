@@ -38,8 +38,9 @@ struct ServerOptions {
   // Runs on SIGHUP, on the thread that called run() (not an I/O thread). Without it SIGHUP is ignored.
   std::function<void()> on_hangup;
   // Runs on every worker thread, one worker after the other, once no worker has read a request for
-  // `idle_after` (and again only after the next request): housekeeping that must not run under load, such as
-  // giving memory back to the kernel. Without it nothing runs.
+  // `idle_after` (and again only after the next request): housekeeping that should not run while requests
+  // keep coming, such as giving memory back to the kernel. Streams begun earlier may still be open then; the
+  // task runs between their I/O events like any other work of the worker. Without it nothing runs.
   std::function<void()> on_idle;
   std::chrono::milliseconds idle_after{1000};
 };
