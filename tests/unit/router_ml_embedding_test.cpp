@@ -4,6 +4,7 @@
 // embedding's dimension and model and is rejected whole when its embedding sections are broken; embeddings
 // files are matched to the data by query text; the per-thread LRU cache of embeddings.
 #include <cmath>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -116,7 +117,7 @@ void reseal(std::string& bytes) {
 }
 
 // An embedded knn artifact rebuilt with its sections changed by `edit`.
-std::string rebuilt(const std::string& bytes, void (*edit)(std::vector<SectionData>&)) {
+std::string rebuilt(const std::string& bytes, const std::function<void(std::vector<SectionData>&)>& edit) {
   Result<Artifact> a = parse_artifact(as_bytes(bytes));
   EXPECT_TRUE(a.ok());
   std::vector<std::string> tags;  // the sections' tags are views of these
@@ -132,6 +133,15 @@ std::string rebuilt(const std::string& bytes, void (*edit)(std::vector<SectionDa
   return write_artifact(a.value().header, sections);
 }
 
+// The same with its EMBD section saying `info`.
+std::string with_embedding_info(const std::string& bytes, const EmbeddingInfo& info) {
+  return rebuilt(bytes, [&](std::vector<SectionData>& sections) {
+    for (SectionData& s : sections) {
+      if (s.tag == "EMBD") s.bytes = write_embedding_info(info);
+    }
+  });
+}
+
 TEST(EmbeddedArtifactTest, BrokenEmbeddingSectionsAreRejectedByName) {
   const std::string bytes = train_bytes("knn", testing::parity_dataset(20));
   ASSERT_FALSE(bytes.empty());
@@ -141,21 +151,9 @@ TEST(EmbeddedArtifactTest, BrokenEmbeddingSectionsAreRejectedByName) {
                                }))
                 .find("BASE"),
             std::string::npos);
-  EXPECT_NE(load_error(rebuilt(bytes,
-                               [](std::vector<SectionData>& s) {
-                                 for (auto& x : s) {
-                                   if (x.tag == "EMBD") x.bytes = write_embedding_info({0, ""});
-                                 }
-                               }))
-                .find("embedding dimension 0 out of range"),
+  EXPECT_NE(load_error(with_embedding_info(bytes, {0, ""})).find("embedding dimension 0 out of range"),
             std::string::npos);
-  EXPECT_NE(load_error(rebuilt(bytes,
-                               [](std::vector<SectionData>& s) {
-                                 for (auto& x : s) {
-                                   if (x.tag == "EMBD") x.bytes = write_embedding_info({5, "embed-model"});
-                                 }
-                               })),
-            "")
+  EXPECT_NE(load_error(with_embedding_info(bytes, {5, "embed-model"})), "")
       << "a dimension that differs from the learner section's";
   // EMBD in a file that says version 1.
   std::string v1 = bytes;

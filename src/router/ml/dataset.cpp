@@ -54,6 +54,25 @@ const bj::object* parse_object(std::string_view line, bj::value& v) {
   return ec ? nullptr : v.if_object();
 }
 
+// Calls f(line, query) for each line of a JSONL file whose lines are objects with a string "query" (the other
+// fields are not looked at); stops at the first line that is not one, and names it in the error.
+template <class F>
+std::optional<Error> for_each_query(std::string_view text, std::string_view source, F&& f) {
+  std::optional<Error> error;
+  for_each_line(text, [&](std::size_t number, std::string_view line) {
+    bj::value v;
+    const bj::object* obj = parse_object(line, v);
+    const bj::value* query = obj ? obj->if_contains("query") : nullptr;
+    if (!query || !query->is_string()) {
+      error = bad(source, number, "expected an object with a string \"query\"");
+      return false;
+    }
+    f(line, std::string_view(query->get_string()));
+    return true;
+  });
+  return error;
+}
+
 }  // namespace
 
 Result<Dataset> parse_dataset(std::string_view text, std::string_view source) {
@@ -189,21 +208,12 @@ Result<std::vector<std::string>> load_queries(const std::string& path) {
   if (!text) return text.error();
   std::vector<std::string> queries;
   std::unordered_set<std::string> seen;
-  std::optional<Error> error;
-  for_each_line(text.value(), [&](std::size_t number, std::string_view line) {
-    bj::value v;
-    const bj::object* obj = parse_object(line, v);
-    const bj::value* query = obj ? obj->if_contains("query") : nullptr;
-    if (!query || !query->is_string()) {
-      error = bad(path, number, "expected an object with a string \"query\"");
-      return false;
-    }
-    std::string q(query->get_string());
-    if (!seen.insert(q).second) return true;
-    queries.push_back(std::move(q));
-    return true;
-  });
-  if (error) return *error;
+  if (auto error = for_each_query(text.value(), path, [&](std::string_view, std::string_view query) {
+        std::string q(query);
+        if (seen.insert(q).second) queries.push_back(std::move(q));
+      })) {
+    return *error;
+  }
   if (queries.empty()) return bad(path, 0, "no queries");
   return queries;
 }
@@ -226,22 +236,13 @@ Result<SplitCounts> split_dataset(const std::string& data, double test_fraction,
   if (!train) return bad(train_out, 0, "cannot write");
   if (!test) return bad(test_out, 0, "cannot write");
   SplitCounts counts;
-  Error error;
-  bool failed = false;
-  for_each_line(text.value(), [&](std::size_t number, std::string_view line) {
-    bj::value v;
-    const bj::object* obj = parse_object(line, v);
-    const bj::value* query = obj ? obj->if_contains("query") : nullptr;
-    if (!query || !query->is_string()) {
-      error = bad(data, number, "expected an object with a string \"query\"");
-      return !(failed = true);
-    }
-    const bool to_test = in_split(query->get_string(), test_fraction, seed);
-    (to_test ? test : train) << line << '\n';
-    ++(to_test ? counts.test : counts.train);
-    return true;
-  });
-  if (failed) return error;
+  if (auto error = for_each_query(text.value(), data, [&](std::string_view line, std::string_view query) {
+        const bool to_test = in_split(query, test_fraction, seed);
+        (to_test ? test : train) << line << '\n';
+        ++(to_test ? counts.test : counts.train);
+      })) {
+    return *error;
+  }
   train.flush();
   test.flush();
   if (!train || !test) return bad(train_out, 0, "write failed");
