@@ -99,8 +99,7 @@ void record_request(const Tracer& tracer, const SpanContext& caller) {
 class CollectingExporter final : public SpanExporter {
  public:
   explicit CollectingExporter(std::vector<SpanData>& out) : out_(out) {}
-  ExportResult export_spans(std::span<const SpanData> spans, const Resource&,
-                            const InstrumentationScope&) noexcept override {
+  ExportResult export_spans(SpanBatch spans, const Resource&, const InstrumentationScope&) noexcept override {
     out_.insert(out_.end(), spans.begin(), spans.end());
     return ExportResult::success;
   }
@@ -112,8 +111,7 @@ class CollectingExporter final : public SpanExporter {
 
 class NullExporter final : public SpanExporter {
  public:
-  ExportResult export_spans(std::span<const SpanData>, const Resource&,
-                            const InstrumentationScope&) noexcept override {
+  ExportResult export_spans(SpanBatch, const Resource&, const InstrumentationScope&) noexcept override {
     return ExportResult::success;
   }
   std::string_view name() const noexcept override { return "null"; }

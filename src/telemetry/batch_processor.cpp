@@ -11,12 +11,13 @@ BatchSpanProcessor::BatchSpanProcessor(BatchSettings settings, std::unique_ptr<S
       resource_(std::move(resource)),
       scope_(std::move(scope)),
       diagnostics_(std::move(diagnostics)),
-      queue_(settings.max_queue_size),
-      free_(settings.max_queue_size) {
+      queue_(settings.max_queue_size) {
   if (settings_.max_export_batch_size == 0 || settings_.max_export_batch_size > settings_.max_queue_size) {
     settings_.max_export_batch_size = settings_.max_queue_size;
   }
-  batch_.resize(settings_.max_export_batch_size);
+  free_.reserve(settings_.max_queue_size);
+  batch_.reserve(settings_.max_export_batch_size);
+  batch_view_.reserve(settings_.max_export_batch_size);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -25,13 +26,15 @@ BatchSpanProcessor::~BatchSpanProcessor() {
 }
 
 std::unique_ptr<SpanData> BatchSpanProcessor::acquire() {
-  std::unique_ptr<SpanData> span;
-  if (!free_.try_pop(span)) return std::make_unique<SpanData>();
-  return span;  // cleared already
-}
-
-void BatchSpanProcessor::recycle(std::unique_ptr<SpanData> span) noexcept {
-  free_.try_push(std::move(span));  // when the free list is full, the record is freed
+  {
+    std::unique_lock lock(free_mutex_, std::try_to_lock);
+    if (lock.owns_lock() && !free_.empty()) {
+      std::unique_ptr<SpanData> span = std::move(free_.back());
+      free_.pop_back();
+      return span;  // cleared already
+    }
+  }
+  return std::make_unique<SpanData>();
 }
 
 void BatchSpanProcessor::on_end(SpanData&& span) noexcept {
@@ -48,9 +51,10 @@ void BatchSpanProcessor::on_end(std::unique_ptr<SpanData> span) noexcept {
   if (!span) return;
   if (stopping_.load(std::memory_order_relaxed) || !queue_.try_push(std::move(span))) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
-    clear_for_reuse(*span);
-    recycle(std::move(span));  // a failed push leaves the record with us
-    return;
+    clear_for_reuse(*span);  // a failed push leaves the record with us
+    std::unique_lock lock(free_mutex_, std::try_to_lock);
+    if (lock.owns_lock() && free_.size() < settings_.max_queue_size) free_.push_back(std::move(span));
+    return;  // else it is freed
   }
   // Wake the exporter early once a whole batch waits. The flag keeps this to once per batch; taking the mutex
   // for that one notify makes sure the export thread cannot miss it between checking and sleeping.
@@ -64,16 +68,15 @@ void BatchSpanProcessor::export_available(std::size_t max_batches) noexcept {
   for (std::size_t n = 0; n < max_batches; ++n) {
     // A shutdown that arrives mid-way takes over: it flushes against its own deadline.
     if (n > 0 && stopping_.load(std::memory_order_relaxed)) return;
-    std::size_t count = 0;
     std::unique_ptr<SpanData> span;
-    while (count < batch_.size() && queue_.try_pop(span)) {
-      std::swap(batch_[count++], *span);  // `span` now holds the span the slot held, exported before
-      recycle(std::move(span));
+    while (batch_.size() < settings_.max_export_batch_size && queue_.try_pop(span)) {
+      batch_view_.push_back(span.get());
+      batch_.push_back(std::move(span));
     }
+    const std::size_t count = batch_.size();
     if (count == 0) return;
-    const std::span<const SpanData> batch(batch_.data(), count);
-    const ExportResult r =
-        exporter_ ? exporter_->export_spans(batch, resource_, scope_) : ExportResult::failure;
+    const ExportResult r = exporter_ ? exporter_->export_spans(SpanBatch(batch_view_), resource_, scope_)
+                                     : ExportResult::failure;
     if (r == ExportResult::success) {
       exported_.fetch_add(count, std::memory_order_relaxed);
     } else {
@@ -82,9 +85,19 @@ void BatchSpanProcessor::export_available(std::size_t max_batches) noexcept {
     }
     // Cleared here, while the encoder has just read them, rather than on a request thread later, which would
     // take a cache miss on every attribute slot. Clearing keeps their storage (nothing freed but what grew
-    // unusually large), so the records' strings stay with the request threads that reuse them.
-    for (std::size_t i = 0; i < count; ++i) clear_for_reuse(batch_[i]);
-    if (count < batch_.size()) return;
+    // unusually large), so the records' strings stay with the request threads that reuse them; the free list
+    // hands out the last one cleared first.
+    for (const std::unique_ptr<SpanData>& record : batch_) clear_for_reuse(*record);
+    {
+      std::lock_guard lock(free_mutex_);
+      for (std::unique_ptr<SpanData>& record : batch_) {
+        if (free_.size() == settings_.max_queue_size) break;  // the rest are freed
+        free_.push_back(std::move(record));
+      }
+    }
+    batch_.clear();
+    batch_view_.clear();
+    if (count < settings_.max_export_batch_size) return;
   }
 }
 

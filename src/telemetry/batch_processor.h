@@ -1,6 +1,7 @@
 // The batch span processor: ending a span pushes it onto a bounded lock-free queue (a full queue drops and
 // counts); one export thread sends batches when a batch fills or the schedule delay passes, and flushes on
-// shutdown. Span records come back once exported, with their storage, for the next spans to fill.
+// shutdown. Span records are exported where request threads filled them, then cleared and handed back, with
+// their storage, for the next spans to fill: the most recently cleared first, while it is still in cache.
 #pragma once
 
 #include <atomic>
@@ -34,8 +35,9 @@ class BatchSpanProcessor {
                      InstrumentationScope scope, Diagnostics diagnostics = {});
   ~BatchSpanProcessor();
 
-  // A record for a new span to fill, from any thread: one whose export is done (cleared by the export thread,
-  // its storage kept) when there is one, else a new one. Never blocks; takes no lock.
+  // A record for a new span to fill, from any thread: the one whose export ended last (cleared by the export
+  // thread, its storage kept) when there is one, else a new one. Never blocks: it only tries the free list's
+  // lock, and makes a new record when another thread holds it.
   std::unique_ptr<SpanData> acquire();
   // Called when a span ends, from any thread. Never blocks; takes no lock.
   void on_end(std::unique_ptr<SpanData> span) noexcept;
@@ -52,7 +54,6 @@ class BatchSpanProcessor {
   void export_available(std::size_t max_batches) noexcept;
   void report_drops() noexcept;
   void shutdown_exporter_once() noexcept;
-  void recycle(std::unique_ptr<SpanData> span) noexcept;
 
   BatchSettings settings_;
   std::unique_ptr<SpanExporter> exporter_;
@@ -60,11 +61,14 @@ class BatchSpanProcessor {
   InstrumentationScope scope_;
   Diagnostics diagnostics_;
   SpanQueue<std::unique_ptr<SpanData>> queue_;
-  SpanQueue<std::unique_ptr<SpanData>> free_;  // records for acquire(), which clears them
-  // Export thread only: the records of the batch in export. A record popped from the queue swaps contents
-  // with a slot, and goes back to the free list holding what the slot held: a span exported in an earlier
-  // batch and cleared since, with its storage.
-  std::vector<SpanData> batch_;
+  // Cleared records for acquire(), a stack: the last one pushed is the warmest in cache. At most
+  // max_queue_size are kept. The lock is held for one push or pop (or one batch's pushes on the export
+  // thread), and request threads only ever try it.
+  std::mutex free_mutex_;
+  std::vector<std::unique_ptr<SpanData>> free_;
+  // Export thread only: the records of the batch in export, and the view of them the exporter reads.
+  std::vector<std::unique_ptr<SpanData>> batch_;
+  std::vector<const SpanData*> batch_view_;
 
   std::mutex mutex_;  // export thread and shutdown only: never taken by on_end
   std::condition_variable wake_;

@@ -4,7 +4,7 @@
 
 namespace sy::telemetry {
 
-ExportResult ConsoleExporter::export_spans(std::span<const SpanData> spans, const Resource& resource,
+ExportResult ConsoleExporter::export_spans(SpanBatch spans, const Resource& resource,
                                            const InstrumentationScope& scope) noexcept {
   if (shut_ || out_ == nullptr) return ExportResult::failure;
   if (spans.empty()) return ExportResult::success;

@@ -14,7 +14,7 @@ class ConsoleExporter final : public SpanExporter {
   // `out` is not owned and must outlive the exporter.
   explicit ConsoleExporter(std::FILE* out = stdout) noexcept : out_(out) {}
 
-  ExportResult export_spans(std::span<const SpanData> spans, const Resource& resource,
+  ExportResult export_spans(SpanBatch spans, const Resource& resource,
                             const InstrumentationScope& scope) noexcept override;
   void shutdown() noexcept override { shut_ = true; }
   std::string_view name() const noexcept override { return "console"; }

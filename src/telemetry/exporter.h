@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 
+#include "telemetry/span_batch.h"
 #include "telemetry/span_data.h"
 
 namespace sy::telemetry {
@@ -17,7 +18,7 @@ class SpanExporter {
   virtual ~SpanExporter() = default;
   // Sends one batch, retrying retryable failures within the exporter's timeout. Blocks the export thread
   // only.
-  virtual ExportResult export_spans(std::span<const SpanData> spans, const Resource& resource,
+  virtual ExportResult export_spans(SpanBatch spans, const Resource& resource,
                                     const InstrumentationScope& scope) noexcept = 0;
   // Releases connections; later exports fail at once.
   virtual void shutdown() noexcept {}

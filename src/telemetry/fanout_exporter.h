@@ -13,7 +13,7 @@ class FanoutExporter final : public SpanExporter {
   explicit FanoutExporter(std::vector<std::unique_ptr<SpanExporter>> exporters)
       : exporters_(std::move(exporters)) {}
 
-  ExportResult export_spans(std::span<const SpanData> spans, const Resource& resource,
+  ExportResult export_spans(SpanBatch spans, const Resource& resource,
                             const InstrumentationScope& scope) noexcept override {
     ExportResult result = ExportResult::success;
     for (auto& e : exporters_) {

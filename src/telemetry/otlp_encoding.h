@@ -6,6 +6,7 @@
 #include <string>
 
 #include "telemetry/encode_buffer.h"
+#include "telemetry/span_batch.h"
 #include "telemetry/span_data.h"
 
 namespace sy::telemetry {
@@ -13,15 +14,14 @@ namespace sy::telemetry {
 // The serialized protobuf message (Content-Type application/x-protobuf), written into `out` (emptied first,
 // its storage reused). Written straight from the span data, without message objects: the same bytes
 // libprotobuf writes for the message (fields in number order, proto3 defaults left out).
-void encode_traces_protobuf(std::span<const SpanData> spans, const Resource& resource,
-                            const InstrumentationScope& scope, EncodeBuffer& out);
+void encode_traces_protobuf(SpanBatch spans, const Resource& resource, const InstrumentationScope& scope,
+                            EncodeBuffer& out);
 // The same, as a new string.
-std::string encode_traces_protobuf(std::span<const SpanData> spans, const Resource& resource,
+std::string encode_traces_protobuf(SpanBatch spans, const Resource& resource,
                                    const InstrumentationScope& scope);
 
 // OTLP/JSON (Content-Type application/json): lowerCamelCase names, hex trace and span ids, enums as integers,
 // 64-bit integers as decimal strings; empty and default fields are left out.
-std::string encode_traces_json(std::span<const SpanData> spans, const Resource& resource,
-                               const InstrumentationScope& scope);
+std::string encode_traces_json(SpanBatch spans, const Resource& resource, const InstrumentationScope& scope);
 
 }  // namespace sy::telemetry

@@ -121,8 +121,7 @@ json::object json_span(const SpanData& s) {
 
 }  // namespace
 
-std::string encode_traces_json(std::span<const SpanData> spans, const Resource& resource,
-                               const InstrumentationScope& scope) {
+std::string encode_traces_json(SpanBatch spans, const Resource& resource, const InstrumentationScope& scope) {
   json::object resource_json;
   put_attributes(resource_json, resource.attributes);
 

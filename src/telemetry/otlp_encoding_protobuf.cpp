@@ -289,8 +289,8 @@ void write_span(ProtoWriter& w, const SpanData& s) {
 
 }  // namespace
 
-void encode_traces_protobuf(std::span<const SpanData> spans, const Resource& resource,
-                            const InstrumentationScope& scope, EncodeBuffer& out) {
+void encode_traces_protobuf(SpanBatch spans, const Resource& resource, const InstrumentationScope& scope,
+                            EncodeBuffer& out) {
   out.clear();
   ProtoWriter w(out);
   const std::size_t resource_spans_at = w.open(request_field::resource_spans, kGuessBatch);
@@ -308,7 +308,7 @@ void encode_traces_protobuf(std::span<const SpanData> spans, const Resource& res
   w.close(resource_spans_at, kGuessBatch);
 }
 
-std::string encode_traces_protobuf(std::span<const SpanData> spans, const Resource& resource,
+std::string encode_traces_protobuf(SpanBatch spans, const Resource& resource,
                                    const InstrumentationScope& scope) {
   EncodeBuffer buffer;
   encode_traces_protobuf(spans, resource, scope, buffer);

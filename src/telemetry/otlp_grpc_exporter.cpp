@@ -186,8 +186,7 @@ struct OtlpGrpcExporter::Impl : ExportBookkeeping {
     return true;
   }
 
-  ExportResult export_batch(std::span<const SpanData> spans, const Resource& resource,
-                            const InstrumentationScope& scope) {
+  ExportResult export_batch(SpanBatch spans, const Resource& resource, const InstrumentationScope& scope) {
     if (!can_export(config_error)) return ExportResult::failure;
     const Clock::time_point deadline = Clock::now() + options.timeout;
     encode_traces_protobuf(spans, resource, scope, body);
@@ -227,7 +226,7 @@ OtlpGrpcExporter::OtlpGrpcExporter(OtlpExporterOptions options)
 
 OtlpGrpcExporter::~OtlpGrpcExporter() = default;
 
-ExportResult OtlpGrpcExporter::export_spans(std::span<const SpanData> spans, const Resource& resource,
+ExportResult OtlpGrpcExporter::export_spans(SpanBatch spans, const Resource& resource,
                                             const InstrumentationScope& scope) noexcept {
   if (spans.empty()) return ExportResult::success;
   ExportResult result = ExportResult::failure;

@@ -21,7 +21,7 @@ class OtlpGrpcExporter final : public SpanExporter {
 
   // Blocking unary calls on the calling (export) thread until success, a non-retryable status, or the
   // timeout.
-  ExportResult export_spans(std::span<const SpanData> spans, const Resource& resource,
+  ExportResult export_spans(SpanBatch spans, const Resource& resource,
                             const InstrumentationScope& scope) noexcept override;
   // Thread-safe: cancels a call in flight and any backoff wait; later exports fail at once.
   void shutdown() noexcept override;

@@ -323,7 +323,7 @@ struct OtlpHttpExporter::Impl : ExportBookkeeping {
     return secure ? exchange(*secure, req, deadline, reused) : exchange(*plain, req, deadline, reused);
   }
 
-  std::optional<Request> build_request(std::span<const SpanData> spans, const Resource& resource,
+  std::optional<Request> build_request(SpanBatch spans, const Resource& resource,
                                        const InstrumentationScope& scope) {
     Request req{http::verb::post, endpoint->target, 11};
     // The configured headers go first so the protocol's own (content type, encoding, length) always win.
@@ -350,8 +350,7 @@ struct OtlpHttpExporter::Impl : ExportBookkeeping {
     return req;
   }
 
-  ExportResult export_batch(std::span<const SpanData> spans, const Resource& resource,
-                            const InstrumentationScope& scope) {
+  ExportResult export_batch(SpanBatch spans, const Resource& resource, const InstrumentationScope& scope) {
     if (!can_export(config_error)) return ExportResult::failure;
     const Clock::time_point deadline = Clock::now() + options.timeout;
     std::optional<Request> req = build_request(spans, resource, scope);
@@ -391,7 +390,7 @@ OtlpHttpExporter::~OtlpHttpExporter() {
   if (impl_) impl_->close();
 }
 
-ExportResult OtlpHttpExporter::export_spans(std::span<const SpanData> spans, const Resource& resource,
+ExportResult OtlpHttpExporter::export_spans(SpanBatch spans, const Resource& resource,
                                             const InstrumentationScope& scope) noexcept {
   if (spans.empty()) return ExportResult::success;
   ExportResult result = ExportResult::failure;

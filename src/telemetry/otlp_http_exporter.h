@@ -21,7 +21,7 @@ class OtlpHttpExporter final : public SpanExporter {
 
   // Synchronous: runs its own io_context on the calling (export) thread until success, a non-retryable
   // failure, or the options' timeout.
-  ExportResult export_spans(std::span<const SpanData> spans, const Resource& resource,
+  ExportResult export_spans(SpanBatch spans, const Resource& resource,
                             const InstrumentationScope& scope) noexcept override;
   // Thread-safe: interrupts a running export's waits; later exports fail at once.
   void shutdown() noexcept override;

@@ -150,6 +150,12 @@ Attribute& AttributeList::next_slot_for(std::size_t kind, std::size_t size) noex
   return next_slot();
 }
 
+void AttributeList::prefetch() const noexcept {
+  const char* p = reinterpret_cast<const char*>(slots_.data());
+  const char* const end = p + slots_.size() * sizeof(Attribute);
+  for (; p < end; p += 64) __builtin_prefetch(p, 1);
+}
+
 void AttributeList::clear_for_reuse(std::size_t keep_slots, std::size_t keep_value_bytes,
                                     std::size_t keep_total_bytes) noexcept {
   size_ = 0;

@@ -231,7 +231,7 @@ struct ExportLog {
 class FakeExporter final : public SpanExporter {
  public:
   explicit FakeExporter(std::shared_ptr<ExportLog> log) : log_(std::move(log)) {}
-  ExportResult export_spans(std::span<const SpanData> spans, const Resource& resource,
+  ExportResult export_spans(SpanBatch spans, const Resource& resource,
                             const InstrumentationScope& scope) noexcept override {
     std::chrono::milliseconds delay;
     {
@@ -664,8 +664,7 @@ void fill_everything(SpanData& s, std::string name) {
 TEST(BatchProcessor, ExportedRecordsComeBackClearedWithTheirStorage) {
   auto log = std::make_shared<ExportLog>();
   auto p = make_processor(settings(16, 1, 10ms), log);
-  // One record goes round twice: a record popped for export swaps contents with a batch slot and goes back to
-  // the free list holding the slot's storage, which the previous export filled and then cleared.
+  // One record goes round twice: it is exported where it is, cleared, and handed out again with its storage.
   std::unique_ptr<SpanData> record = p->acquire();
   SpanData* const address = record.get();
   for (int round = 1; round <= 2; ++round) {
@@ -678,6 +677,28 @@ TEST(BatchProcessor, ExportedRecordsComeBackClearedWithTheirStorage) {
   }
   EXPECT_GE(record->attributes.capacity(), 20u) << "the storage of the first round's attributes was not kept";
   EXPECT_EQ(log->all_names(), (std::vector<std::string>{"round1", "round2"}));
+}
+
+TEST(BatchProcessor, TheRecordClearedLastIsHandedOutFirst) {
+  auto log = std::make_shared<ExportLog>();
+  auto p = make_processor(settings(16, 3, 10ms), log);
+  std::vector<SpanData*> exported;
+  for (const char* name : {"a", "b", "c"}) {
+    std::unique_ptr<SpanData> record = p->acquire();
+    exported.push_back(record.get());
+    record->name = name;
+    p->on_end(std::move(record));
+  }
+  ASSERT_TRUE(log->wait([&] { return log->batches.size() >= 1; }));
+  EXPECT_EQ(log->all_names(), (std::vector<std::string>{"a", "b", "c"}));
+  // Cleared in export order, so "c"'s record is the warmest in cache: it comes back first, "a"'s last.
+  std::vector<std::unique_ptr<SpanData>> again;
+  for (int i = 0; i < 3; ++i) again.push_back(p->acquire());
+  EXPECT_EQ(again[0].get(), exported[2]);
+  EXPECT_EQ(again[1].get(), exported[1]);
+  EXPECT_EQ(again[2].get(), exported[0]);
+  for (const auto& record : again) expect_like_new(*record);
+  EXPECT_NE(p->acquire().get(), nullptr) << "an empty free list makes a new record";
 }
 
 TEST(BatchProcessor, ARecordDroppedOnAFullQueueIsReusedToo) {

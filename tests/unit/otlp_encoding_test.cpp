@@ -431,6 +431,27 @@ TEST(OtlpProtobufEncoderTest, AReusedBufferGivesTheSameBytesAsAFreshOne) {
   EXPECT_EQ(std::string(buffer.view()), encode_traces_protobuf(big, test_resource(), test_scope()));
 }
 
+TEST(OtlpEncodingTest, RecordsHeldApartEncodeAsTheSameListWould) {
+  // The batch processor exports span records where they are (a batch of pointers); a caller's list is one
+  // contiguous run. Both are one SpanBatch, and encode to the same bytes, in the batch's order.
+  const std::vector<SpanData> list{full_span(), edge_span(), root_span()};
+  const std::vector<const SpanData*> records{&list[0], &list[1], &list[2]};
+  const SpanBatch held(records);
+  ASSERT_EQ(held.size(), 3u);
+  EXPECT_EQ(held.end() - held.begin(), 3);
+  EXPECT_EQ(&held[1], &list[1]);
+  EXPECT_EQ(&*(held.begin() + 2), &list[2]);
+  EXPECT_EQ(encode_traces_protobuf(held, test_resource(), test_scope()),
+            encode_traces_protobuf(list, test_resource(), test_scope()));
+  EXPECT_EQ(encode_traces_json(held, test_resource(), test_scope()),
+            encode_traces_json(list, test_resource(), test_scope()));
+  const std::vector<const SpanData*> reversed{&list[2], &list[1], &list[0]};
+  const std::vector<SpanData> reversed_list{list[2], list[1], list[0]};
+  EXPECT_EQ(encode_traces_protobuf(SpanBatch(reversed), {}, {}),
+            encode_traces_protobuf(reversed_list, {}, {}));
+  EXPECT_TRUE(SpanBatch().empty());
+}
+
 TEST(OtlpEncodingTest, EmptyBatchStillHasOneResourceAndScope) {
   pb::collector::trace::v1::ExportTraceServiceRequest req;
   ASSERT_TRUE(req.ParseFromString(encode_traces_protobuf({}, test_resource(), test_scope())));

@@ -30,8 +30,7 @@ struct SpanSink {
 class RecordingExporter final : public SpanExporter {
  public:
   explicit RecordingExporter(std::shared_ptr<SpanSink> sink) : sink_(std::move(sink)) {}
-  ExportResult export_spans(std::span<const SpanData> spans, const Resource&,
-                            const InstrumentationScope&) noexcept override {
+  ExportResult export_spans(SpanBatch spans, const Resource&, const InstrumentationScope&) noexcept override {
     std::lock_guard lock(sink_->m);
     sink_->spans.insert(sink_->spans.end(), spans.begin(), spans.end());
     return ExportResult::success;
