@@ -63,6 +63,7 @@ void AttributeKey::copy_from(std::string_view key) {
   data_ = copy;
   size_ = static_cast<std::uint32_t>(key.size());
   owned_ = true;
+  bucket_ = key_bucket(key);
 }
 
 std::ostream& operator<<(std::ostream& out, const AttributeKey& key) {

@@ -28,28 +28,46 @@ bool from_hex(std::string_view hex, SpanId& out) noexcept;   // 16 hex digits
 using AttributeValue = std::variant<std::string, bool, std::int64_t, double, std::vector<std::string>,
                                     std::vector<bool>, std::vector<std::int64_t>, std::vector<double>>;
 
+// Which of 256 buckets a span's attribute key falls in (from its length and last eight bytes, where the
+// gateway's keys differ): a span notes the buckets its keys took, so that setting a key no earlier one shares
+// a bucket with skips the search for an existing one.
+constexpr std::uint8_t key_bucket(std::string_view key) noexcept {
+  const std::size_t n = key.size() < 8 ? key.size() : 8;
+  std::uint64_t tail = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    tail |= std::uint64_t{static_cast<unsigned char>(key[key.size() - n + i])} << (8 * i);
+  }
+  return static_cast<std::uint8_t>(((tail ^ key.size()) * 0x9E3779B97F4A7C15ULL) >> 56);
+}
+
 // An attribute's key. A string literal is kept as a pointer to it (the key of nearly every attribute the
-// gateway sets: nothing to copy or free); any other key is copied and owned. Only a constant expression binds
-// to the literal constructor, so a kept pointer can only point to storage that lives as long as the program.
+// gateway sets: nothing to copy or free, and its bucket is worked out at compile time); any other key is
+// copied and owned. Only a constant expression binds to the literal constructor, so a kept pointer can only
+// point to storage that lives as long as the program.
 class AttributeKey {
  public:
   AttributeKey() noexcept = default;  // the empty key
   consteval AttributeKey(const char* literal) noexcept
-      : data_(literal), size_(static_cast<std::uint32_t>(std::char_traits<char>::length(literal))) {}
+      : data_(literal),
+        size_(static_cast<std::uint32_t>(std::char_traits<char>::length(literal))),
+        bucket_(key_bucket({literal, size_})) {}
   AttributeKey(std::string_view key) { copy_from(key); }
   AttributeKey(const std::string& key) { copy_from(key); }
-  AttributeKey(const AttributeKey& other) : data_(other.data_), size_(other.size_) {
+  AttributeKey(const AttributeKey& other) : data_(other.data_), size_(other.size_), bucket_(other.bucket_) {
     if (other.owned_) copy_from(other.view());
   }
-  AttributeKey(AttributeKey&& other) noexcept : data_(other.data_), size_(other.size_), owned_(other.owned_) {
+  AttributeKey(AttributeKey&& other) noexcept
+      : data_(other.data_), size_(other.size_), owned_(other.owned_), bucket_(other.bucket_) {
     other.data_ = "";
     other.size_ = 0;
     other.owned_ = false;
+    other.bucket_ = kEmptyBucket;
   }
   AttributeKey& operator=(AttributeKey other) noexcept {
     std::swap(data_, other.data_);
     std::swap(size_, other.size_);
     std::swap(owned_, other.owned_);
+    std::swap(bucket_, other.bucket_);
     return *this;
   }
   ~AttributeKey() {
@@ -58,14 +76,18 @@ class AttributeKey {
 
   std::string_view view() const noexcept { return {data_, size_}; }
   bool owned() const noexcept { return owned_; }
+  std::uint8_t bucket() const noexcept { return bucket_; }  // key_bucket(view())
   friend bool operator==(const AttributeKey& a, std::string_view b) noexcept { return a.view() == b; }
 
  private:
   void copy_from(std::string_view key);
 
+  static constexpr std::uint8_t kEmptyBucket = key_bucket({});
+
   const char* data_ = "";
   std::uint32_t size_ = 0;  // 16 bytes in all, so that an Attribute fills one 64-byte cache line
   bool owned_ = false;
+  std::uint8_t bucket_ = kEmptyBucket;
 };
 std::ostream& operator<<(std::ostream& out, const AttributeKey& key);
 

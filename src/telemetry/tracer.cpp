@@ -38,15 +38,6 @@ std::size_t ascii_prefix(std::string_view s) noexcept {
   return i;
 }
 
-// One of 256 buckets for an attribute key, from its length and last eight bytes (where the gateway's keys
-// differ).
-unsigned key_bucket(std::string_view key) noexcept {
-  const std::size_t n = key.size() < 8 ? key.size() : 8;
-  std::uint64_t tail = 0;
-  if (n > 0) std::memcpy(&tail, key.data() + key.size() - n, n);
-  return static_cast<unsigned>(((tail ^ key.size()) * 0x9E3779B97F4A7C15ULL) >> 56);
-}
-
 // OTLP strings must be UTF-8, and some receivers reject a whole batch otherwise: bytes that are not (a
 // client's User-Agent, say) become U+FFFD.
 void make_valid_utf8(std::string& s) {
@@ -111,7 +102,7 @@ void Span::sanitize(std::string& value) const {
 Attribute* Span::slot_for(AttributeKey&& key, std::size_t kind, std::size_t size) {
   if (!data_) return nullptr;
   const std::string_view k = key.view();
-  const unsigned bucket = key_bucket(k);
+  const unsigned bucket = key.bucket();
   std::uint64_t& bucket_word = key_buckets_[bucket / 64];
   const std::uint64_t bucket_bit = std::uint64_t{1} << (bucket % 64);
   if ((bucket_word & bucket_bit) != 0) {

@@ -295,6 +295,21 @@ TEST_F(TracerTest, SameKeyReplacesInPlace) {
   EXPECT_EQ(d.dropped_attributes_count, 0u);
 }
 
+TEST_F(TracerTest, AKeyGivenAsALiteralOrAsTextIsOneAttribute) {
+  // A literal key's bucket is worked out at compile time, a copied key's at run time: they must agree, or a
+  // key set both ways would be recorded twice.
+  Span s = tracer_->start_span("attrs", SpanKind::internal, SpanContext{});
+  s.set_attribute("gen_ai.request.model", "first");
+  s.set_attribute(std::string("gen_ai.request.model"), "second");
+  s.set_attribute(std::string_view("x"), 1);
+  s.set_attribute("x", 2);
+  s.end();
+  SpanData d = only_span();
+  ASSERT_EQ(d.attributes.size(), 2u);
+  EXPECT_EQ(std::get<std::string>(d.attributes[0].value), "second");
+  EXPECT_EQ(std::get<std::int64_t>(d.attributes[1].value), 2);
+}
+
 TEST_F(TracerTest, AttributeCountLimitDropsAndCounts) {
   SpanLimits limits;
   limits.attribute_count = 3;
@@ -843,6 +858,13 @@ TEST(AttributeKeyTest, LiteralsAreKeptAndOtherKeysCopied) {
   EXPECT_EQ(copy[0].key, "a");
   EXPECT_EQ(copy[1].key, "b");
   EXPECT_EQ(AttributeKey(std::string_view()).view(), "");
+  // Every way of making a key gives the bucket of its text.
+  for (const AttributeKey* k : std::initializer_list<const AttributeKey*>{&literal, &copied, &moved})
+    EXPECT_EQ(k->bucket(), key_bucket(k->view()));
+  EXPECT_EQ(AttributeKey().bucket(), key_bucket(""));
+  EXPECT_EQ(assigned.bucket(), key_bucket(""));  // moved from: the empty key
+  EXPECT_EQ(AttributeKey("a.b").bucket(), AttributeKey(std::string("a.b")).bucket());
+  static_assert(sizeof(AttributeKey) == 16);
 }
 
 }  // namespace
