@@ -18,7 +18,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       g++ cmake ninja-build pkg-config make \
       libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
-      libssl-dev zlib1g-dev libyaml-cpp-dev libcli11-dev \
+      libssl-dev zlib1g-dev libyaml-cpp-dev libcli11-dev libgoogle-perftools-dev \
       libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc \
  && rm -rf /var/lib/apt/lists/*
 
@@ -37,8 +37,8 @@ FROM debian:12-slim AS runtime
 
 ARG DEBIAN_FRONTEND=noninteractive
 # Runtime halves of the -dev packages above (Debian 12 names): Boost.JSON and Boost.URL, OpenSSL 3, yaml-cpp,
-# protobuf and gRPC++ for the OTLP exporters, zlib for gzip, and the CA bundle for TLS to providers and
-# collectors. libstdc++ and libgcc are already part of the slim image.
+# protobuf and gRPC++ for the OTLP exporters, zlib for gzip, tcmalloc (the allocator), and the CA bundle for TLS to
+# providers and collectors. libstdc++ and libgcc are already part of the slim image.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates \
@@ -47,6 +47,7 @@ RUN apt-get update \
       libyaml-cpp0.7 \
       libprotobuf32 libgrpc++1.51 libgrpc29 \
       zlib1g \
+      libtcmalloc-minimal4 \
  && rm -rf /var/lib/apt/lists/*
 
 # A fixed numeric id, so that Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.

@@ -9,6 +9,8 @@ PACKAGES=(
   # libraries
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev zlib1g-dev libyaml-cpp-dev libcli11-dev
+  # the allocator (tcmalloc_minimal and its header)
+  libgoogle-perftools-dev
   # OTLP export: protobuf messages and the gRPC trace service
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   # tests and benchmarks

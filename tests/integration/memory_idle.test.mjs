@@ -1,5 +1,6 @@
-// Memory the gateway keeps for the next large request (fixed malloc thresholds, src/app/gateway.cpp) goes back
-// to the kernel once the gateway has been idle for a second (http::ServerOptions::on_idle).
+// Memory the gateway keeps for the next large request (tcmalloc's thread caches and page heap, or glibc's heap
+// with fixed thresholds in a build without tcmalloc: src/app/gateway.cpp) goes back to the kernel once the
+// gateway has been idle for a second (http::ServerOptions::on_idle).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ function rssKb(pid) {
   return Number(line.split(/\s+/)[1]);
 }
 
-// The sanitizer build replaces malloc: the thresholds and the trimming do not apply there.
+// The sanitizer build replaces malloc: neither allocator's give-back applies there.
 function sanitized(pid) {
   return readFileSync(`/proc/${pid}/maps`, 'utf8').includes('libasan');
 }
