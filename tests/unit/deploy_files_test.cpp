@@ -403,9 +403,9 @@ TEST(DeployDockerfile, RuntimeStageInstallsOnlyRuntimeLibraries) {
   const std::vector<Stage> stages = dockerfile_stages();
   ASSERT_EQ(stages.size(), 2u);
   const std::vector<std::string> run = run_words(stages[1]);
-  for (const char* package : {"ca-certificates", "libboost-json1.81.0", "libboost-url1.81.0", "libssl3",
-                              "libyaml-cpp0.7", "libprotobuf32", "libgrpc++1.51", "zlib1g",
-                              "libtcmalloc-minimal4"}) {
+  for (const char* package :
+       {"ca-certificates", "libboost-json1.81.0", "libboost-url1.81.0", "libssl3", "libyaml-cpp0.7",
+        "libprotobuf32", "libgrpc++1.51", "zlib1g", "libtcmalloc-minimal4"}) {
     EXPECT_TRUE(contains(run, package)) << package;
   }
   for (const std::string& word : run) {
