@@ -39,7 +39,8 @@ class BatchSpanProcessor {
   // thread, its storage kept) when there is one, else a new one. Never blocks: it only tries the free list's
   // lock, and makes a new record when another thread holds it.
   std::unique_ptr<SpanData> acquire();
-  // Called when a span ends, from any thread. Never blocks; takes no lock.
+  // Called when a span ends, from any thread. Never blocks: a push onto the lock-free queue, and when that
+  // fails (a full queue) only a try of the free list's lock to keep the record.
   void on_end(std::unique_ptr<SpanData> span) noexcept;
   void on_end(SpanData&& span) noexcept;
   // Exports what is queued, waiting at most `timeout`, then stops the export thread. Idempotent.
