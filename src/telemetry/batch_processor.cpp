@@ -77,12 +77,6 @@ void BatchSpanProcessor::export_available(std::size_t max_batches) noexcept {
     if (count == 0) return;
     const ExportResult r = exporter_ ? exporter_->export_spans(SpanBatch(batch_view_), resource_, scope_)
                                      : ExportResult::failure;
-    if (r == ExportResult::success) {
-      exported_.fetch_add(count, std::memory_order_relaxed);
-    } else {
-      failed_.fetch_add(count, std::memory_order_relaxed);
-      dropped_.fetch_add(count, std::memory_order_relaxed);
-    }
     // Cleared here, while the encoder has just read them, rather than on a request thread later, which would
     // take a cache miss on every attribute slot. Clearing keeps their storage (nothing freed but what grew
     // unusually large), so the records' strings stay with the request threads that reuse them; the free list
@@ -97,6 +91,13 @@ void BatchSpanProcessor::export_available(std::size_t max_batches) noexcept {
     }
     batch_.clear();
     batch_view_.clear();
+    // Counted once the records are back: whoever sees the count can have them.
+    if (r == ExportResult::success) {
+      exported_.fetch_add(count, std::memory_order_relaxed);
+    } else {
+      failed_.fetch_add(count, std::memory_order_relaxed);
+      dropped_.fetch_add(count, std::memory_order_relaxed);
+    }
     if (count < settings_.max_export_batch_size) return;
   }
 }

@@ -35,9 +35,9 @@ class BatchSpanProcessor {
                      InstrumentationScope scope, Diagnostics diagnostics = {});
   ~BatchSpanProcessor();
 
-  // A record for a new span to fill, from any thread: the one whose export ended last (cleared by the export
-  // thread, its storage kept) when there is one, else a new one. Never blocks: it only tries the free list's
-  // lock, and makes a new record when another thread holds it.
+  // A record for a new span to fill, from any thread: the most recently cleared one (its export done, or its
+  // span dropped on a full queue; its storage kept) when there is one, else a new one. Never blocks: it only
+  // tries the free list's lock, and makes a new record when another thread holds it.
   std::unique_ptr<SpanData> acquire();
   // Called when a span ends, from any thread. Never blocks: a push onto the lock-free queue, and when that
   // fails (a full queue) only a try of the free list's lock to keep the record.

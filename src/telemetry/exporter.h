@@ -17,7 +17,8 @@ class SpanExporter {
  public:
   virtual ~SpanExporter() = default;
   // Sends one batch, retrying retryable failures within the exporter's timeout. Blocks the export thread
-  // only.
+  // only. The spans are the caller's and valid during the call only (the batch processor clears and reuses
+  // them right after): an exporter that keeps anything copies it.
   virtual ExportResult export_spans(SpanBatch spans, const Resource& resource,
                                     const InstrumentationScope& scope) noexcept = 0;
   // Releases connections; later exports fail at once.

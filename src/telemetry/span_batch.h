@@ -14,6 +14,8 @@ namespace sy::telemetry {
 
 class SpanBatch {
  public:
+  // Holds what the batch views, not the batch: it stays valid when the SpanBatch it came from (a by-value
+  // parameter, a temporary) is gone, as long as the spans are.
   class iterator {
    public:
     using iterator_category = std::random_access_iterator_tag;
@@ -23,13 +25,21 @@ class SpanBatch {
     using reference = const SpanData&;
 
     iterator() = default;
-    reference operator*() const noexcept { return (*batch_)[index_]; }
-    pointer operator->() const noexcept { return &(*batch_)[index_]; }
-    reference operator[](difference_type n) const noexcept { return (*batch_)[index_ + n]; }
+    reference operator*() const noexcept { return at(index_); }
+    pointer operator->() const noexcept { return &at(index_); }
+    reference operator[](difference_type n) const noexcept { return at(index_ + n); }
     iterator& operator++() noexcept { return ++index_, *this; }
-    iterator operator++(int) noexcept { return iterator(batch_, index_++); }
+    iterator operator++(int) noexcept {
+      iterator old = *this;
+      ++index_;
+      return old;
+    }
     iterator& operator--() noexcept { return --index_, *this; }
-    iterator operator--(int) noexcept { return iterator(batch_, index_--); }
+    iterator operator--(int) noexcept {
+      iterator old = *this;
+      --index_;
+      return old;
+    }
     iterator& operator+=(difference_type n) noexcept { return index_ += n, *this; }
     iterator& operator-=(difference_type n) noexcept { return index_ -= n, *this; }
     friend iterator operator+(iterator it, difference_type n) noexcept { return it += n; }
@@ -43,8 +53,11 @@ class SpanBatch {
 
    private:
     friend class SpanBatch;
-    iterator(const SpanBatch* batch, difference_type index) noexcept : batch_(batch), index_(index) {}
-    const SpanBatch* batch_ = nullptr;
+    iterator(const SpanData* list, const SpanData* const* records, difference_type index) noexcept
+        : list_(list), records_(records), index_(index) {}
+    const SpanData& at(difference_type i) const noexcept { return records_ ? *records_[i] : list_[i]; }
+    const SpanData* list_ = nullptr;
+    const SpanData* const* records_ = nullptr;
     difference_type index_ = 0;
   };
 
@@ -60,8 +73,8 @@ class SpanBatch {
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
   const SpanData& operator[](std::ptrdiff_t i) const noexcept { return records_ ? *records_[i] : list_[i]; }
-  iterator begin() const noexcept { return iterator(this, 0); }
-  iterator end() const noexcept { return iterator(this, static_cast<std::ptrdiff_t>(size_)); }
+  iterator begin() const noexcept { return iterator(list_, records_, 0); }
+  iterator end() const noexcept { return iterator(list_, records_, static_cast<std::ptrdiff_t>(size_)); }
 
  private:
   const SpanData* list_ = nullptr;

@@ -670,7 +670,8 @@ TEST(BatchProcessor, ExportedRecordsComeBackClearedWithTheirStorage) {
   for (int round = 1; round <= 2; ++round) {
     fill_everything(*record, "round" + std::to_string(round));
     p->on_end(std::move(record));
-    ASSERT_TRUE(log->wait([&] { return log->batches.size() >= static_cast<std::size_t>(round); }));
+    // exported() counts a batch once its records are back on the free list.
+    ASSERT_TRUE(eventually([&] { return p->exported() >= static_cast<std::uint64_t>(round); }));
     record = p->acquire();
     ASSERT_EQ(record.get(), address) << "the exported record was not reused";
     expect_like_new(*record);
@@ -681,7 +682,8 @@ TEST(BatchProcessor, ExportedRecordsComeBackClearedWithTheirStorage) {
 
 TEST(BatchProcessor, TheRecordClearedLastIsHandedOutFirst) {
   auto log = std::make_shared<ExportLog>();
-  auto p = make_processor(settings(16, 3, 10ms), log);
+  // A schedule delay far beyond the test: the three spans leave together, as the batch they fill.
+  auto p = make_processor(settings(16, 3, 10s), log);
   std::vector<SpanData*> exported;
   for (const char* name : {"a", "b", "c"}) {
     std::unique_ptr<SpanData> record = p->acquire();
@@ -689,7 +691,7 @@ TEST(BatchProcessor, TheRecordClearedLastIsHandedOutFirst) {
     record->name = name;
     p->on_end(std::move(record));
   }
-  ASSERT_TRUE(log->wait([&] { return log->batches.size() >= 1; }));
+  ASSERT_TRUE(eventually([&] { return p->exported() == 3; }));
   EXPECT_EQ(log->all_names(), (std::vector<std::string>{"a", "b", "c"}));
   // Cleared in export order, so "c"'s record is the warmest in cache: it comes back first, "a"'s last.
   std::vector<std::unique_ptr<SpanData>> again;
@@ -698,7 +700,8 @@ TEST(BatchProcessor, TheRecordClearedLastIsHandedOutFirst) {
   EXPECT_EQ(again[1].get(), exported[1]);
   EXPECT_EQ(again[2].get(), exported[0]);
   for (const auto& record : again) expect_like_new(*record);
-  EXPECT_NE(p->acquire().get(), nullptr) << "an empty free list makes a new record";
+  const std::unique_ptr<SpanData> fresh = p->acquire();
+  for (SpanData* e : exported) EXPECT_NE(fresh.get(), e) << "an empty free list makes a new record";
 }
 
 TEST(BatchProcessor, ARecordDroppedOnAFullQueueIsReusedToo) {

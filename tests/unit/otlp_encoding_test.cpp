@@ -450,6 +450,10 @@ TEST(OtlpEncodingTest, RecordsHeldApartEncodeAsTheSameListWould) {
   EXPECT_EQ(encode_traces_protobuf(SpanBatch(reversed), {}, {}),
             encode_traces_protobuf(reversed_list, {}, {}));
   EXPECT_TRUE(SpanBatch().empty());
+  // An iterator views the spans, not the SpanBatch it came from.
+  const auto first = SpanBatch(records).begin();
+  EXPECT_EQ(&*first, &list[0]);
+  EXPECT_EQ(&first[2], &list[2]);
 }
 
 TEST(OtlpEncodingTest, EmptyBatchStillHasOneResourceAndScope) {
