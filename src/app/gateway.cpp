@@ -65,11 +65,11 @@ bool settle_allocator() {
 }
 
 // On a worker thread, once the gateway is idle (http::ServerOptions::on_idle runs it on one worker after the
-// other): this thread's cache goes back to the central lists, and the free pages of the page heap to the
-// kernel.
-void give_back_idle_memory() {
+// other): this thread's cache goes back to the central lists; after the last worker's, the free pages of the
+// page heap (the whole process's) go to the kernel.
+void give_back_idle_memory(bool last) {
   MallocExtension::instance()->MarkThreadTemporarilyIdle();
-  MallocExtension::instance()->ReleaseFreeMemory();
+  if (last) MallocExtension::instance()->ReleaseFreeMemory();
 }
 
 #else
@@ -95,13 +95,13 @@ bool settle_allocator() {
 // other): returns the free top of this thread's heap to the kernel. glibc does that only in free() of a large
 // block, when the top exceeds the trim threshold (malloc_trim leaves the heaps of threads other than the main
 // one as they are), so the threshold is lowered for one such free, then restored. Free pages inside the heaps
-// (not at their top) go back through malloc_trim.
-void give_back_idle_memory() {
+// (not at their top) go back through malloc_trim, which walks every heap: once, on the last worker.
+void give_back_idle_memory(bool last) {
   mallopt(M_TRIM_THRESHOLD, kIdleTrimThreshold);
   void* volatile block = std::malloc(kIdleTrimThreshold * 2);  // volatile: the pair is not optimised away
   std::free(block);
   mallopt(M_TRIM_THRESHOLD, kTrimThreshold);
-  malloc_trim(0);
+  if (last) malloc_trim(0);
 }
 
 #endif

@@ -821,10 +821,10 @@ namespace {
 
 // Runs `task` on workers[i], then on the next one, from each worker's own thread.
 void run_on_workers_in_turn(const std::vector<std::unique_ptr<Worker>>& workers, std::size_t i,
-                            const std::function<void()>& task) {
+                            const std::function<void(bool last)>& task) {
   if (i >= workers.size()) return;
   asio::post(workers[i]->ioc, [&workers, i, &task] {
-    task();
+    task(i + 1 == workers.size());
     run_on_workers_in_turn(workers, i + 1, task);
   });
 }

@@ -40,8 +40,10 @@ struct ServerOptions {
   // Runs on every worker thread, one worker after the other, once no worker has read a request for
   // `idle_after` (and again only after the next request): housekeeping that should not run while requests
   // keep coming, such as giving memory back to the kernel. Streams begun earlier may still be open then; the
-  // task runs between their I/O events like any other work of the worker. Without it nothing runs.
-  std::function<void()> on_idle;
+  // task runs between their I/O events like any other work of the worker. `last` is true on the round's last
+  // worker: work for the whole process goes there, once, after every worker did its own. Without it nothing
+  // runs.
+  std::function<void(bool last)> on_idle;
   std::chrono::milliseconds idle_after{1000};
 };
 
