@@ -28,24 +28,25 @@ COPY . .
 # Each Beast/grpc++ translation unit takes about a gigabyte to compile; lower the parallelism on small builders
 # with --build-arg BUILD_JOBS=2 (empty: Ninja's default, one job per core plus two).
 ARG BUILD_JOBS=
+# The target builds the gateway and the OTLP/gRPC exporter module it loads when that protocol is configured.
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DSWITCHYARD_TESTS=OFF \
  && cmake --build build --target switchyard ${BUILD_JOBS:+-j ${BUILD_JOBS}} \
- && strip build/switchyard
+ && strip build/switchyard build/libswitchyard_otlp_grpc.so
 
 # ---- runtime --------------------------------------------------------------------------------------------------
 FROM debian:12-slim AS runtime
 
 ARG DEBIAN_FRONTEND=noninteractive
 # Runtime halves of the -dev packages above (Debian 12 names): Boost.JSON and Boost.URL, OpenSSL 3, yaml-cpp,
-# protobuf and gRPC++ for the OTLP exporters, zlib for gzip, tcmalloc (the allocator), and the CA bundle for TLS to
-# providers and collectors. libstdc++ and libgcc are already part of the slim image.
+# gRPC++ for the OTLP/gRPC exporter module, zlib for gzip, tcmalloc (the allocator), and the CA bundle for TLS to
+# providers and collectors. libstdc++ and libgcc are already part of the slim image; protobuf is only a build tool.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates \
       libboost-json1.81.0 libboost-url1.81.0 \
       libssl3 \
       libyaml-cpp0.7 \
-      libprotobuf32 libgrpc++1.51 libgrpc29 \
+      libgrpc++1.51 libgrpc29 \
       zlib1g \
       libtcmalloc-minimal4 \
  && rm -rf /var/lib/apt/lists/*
@@ -56,12 +57,14 @@ RUN groupadd --system --gid 10001 switchyard \
       --shell /usr/sbin/nologin switchyard
 
 COPY --from=build /src/build/switchyard /usr/local/bin/switchyard
+# Where the gateway looks for the module besides its own directory: ../lib/switchyard/ from the binary.
+COPY --from=build /src/build/libswitchyard_otlp_grpc.so /usr/local/lib/switchyard/libswitchyard_otlp_grpc.so
 COPY config/ /app/config/
 
 # Fail the image build, not the first container start, if a shared library is missing from the list above.
-RUN if ldd /usr/local/bin/switchyard | grep -q 'not found'; then \
-      ldd /usr/local/bin/switchyard; echo 'switchyard: missing shared libraries' >&2; exit 1; \
-    fi \
+RUN for f in /usr/local/bin/switchyard /usr/local/lib/switchyard/libswitchyard_otlp_grpc.so; do \
+      if ldd "$f" | grep -q 'not found'; then ldd "$f"; echo "$f: missing shared libraries" >&2; exit 1; fi; \
+    done \
  && /usr/local/bin/switchyard --version
 
 WORKDIR /app

@@ -1,14 +1,69 @@
 #include "telemetry/exporter_factory.h"
 
+#include <dlfcn.h>
+
+#include <mutex>
+#include <system_error>
+
 #include "telemetry/console_exporter.h"
 #include "telemetry/otlp_grpc_exporter.h"
 #include "telemetry/otlp_http_exporter.h"
 
 namespace sy::telemetry {
+namespace {
 
-std::unique_ptr<SpanExporter> make_otlp_exporter(const OtlpExporterOptions& options) {
+// Stands in for the gRPC exporter when its module is missing: the gateway serves, its spans are dropped.
+class UnloadedGrpcExporter final : public SpanExporter {
+ public:
+  ExportResult export_spans(SpanBatch, const Resource&, const InstrumentationScope&) noexcept override {
+    return ExportResult::failure;
+  }
+  std::string_view name() const noexcept override { return "otlp_grpc"; }
+};
+
+// dlerror() is process-wide state: one loader at a time reads its own message.
+std::mutex dl_mutex;
+
+}  // namespace
+
+std::vector<std::filesystem::path> default_otlp_grpc_modules() {
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  const std::filesystem::path dir = exe.parent_path();
+  return {dir / kOtlpGrpcModuleFile, dir.parent_path() / "lib" / "switchyard" / kOtlpGrpcModuleFile};
+}
+
+std::unique_ptr<SpanExporter> load_otlp_grpc_exporter(const OtlpExporterOptions& options, Warnings& warnings,
+                                                      const std::vector<std::filesystem::path>& modules) {
+  std::string tried;
+  std::lock_guard lock(dl_mutex);
+  for (const std::filesystem::path& module : modules) {
+    // Never closed: the exporters it makes run its code until the process ends.
+    void* handle = dlopen(module.c_str(), RTLD_NOW | RTLD_LOCAL);
+    const char* error = handle ? nullptr : dlerror();
+    if (handle) {
+      void* symbol = dlsym(handle, kMakeOtlpGrpcExporterSymbol);
+      if (symbol) {
+        auto* make = reinterpret_cast<MakeOtlpGrpcExporter*>(symbol);
+        if (SpanExporter* exporter = make(options)) return std::unique_ptr<SpanExporter>(exporter);
+        error = "the module could not create the exporter";
+      } else {
+        error = dlerror();
+      }
+    }
+    tried += (tried.empty() ? "" : "; ") + module.string() + ": " + (error ? error : "unknown error");
+  }
+  if (modules.empty()) tried = "no module path (the executable's directory is unknown)";
+  warnings.push_back("OTLP exporter: the gRPC exporter module cannot be loaded (" + tried +
+                     "); spans are dropped. Install it beside the switchyard binary, or use "
+                     "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf");
+  return std::make_unique<UnloadedGrpcExporter>();
+}
+
+std::unique_ptr<SpanExporter> make_otlp_exporter(const OtlpExporterOptions& options, Warnings& warnings) {
   if (options.protocol == OtlpExporterOptions::Protocol::grpc)
-    return std::make_unique<OtlpGrpcExporter>(options);
+    return load_otlp_grpc_exporter(options, warnings, default_otlp_grpc_modules());
   return std::make_unique<OtlpHttpExporter>(options);
 }
 

@@ -35,6 +35,12 @@ constexpr std::uint32_t trace_id = 1, span_id = 2, trace_state = 3, parent_span_
 namespace event_field {  // trace.v1.Span.Event
 constexpr std::uint32_t time_unix_nano = 1, name = 2, attributes = 3;
 }
+namespace response_field {  // collector.trace.v1.ExportTraceServiceResponse
+constexpr std::uint32_t partial_success = 1;
+}
+namespace partial_success_field {  // collector.trace.v1.ExportTracePartialSuccess
+constexpr std::uint32_t rejected_spans = 1;
+}
 namespace link_field {  // trace.v1.Span.Link
 constexpr std::uint32_t trace_id = 1, span_id = 2, trace_state = 3, attributes = 4;
 }
@@ -313,6 +319,90 @@ std::string encode_traces_protobuf(SpanBatch spans, const Resource& resource,
   EncodeBuffer buffer;
   encode_traces_protobuf(spans, resource, scope, buffer);
   return std::string(buffer.view());
+}
+
+namespace {
+
+// Reads protobuf fields one at a time; any malformed input (truncated, overlong varint, groups) ends it.
+class ProtoReader {
+ public:
+  explicit ProtoReader(std::string_view bytes) noexcept : p_(bytes.data()), end_(p_ + bytes.size()) {}
+
+  // The next field's number and wire type, its value in `varint` or `bytes`; false at the end or on bad
+  // input (then `ok()` is false too).
+  bool next(std::uint32_t& field, std::uint32_t& wire, std::uint64_t& varint,
+            std::string_view& bytes) noexcept {
+    if (p_ == end_) return false;
+    std::uint64_t tag = 0;
+    if (!read_varint(tag) || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffffu) return bad();
+    field = static_cast<std::uint32_t>(tag >> 3);
+    wire = static_cast<std::uint32_t>(tag & 7);
+    switch (static_cast<Wire>(wire)) {
+      case Wire::varint:
+        return read_varint(varint) || bad();
+      case Wire::i64:
+        return skip(8);
+      case Wire::i32:
+        return skip(4);
+      case Wire::len: {
+        std::uint64_t n = 0;
+        if (!read_varint(n) || n > static_cast<std::uint64_t>(end_ - p_)) return bad();
+        bytes = std::string_view(p_, static_cast<std::size_t>(n));
+        p_ += n;
+        return true;
+      }
+    }
+    return bad();  // groups (3, 4) and the unused wire types 6 and 7
+  }
+  bool ok() const noexcept { return ok_; }
+
+ private:
+  bool read_varint(std::uint64_t& out) noexcept {
+    out = 0;
+    for (int shift = 0; shift < 64 && p_ != end_; shift += 7) {
+      const auto byte = static_cast<std::uint8_t>(*p_++);
+      out |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) return true;
+    }
+    return false;
+  }
+  bool skip(std::size_t n) noexcept {
+    if (static_cast<std::size_t>(end_ - p_) < n) return bad();
+    p_ += n;
+    return true;
+  }
+  bool bad() noexcept {
+    ok_ = false;
+    p_ = end_;
+    return false;
+  }
+
+  const char* p_;
+  const char* end_;
+  bool ok_ = true;
+};
+
+}  // namespace
+
+std::int64_t decode_rejected_spans(std::string_view response) noexcept {
+  std::int64_t rejected = 0;
+  std::uint32_t field = 0, wire = 0;
+  std::uint64_t varint = 0;
+  std::string_view bytes;
+  ProtoReader outer(response);
+  while (outer.next(field, wire, varint, bytes)) {
+    if (field != response_field::partial_success || wire != static_cast<std::uint32_t>(Wire::len)) continue;
+    // A message field seen twice merges: a later rejected_spans replaces an earlier one.
+    ProtoReader inner(bytes);
+    while (inner.next(field, wire, varint, bytes)) {
+      if (field == partial_success_field::rejected_spans &&
+          wire == static_cast<std::uint32_t>(Wire::varint)) {
+        rejected = static_cast<std::int64_t>(varint);
+      }
+    }
+    if (!inner.ok()) return 0;
+  }
+  return outer.ok() && rejected > 0 ? rejected : 0;
 }
 
 }  // namespace sy::telemetry

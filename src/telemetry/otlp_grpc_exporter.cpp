@@ -10,8 +10,8 @@
 #include <optional>
 #include <random>
 #include <sstream>
+#include <type_traits>
 
-#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "telemetry/export_bookkeeping.h"
 #include "telemetry/otlp_encoding.h"
 #include "telemetry/text.h"
@@ -19,11 +19,10 @@
 namespace sy::telemetry {
 namespace {
 
-namespace collector = opentelemetry::proto::collector::trace::v1;
 using Clock = std::chrono::steady_clock;
 
-// The request goes out as bytes the OTLP encoder wrote (a generic call), so no message objects are built;
-// only the small response is parsed by libprotobuf.
+// The request goes out as bytes the OTLP encoder wrote (a generic call), and the small response is read by
+// our decoder: no message objects, and no libprotobuf.
 const std::string kExportMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 #ifdef SWITCHYARD_VERSION
@@ -81,9 +80,7 @@ std::int64_t rejected_spans(grpc::ByteBuffer& response) {
   if (!response.Dump(&slices).ok()) return 0;
   std::string bytes;
   for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  collector::ExportTraceServiceResponse parsed;
-  if (!parsed.ParseFromString(bytes)) return 0;
-  return parsed.partial_success().rejected_spans();
+  return decode_rejected_spans(bytes);
 }
 
 }  // namespace
@@ -269,3 +266,14 @@ std::string OtlpGrpcExporter::last_error() const {
 }
 
 }  // namespace sy::telemetry
+
+extern "C" __attribute__((visibility("default"))) sy::telemetry::SpanExporter*
+switchyard_make_otlp_grpc_exporter(const sy::telemetry::OtlpExporterOptions& options) noexcept {
+  static_assert(
+      std::is_same_v<decltype(switchyard_make_otlp_grpc_exporter), sy::telemetry::MakeOtlpGrpcExporter>);
+  try {
+    return new sy::telemetry::OtlpGrpcExporter(options);
+  } catch (...) {
+    return nullptr;
+  }
+}

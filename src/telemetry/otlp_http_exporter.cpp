@@ -16,7 +16,6 @@
 #include <optional>
 #include <random>
 
-#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "telemetry/export_bookkeeping.h"
 #include "telemetry/otlp_encoding.h"
 
@@ -80,10 +79,7 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v) {
 std::uint64_t rejected_spans(std::string_view body, bool json_body) {
   if (body.empty()) return 0;
   if (!json_body) {
-    opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse response;
-    if (!response.ParseFromArray(body.data(), static_cast<int>(body.size()))) return 0;
-    const std::int64_t n = response.partial_success().rejected_spans();
-    return n > 0 ? static_cast<std::uint64_t>(n) : 0;
+    return static_cast<std::uint64_t>(decode_rejected_spans(body));
   }
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(body, ec);

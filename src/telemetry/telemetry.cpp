@@ -195,7 +195,7 @@ std::unique_ptr<Telemetry> Telemetry::create(const EnvLookup& env, std::string_v
         }
       }
       options.timeout = std::min(options.timeout, s.batch.export_timeout);
-      if (auto e = make_otlp_exporter(options)) exporters.push_back(std::move(e));
+      if (auto e = make_otlp_exporter(options, warnings)) exporters.push_back(std::move(e));
     }
   }
   std::unique_ptr<SpanExporter> exporter;

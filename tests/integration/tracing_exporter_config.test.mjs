@@ -2,7 +2,11 @@
 // protocol, the signal-specific endpoint used as-is, the batch size limit, comma lists of exporters.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { request, mockModel, MASTER_KEY, closedPort, startGateway } from './lib/gateway.mjs';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { request, mockModel, MASTER_KEY, closedPort, startGateway, SWITCHYARD_BIN } from './lib/gateway.mjs';
 import { PROTOCOLS, startOtlpReceiver } from './lib/otlp_receiver.mjs';
 import { startTracedGateway, uniqueUa, waitForServerSpan, otelEnv, SERVICE_NAME } from './lib/tracing.mjs';
 
@@ -91,6 +95,54 @@ describe('exporter configuration on the wire', { timeout: 45_000 }, () => {
     const traceIds = new Set(servers.map((s) => s.traceId));
     await receiver.waitForSpans(6, { filter: (s) => traceIds.has(s.traceId) && s.parentSpanId !== '', timeoutMs: 3000 });
     for (const e of receiver.exports) assert.ok(e.spans.length <= 2, `an export of ${e.spans.length} spans`);
+  });
+
+  // The libraries mapped into the running gateway (its /proc maps), by file name.
+  const mappedLibraries = (gw) =>
+    new Set(
+      fs
+        .readFileSync(`/proc/${gw.proc.pid}/maps`, 'utf8')
+        .split('\n')
+        .map((line) => line.split(/\s+/)[5])
+        .filter((file) => file && file.startsWith('/'))
+        .map((file) => path.basename(file)),
+    );
+  const anyMapped = (libs, prefix) => [...libs].some((name) => name.startsWith(prefix));
+
+  it('the gRPC exporter module, and gRPC with it, is loaded only when OTEL_EXPORTER_OTLP_PROTOCOL=grpc', { timeout: 15_000 }, async () => {
+    for (const protocol of PROTOCOLS) {
+      const { receiver, gw } = track(await startTracedGateway({ protocol, config }));
+      const ua = uniqueUa(`module-${protocol}`);
+      assert.equal((await chat(gw, ua)).status, 200);
+      await waitForServerSpan(receiver, ua);
+      const libs = mappedLibraries(gw);
+      const grpc = protocol === 'grpc';
+      assert.equal(libs.has('libswitchyard_otlp_grpc.so'), grpc, `${protocol}: the module mapped? ${[...libs].join(' ')}`);
+      assert.equal(anyMapped(libs, 'libgrpc'), grpc, `${protocol}: libgrpc mapped?`);
+      assert.equal(anyMapped(libs, 'libprotobuf'), false, `${protocol}: libprotobuf is never loaded`);
+      await gw.stop();
+    }
+  });
+
+  it('without the module beside the binary, OTLP/gRPC is a warning at start and requests still work', { timeout: 15_000 }, async () => {
+    // The same binary under another directory (a hard link; a copy across file systems) has no module beside it.
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'switchyard-nomodule-'));
+    cleanups.push(() => fsp.rm(dir, { recursive: true, force: true }));
+    const bin = path.join(dir, 'switchyard');
+    try {
+      await fsp.link(SWITCHYARD_BIN, bin);
+    } catch {
+      await fsp.copyFile(SWITCHYARD_BIN, bin);
+      await fsp.chmod(bin, 0o755);
+    }
+    const { gw } = track(await startTracedGateway({ protocol: 'grpc', config, bin }));
+    assert.equal((await chat(gw, uniqueUa('nomodule'))).status, 200);
+    const stopped = await gw.stop();
+    assert.equal(stopped.code, 0, gw.stderr);
+    const warning = gw.stderr.split('\n').find((line) => line.includes('gRPC exporter module cannot be loaded'));
+    assert.ok(warning, `a warning at start; stderr:\n${gw.stderr}`);
+    assert.ok(warning.includes(path.join(dir, 'libswitchyard_otlp_grpc.so')), warning);
+    assert.ok(warning.includes('http/protobuf'), warning);
   });
 
   it('OTEL_TRACES_EXPORTER=otlp,console: spans reach the collector and the console', { timeout: 10_000 }, async () => {

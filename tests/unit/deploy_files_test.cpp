@@ -368,6 +368,30 @@ TEST(DeployDockerfile, HasADebianBuildStageAndASlimRuntimeStage) {
   EXPECT_TRUE(copies_binary) << "no COPY --from=" << build_name << " of build/switchyard";
 }
 
+// The gateway loads its OTLP/gRPC exporter from libswitchyard_otlp_grpc.so beside the binary or in
+// ../lib/switchyard/ from it (src/telemetry/exporter_factory.cpp): the image must put it in one of them.
+TEST(DeployDockerfile, RuntimeStageCopiesTheGrpcModuleWhereTheGatewayLooks) {
+  const std::vector<Stage> stages = dockerfile_stages();
+  ASSERT_EQ(stages.size(), 2u);
+  std::string binary_dest, module_dest;
+  for (const std::string& copy : args_of(stages[1], "COPY")) {
+    const std::vector<std::string> w = words(copy);
+    if (w.size() < 3 || !starts_with(w[0], "--from=")) continue;
+    if (ends_with(w[1], "build/switchyard")) binary_dest = w.back();
+    if (ends_with(w[1], "build/libswitchyard_otlp_grpc.so")) module_dest = w.back();
+  }
+  ASSERT_FALSE(binary_dest.empty());
+  ASSERT_FALSE(module_dest.empty()) << "the runtime stage does not copy build/libswitchyard_otlp_grpc.so";
+  const fs::path bin_dir = fs::path(binary_dest).parent_path();
+  const fs::path module = fs::path(module_dest);
+  EXPECT_EQ(module.filename(), "libswitchyard_otlp_grpc.so");
+  EXPECT_TRUE(module.parent_path() == bin_dir ||
+              module.parent_path() == bin_dir.parent_path() / "lib" / "switchyard")
+      << module_dest << " is not where " << binary_dest << " looks";
+  const std::vector<std::string> build_run = run_words(stages[0]);
+  EXPECT_TRUE(contains(build_run, "build/libswitchyard_otlp_grpc.so")) << "the module is not stripped";
+}
+
 TEST(DeployDockerfile, BuildsTheReleaseBinaryWithCMakeAndNinja) {
   const std::vector<Stage> stages = dockerfile_stages();
   ASSERT_EQ(stages.size(), 2u);
@@ -403,11 +427,12 @@ TEST(DeployDockerfile, RuntimeStageInstallsOnlyRuntimeLibraries) {
   const std::vector<Stage> stages = dockerfile_stages();
   ASSERT_EQ(stages.size(), 2u);
   const std::vector<std::string> run = run_words(stages[1]);
-  for (const char* package :
-       {"ca-certificates", "libboost-json1.81.0", "libboost-url1.81.0", "libssl3", "libyaml-cpp0.7",
-        "libprotobuf32", "libgrpc++1.51", "zlib1g", "libtcmalloc-minimal4"}) {
+  for (const char* package : {"ca-certificates", "libboost-json1.81.0", "libboost-url1.81.0", "libssl3",
+                              "libyaml-cpp0.7", "libgrpc++1.51", "zlib1g", "libtcmalloc-minimal4"}) {
     EXPECT_TRUE(contains(run, package)) << package;
   }
+  // Neither the gateway nor the gRPC module links libprotobuf (the OTLP protobuf is our own code).
+  EXPECT_FALSE(contains(run, "libprotobuf32"));
   for (const std::string& word : run) {
     EXPECT_FALSE(ends_with(word, "-dev")) << word << ": no development packages in the runtime image";
   }

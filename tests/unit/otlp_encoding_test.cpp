@@ -626,14 +626,68 @@ TEST(OtlpConsoleExporterTest, FailsAfterShutdown) {
 
 TEST(OtlpConsoleExporterTest, FactoryPicksTheExporterByProtocol) {
   OtlpExporterOptions o;
+  Warnings warnings;
   o.protocol = OtlpExporterOptions::Protocol::grpc;
   o.endpoint = "http://127.0.0.1:4317";
-  EXPECT_EQ(make_otlp_exporter(o)->name(), "otlp_grpc");
+  EXPECT_EQ(make_otlp_exporter(o, warnings)->name(), "otlp_grpc");
   o.protocol = OtlpExporterOptions::Protocol::http_json;
   o.endpoint = "http://127.0.0.1:4318/v1/traces";
-  EXPECT_EQ(make_otlp_exporter(o)->name(), "otlp_http_json");
+  EXPECT_EQ(make_otlp_exporter(o, warnings)->name(), "otlp_http_json");
   o.protocol = OtlpExporterOptions::Protocol::http_protobuf;
-  EXPECT_EQ(make_otlp_exporter(o)->name(), "otlp_http_protobuf");
+  EXPECT_EQ(make_otlp_exporter(o, warnings)->name(), "otlp_http_protobuf");
+  EXPECT_TRUE(warnings.empty()) << warnings.front();
+}
+
+// ---- the collector's response, read without libprotobuf ----
+
+std::string response_rejecting(std::int64_t rejected, const std::string& message = "") {
+  pb::collector::trace::v1::ExportTraceServiceResponse r;
+  r.mutable_partial_success()->set_rejected_spans(rejected);
+  if (!message.empty()) r.mutable_partial_success()->set_error_message(message);
+  return r.SerializeAsString();
+}
+
+TEST(OtlpResponseDecodingTest, ReadsRejectedSpansAsLibprotobufWritesThem) {
+  EXPECT_EQ(decode_rejected_spans(response_rejecting(3)), 3);
+  EXPECT_EQ(decode_rejected_spans(response_rejecting(7, "spans too old")), 7);
+  EXPECT_EQ(decode_rejected_spans(response_rejecting(std::int64_t{1} << 40)), std::int64_t{1} << 40);
+  // Nothing rejected: an empty response, an empty partial_success, only a message, a negative count.
+  EXPECT_EQ(decode_rejected_spans(""), 0);
+  EXPECT_EQ(decode_rejected_spans(response_rejecting(0)), 0);
+  EXPECT_EQ(decode_rejected_spans(response_rejecting(0, "a warning")), 0);
+  EXPECT_EQ(decode_rejected_spans(response_rejecting(-5)), 0);
+}
+
+TEST(OtlpResponseDecodingTest, SkipsUnknownFieldsOfEveryWireTypeAndMergesRepeatedMessages) {
+  // Unknown fields around and inside partial_success (numbers a newer collector might add): varint, fixed64,
+  // length-delimited, fixed32.
+  const std::string unknown = std::string("\x28\x96\x01", 3) + std::string("\x31") + std::string(8, '\x7f') +
+                              std::string("\x3a\x02hi") + std::string("\x45") + std::string(4, '\x01');
+  const std::string inner = response_rejecting(4).substr(2);  // partial_success's own bytes
+  std::string bytes = unknown;
+  bytes += '\x0a';
+  bytes += static_cast<char>(inner.size() + unknown.size());
+  bytes += unknown + inner;
+  bytes += unknown;
+  EXPECT_EQ(decode_rejected_spans(bytes), 4);
+  // partial_success twice: a message field seen twice merges, so the later count wins.
+  EXPECT_EQ(decode_rejected_spans(response_rejecting(2) + response_rejecting(9)), 9);
+  pb::collector::trace::v1::ExportTraceServiceResponse check;
+  ASSERT_TRUE(check.ParseFromString(bytes));
+  EXPECT_EQ(check.partial_success().rejected_spans(), 4);
+}
+
+TEST(OtlpResponseDecodingTest, MalformedResponsesRejectNothing) {
+  const std::string good = response_rejecting(6, "why");
+  for (std::size_t cut = 1; cut < good.size(); ++cut) {
+    EXPECT_EQ(decode_rejected_spans(good.substr(0, cut)), 0) << "cut at " << cut;
+  }
+  EXPECT_EQ(decode_rejected_spans(std::string("\x0b\x0c", 2)), 0);          // a group, which proto3 has not
+  EXPECT_EQ(decode_rejected_spans(std::string("\x00\x01", 2)), 0);          // field number 0
+  EXPECT_EQ(decode_rejected_spans(std::string(11, '\xff')), 0);             // a varint longer than 10 bytes
+  EXPECT_EQ(decode_rejected_spans(std::string("\x0a\x7f\x08\x05", 4)), 0);  // length past the end
+  EXPECT_EQ(decode_rejected_spans("{\"partialSuccess\":{\"rejectedSpans\":\"3\"}}"),
+            0);  // JSON is not protobuf
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Unit tests for the OTLP/gRPC exporter against an in-process TraceService on 127.0.0.1 (port 0).
 #include "telemetry/otlp_grpc_exporter.h"
 
+#include <dlfcn.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "telemetry/exporter_factory.h"
 
 namespace sy::telemetry {
 namespace {
@@ -254,6 +256,65 @@ TEST(OtlpGrpcExporterTest, UnreadableCertificateFailsAtOnce) {
   std::vector<SpanData> spans = two_spans();
   EXPECT_EQ(exporter.export_spans(spans, resource(), {}), ExportResult::failure);
   EXPECT_NE(exporter.last_error().find("/nonexistent/ca.pem"), std::string::npos) << exporter.last_error();
+}
+
+// ---- the module the gateway loads the exporter from ----
+
+// The file the object's code comes from (its vtable's): this test binary also has the exporter compiled in.
+std::string library_of(const SpanExporter* object) {
+  Dl_info info{};
+  const void* vtable = *reinterpret_cast<const void* const*>(object);
+  if (dladdr(vtable, &info) == 0 || info.dli_fname == nullptr) return "<unknown>";
+  return info.dli_fname;
+}
+
+bool from_module(const SpanExporter* exporter) {
+  return library_of(exporter).ends_with(std::string("/") + kOtlpGrpcModuleFile);
+}
+
+TEST(OtlpGrpcModuleTest, TheFactoryLoadsTheExporterFromItsModuleBesideTheExecutable) {
+  LoopbackGrpcCollector server;
+  Warnings warnings;
+  std::unique_ptr<SpanExporter> exporter = make_otlp_exporter(options_for(server.port()), warnings);
+  EXPECT_TRUE(warnings.empty()) << warnings.front();
+  EXPECT_EQ(exporter->name(), "otlp_grpc");
+  EXPECT_TRUE(from_module(exporter.get())) << library_of(exporter.get());
+  std::vector<SpanData> spans = two_spans();
+  ASSERT_EQ(exporter->export_spans(spans, resource(), {}), ExportResult::success);
+  auto calls = server.calls();
+  ASSERT_EQ(calls.size(), 1u);
+  ASSERT_EQ(calls[0].request.resource_spans_size(), 1);
+  ASSERT_EQ(calls[0].request.resource_spans(0).scope_spans_size(), 1);
+  EXPECT_EQ(calls[0].request.resource_spans(0).scope_spans(0).spans_size(), 2);
+  exporter->shutdown();
+  EXPECT_EQ(exporter->export_spans(spans, resource(), {}), ExportResult::failure);
+}
+
+TEST(OtlpGrpcModuleTest, TriesEachCandidateInTurn) {
+  std::vector<std::filesystem::path> modules = default_otlp_grpc_modules();
+  ASSERT_EQ(modules.size(), 2u);
+  EXPECT_EQ(modules[0].filename(), kOtlpGrpcModuleFile);
+  EXPECT_EQ(modules[1].parent_path().filename(), "switchyard");
+  modules.insert(modules.begin(), "/nonexistent/libswitchyard_otlp_grpc.so");
+  Warnings warnings;
+  std::unique_ptr<SpanExporter> exporter = load_otlp_grpc_exporter(options_for(4317), warnings, modules);
+  EXPECT_TRUE(warnings.empty()) << warnings.front();
+  EXPECT_TRUE(from_module(exporter.get())) << library_of(exporter.get());
+}
+
+TEST(OtlpGrpcModuleTest, WithoutTheModuleTheGatewayWarnsAndItsExportsFail) {
+  Warnings warnings;
+  // A file that does not exist, and a library without our entry point.
+  std::unique_ptr<SpanExporter> exporter = load_otlp_grpc_exporter(
+      options_for(4317), warnings, {"/nonexistent/libswitchyard_otlp_grpc.so", "libz.so.1"});
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("/nonexistent/libswitchyard_otlp_grpc.so"), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[0].find(kMakeOtlpGrpcExporterSymbol), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[0].find("OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"), std::string::npos) << warnings[0];
+  EXPECT_EQ(exporter->name(), "otlp_grpc");
+  EXPECT_FALSE(from_module(exporter.get()));
+  std::vector<SpanData> spans = two_spans();
+  EXPECT_EQ(exporter->export_spans(spans, resource(), {}), ExportResult::failure);
 }
 
 }  // namespace

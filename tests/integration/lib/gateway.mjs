@@ -288,13 +288,13 @@ export class Gateway {
 /**
  * Starts `switchyard serve` with `config` (YAML text or JS object) on 127.0.0.1 port 0.
  * Resolves a Gateway once the "listening" line is on stderr; rejects (with the collected stderr) if the process
- * exits first or nothing is heard within `startTimeoutMs`.
+ * exits first or nothing is heard within `startTimeoutMs`. `bin` runs another path of the binary.
  */
-export async function startGateway({ config, workers = 2, env = {}, args = [], startTimeoutMs = 15_000 } = {}) {
+export async function startGateway({ config, workers = 2, env = {}, args = [], startTimeoutMs = 15_000, bin = SWITCHYARD_BIN } = {}) {
   assertBinary();
   const { dir, file, cleanup } = await writeTempConfig(config);
   const proc = spawn(
-    SWITCHYARD_BIN,
+    bin,
     ['serve', '--config', file, '--host', HOST, '--port', '0', '--workers', String(workers), ...args],
     { stdio: ['ignore', 'pipe', 'pipe'], env: mergeEnv(env) },
   );

@@ -36,13 +36,14 @@ export function uniqueUa(label = 'req') {
 }
 
 /** Starts a receiver and a gateway exporting to it with `protocol` (plus `env`); returns {receiver, gw}. */
-export async function startTracedGateway({ protocol = 'http/protobuf', config, env = {}, receiverOptions = {}, workers = 2 } = {}) {
+export async function startTracedGateway({ protocol = 'http/protobuf', config, env = {}, receiverOptions = {}, workers = 2, bin } = {}) {
   const receiver = await startOtlpReceiver(receiverOptions);
   let gw;
   try {
     gw = await startGateway({
       config,
       workers,
+      bin,
       env: otelEnv({ ...receiver.env(protocol), OTEL_SERVICE_NAME: SERVICE_NAME, ...env }),
     });
   } catch (e) {
