@@ -148,7 +148,7 @@ Attribute& AttributeList::next_slot_for(std::size_t kind, std::size_t size) noex
       }
     }
   }
-  return next_slot();
+  return append();
 }
 
 void AttributeList::prefetch() const noexcept {
@@ -162,8 +162,11 @@ void AttributeList::clear_for_reuse(std::size_t keep_slots, std::size_t keep_val
   size_ = 0;
   if (slots_.capacity() > keep_slots) {
     std::vector<Attribute>().swap(slots_);
+    grown_ = false;
     return;
   }
+  if (!grown_) return;
+  grown_ = false;
   std::size_t kept = 0;
   for (Attribute& a : slots_) {
     if (a.key.owned()) a.key = AttributeKey();  // keys are nearly always literals; an owned one goes

@@ -103,9 +103,12 @@ struct Attribute {
 class AttributeList {
  public:
   AttributeList() = default;
-  AttributeList(std::initializer_list<Attribute> attributes) : slots_(attributes), size_(slots_.size()) {}
-  AttributeList(const AttributeList& other) : slots_(other.begin(), other.end()), size_(other.size_) {}
-  AttributeList(AttributeList&& other) noexcept : slots_(std::move(other.slots_)), size_(other.size_) {
+  AttributeList(std::initializer_list<Attribute> attributes)
+      : slots_(attributes), size_(slots_.size()), grown_(true) {}
+  AttributeList(const AttributeList& other)
+      : slots_(other.begin(), other.end()), size_(other.size_), grown_(true) {}
+  AttributeList(AttributeList&& other) noexcept
+      : slots_(std::move(other.slots_)), size_(other.size_), grown_(other.grown_) {
     other.slots_.clear();
     other.size_ = 0;
   }
@@ -119,6 +122,7 @@ class AttributeList {
   AttributeList& operator=(AttributeList&& other) noexcept {
     std::swap(slots_, other.slots_);  // `other` keeps our storage: it is about to be destroyed or refilled
     std::swap(size_, other.size_);
+    std::swap(grown_, other.grown_);
     other.clear();
     return *this;
   }
@@ -131,25 +135,40 @@ class AttributeList {
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
   const Attribute* data() const noexcept { return slots_.data(); }
-  Attribute* data() noexcept { return slots_.data(); }
   const Attribute* begin() const noexcept { return slots_.data(); }
   const Attribute* end() const noexcept { return slots_.data() + size_; }
-  Attribute* begin() noexcept { return slots_.data(); }
-  Attribute* end() noexcept { return slots_.data() + size_; }
   const Attribute& operator[](std::size_t i) const noexcept { return slots_[i]; }
-  Attribute& operator[](std::size_t i) noexcept { return slots_[i]; }
+  // Write access to the live attributes: what is written may hold any storage, so the next clear_for_reuse
+  // looks at every slot again.
+  Attribute* data() noexcept {
+    grown_ = true;
+    return slots_.data();
+  }
+  Attribute* begin() noexcept { return data(); }
+  Attribute* end() noexcept { return data() + size_; }
+  Attribute& operator[](std::size_t i) noexcept { return data()[i]; }
 
   void push_back(Attribute attribute) { next_slot() = std::move(attribute); }
   // One more live attribute, in a slot that may still hold a key and value of an earlier life (the caller
-  // assigns both).
+  // assigns both, any way it likes).
   Attribute& next_slot() {
-    if (size_ == slots_.size()) slots_.emplace_back();
-    return slots_[size_++];
+    grown_ = true;
+    return append();
   }
   // The same, for a value of variant alternative `kind` that needs `size` (the characters of a string, the
   // elements of a list): when the next slot has no room for it, a kept slot that has (a string or list with
-  // that capacity, or for a number no storage a later string could use) is swapped in first.
+  // that capacity, or for a number no storage a later string could use) is swapped in first. For the tracer,
+  // which writes into the slot's kept storage and calls note_growth() when it may have allocated more (an
+  // owned key, a string or list longer than the slot's capacity).
   Attribute& next_slot_for(std::size_t kind, std::size_t size) noexcept;
+  // The live attribute with this key, or null; for the tracer, on the same terms as next_slot_for.
+  Attribute* find(std::string_view key) noexcept {
+    for (Attribute *a = slots_.data(), *end = a + size_; a != end; ++a) {
+      if (a->key.view() == key) return a;
+    }
+    return nullptr;
+  }
+  void note_growth() noexcept { grown_ = true; }
   void reserve(std::size_t n) { slots_.reserve(n); }
   // Asks the CPU to fetch the slots' memory ahead of the writes that fill them: a recycled record has often
   // left the cache since its last life, and fetched one by one each slot would stall its write.
@@ -157,15 +176,23 @@ class AttributeList {
   void clear() noexcept { size_ = 0; }
   // Forgets the live attributes, keeping slots and their storage while they stay small: past `keep_slots`
   // slots everything goes; a value holding more than `keep_value_bytes` of heap storage, or past
-  // `keep_total_bytes` for the whole list, gives its storage back.
+  // `keep_total_bytes` for the whole list, gives its storage back. When nothing may have grown since the last
+  // such pass (a recycled record refilled within its kept storage, the usual case), no slot is touched.
   void clear_for_reuse(std::size_t keep_slots, std::size_t keep_value_bytes,
                        std::size_t keep_total_bytes) noexcept;
   std::size_t capacity() const noexcept { return slots_.capacity(); }
   std::size_t slot_count() const noexcept { return slots_.size(); }  // live and kept
 
  private:
+  Attribute& append() {
+    if (size_ == slots_.size()) slots_.emplace_back();
+    return slots_[size_++];
+  }
+
   std::vector<Attribute> slots_;  // every one constructed; the first size_ are live
   std::size_t size_ = 0;
+  // Whether a slot may hold more storage than the last clear_for_reuse pass kept.
+  bool grown_ = false;
 };
 
 // OTLP enum values (opentelemetry.proto.trace.v1.Span.SpanKind).

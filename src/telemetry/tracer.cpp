@@ -62,6 +62,28 @@ void make_valid_utf8(std::string& s) {
   s = std::move(out);
 }
 
+// Whether assigning `value` to `kept` stays within the storage it has (the list's, and each string's; an
+// element past the kept ones is a new string, with only the in-place buffer).
+bool fits_in(const std::vector<std::string>& kept, const std::vector<std::string>& value) noexcept {
+  constexpr std::size_t kInPlace = std::string().capacity();
+  if (kept.capacity() < value.size()) return false;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (value[i].size() > (i < kept.size() ? kept[i].capacity() : kInPlace)) return false;
+  }
+  return true;
+}
+
+// Whether `s` is valid UTF-8 (what make_valid_utf8 would leave as it is).
+bool is_valid_utf8(std::string_view s) noexcept {
+  std::size_t i = ascii_prefix(s);
+  while (i < s.size()) {
+    const std::size_t n = utf8_sequence(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
 }  // namespace
 
 void truncate_utf8(std::string& s, std::size_t max_chars) {
@@ -99,6 +121,11 @@ void Span::sanitize(std::string& value) const {
   if (limit > 0) truncate_utf8(value, limit);
 }
 
+bool Span::needs_sanitizing(std::string_view value) const noexcept {
+  const std::size_t limit = tracer_->limits().attribute_value_length;
+  return (limit > 0 && value.size() > limit) || !is_valid_utf8(value);
+}
+
 Attribute* Span::slot_for(AttributeKey&& key, std::size_t kind, std::size_t size) {
   if (!data_) return nullptr;
   const std::string_view k = key.view();
@@ -106,14 +133,13 @@ Attribute* Span::slot_for(AttributeKey&& key, std::size_t kind, std::size_t size
   std::uint64_t& bucket_word = key_buckets_[bucket / 64];
   const std::uint64_t bucket_bit = std::uint64_t{1} << (bucket % 64);
   if ((bucket_word & bucket_bit) != 0) {
-    for (Attribute& a : data_->attributes) {
-      if (a.key.view() == k) return &a;
-    }
+    if (Attribute* a = data_->attributes.find(k)) return a;
   }
   if (data_->attributes.size() >= tracer_->limits().attribute_count) {
     ++data_->dropped_attributes_count;
     return nullptr;
   }
+  if (key.owned()) data_->attributes.note_growth();
   Attribute& a = data_->attributes.next_slot_for(kind, size);
   a.key = std::move(key);
   bucket_word |= bucket_bit;
@@ -121,19 +147,29 @@ Attribute* Span::slot_for(AttributeKey&& key, std::size_t kind, std::size_t size
 }
 
 void Span::set_attribute(AttributeKey key, std::string_view value) {
+  // Checked in the caller's bytes, which are in cache, rather than in the slot's after the copy; nearly every
+  // value is clean and is copied once, as it is.
+  std::string fixed;
+  if (data_ && needs_sanitizing(value)) {
+    fixed.assign(value);
+    sanitize(fixed);
+    value = fixed;
+  }
   Attribute* a = slot_for(std::move(key), 0, value.size());
   if (!a) return;
   if (auto* s = std::get_if<std::string>(&a->value)) {
+    if (value.size() > s->capacity()) data_->attributes.note_growth();
     s->assign(value);  // into the storage an earlier life left in this slot
   } else {
+    data_->attributes.note_growth();
     a->value.emplace<std::string>(value);
   }
-  sanitize(std::get<std::string>(a->value));
 }
 
 void Span::set_attribute(AttributeKey key, std::string&& value) {
   Attribute* a = slot_for(std::move(key), 0, value.size());
   if (!a) return;
+  data_->attributes.note_growth();
   auto* s = std::get_if<std::string>(&a->value);
   if (s && s->capacity() >= value.size()) {
     s->assign(value);  // keeps the slot's storage; `value` frees its own as it would have anyway
@@ -148,12 +184,18 @@ void Span::set_attribute(AttributeKey key, const std::vector<std::string>& value
   Attribute* a = slot_for(std::move(key), 4, value.size());
   if (!a) return;
   auto* v = std::get_if<std::vector<std::string>>(&a->value);
+  if (!v || !fits_in(*v, value)) data_->attributes.note_growth();
   if (v) {
     v->assign(value.begin(), value.end());  // strings assigned into the kept ones' storage
   } else {
     v = &a->value.emplace<std::vector<std::string>>(value);
   }
-  for (std::string& s : *v) sanitize(s);
+  for (std::string& s : *v) {
+    if (needs_sanitizing(s)) {
+      data_->attributes.note_growth();
+      sanitize(s);
+    }
+  }
 }
 
 void Span::set_value(AttributeKey key, AttributeValue value) {
@@ -166,7 +208,9 @@ void Span::set_value(AttributeKey key, AttributeValue value) {
   if (const auto* s = std::get_if<std::string>(&value)) size = s->size();
   if (const auto* v = std::get_if<std::vector<std::string>>(&value)) size = v->size();
   Attribute* a = slot_for(std::move(key), value.index(), size);
-  if (a) a->value = std::move(value);
+  if (!a) return;
+  data_->attributes.note_growth();
+  a->value = std::move(value);
 }
 
 void Span::add_event(std::string_view name, std::vector<Attribute> attributes) {

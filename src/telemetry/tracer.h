@@ -92,6 +92,8 @@ class Span {
   }
   // Valid UTF-8, truncated to the value length limit.
   void sanitize(std::string& value) const;
+  // Whether sanitize would change `value`.
+  bool needs_sanitizing(std::string_view value) const noexcept;
   std::unique_ptr<SpanData> data_;
   SpanContext context_;
   const Tracer* tracer_ = nullptr;

@@ -3,6 +3,7 @@
 // them after shutting the processor down, which flushes synchronously (no waiting on timers).
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -726,6 +727,82 @@ TEST_F(RecycledRecordTest, AReusedSlotStillCleansAndLimitsItsValue) {
   ASSERT_EQ(spans[1].attributes.size(), 1u);
   EXPECT_EQ(spans[1].attributes[0].key, "user_agent.original");
   EXPECT_EQ(std::get<std::string>(spans[1].attributes[0].value), "bad \xEF\xBF\xBD byte");
+}
+
+// Remembers which records were exported, to look at them once the processor has cleared them for reuse.
+class RecordAddressExporter final : public SpanExporter {
+ public:
+  ExportResult export_spans(SpanBatch spans, const Resource&, const InstrumentationScope&) noexcept override {
+    std::lock_guard lock(m);
+    for (const SpanData& s : spans) records.push_back(&s);
+    return ExportResult::success;
+  }
+  std::string_view name() const noexcept override { return "record-addresses"; }
+  std::mutex m;
+  std::vector<const SpanData*> records;
+};
+
+std::size_t kept_string_bytes(const AttributeList& list);
+
+TEST(TracerRecycling, StorageASpanGrewIsGivenBackWhenItsRecordIsCleared) {
+  // A cleared record skips its slots when nothing outgrew them; every way a span can outgrow one must be
+  // seen.
+  auto exporter = std::make_unique<RecordAddressExporter>();
+  RecordAddressExporter* seen = exporter.get();
+  BatchSettings settings;
+  settings.max_queue_size = 4;
+  settings.max_export_batch_size = 1;
+  settings.schedule_delay = 10ms;
+  auto processor =
+      std::make_shared<BatchSpanProcessor>(settings, std::move(exporter), Resource{}, InstrumentationScope{});
+  Tracer tracer(Sampler(), IdGenerator(), SpanLimits(), processor);
+  auto exported = [&](std::size_t n) {
+    for (int i = 0; i < 500 && processor->exported() < n; ++i) std::this_thread::sleep_for(10ms);
+    return processor->exported() >= n;
+  };
+  const std::string huge(1 << 20, 'p');
+  const std::vector<std::string> huge_list(3, std::string(4000, 'c'));
+  std::vector<std::function<void(Span&)>> outgrow = {
+      [&](Span& s) { s.set_attribute("gen_ai.prompt", std::string_view(huge)); },
+      [&](Span& s) { s.set_attribute("gen_ai.prompt", std::string(huge)); },
+      [&](Span& s) { s.set_attribute("gen_ai.response.finish_reasons", huge_list); },
+      [&](Span& s) { s.set_value("gen_ai.prompt", AttributeValue(huge)); },
+  };
+  std::size_t lives = 0;
+  for (std::size_t i = 0; i < outgrow.size(); ++i) {
+    // One life within the kept storage of small values, then one that outgrows it, on the same record.
+    Span small = tracer.start_span("small", SpanKind::internal, SpanContext{});
+    small.set_attribute("url.path", std::string_view("/v1/chat/completions/and/some/more"));
+    small.end();
+    ASSERT_TRUE(exported(++lives));
+    Span big = tracer.start_span("big", SpanKind::internal, SpanContext{});
+    big.set_attribute("url.path", std::string_view("/v1/chat/completions/and/some/more"));
+    outgrow[i](big);
+    big.end();
+    ASSERT_TRUE(exported(++lives));
+    std::lock_guard lock(seen->m);
+    ASSERT_EQ(seen->records.size(), lives);
+    const SpanData& record = *seen->records.back();  // cleared, in the free list, nothing started since
+    EXPECT_TRUE(record.attributes.empty());
+    EXPECT_LE(kept_string_bytes(record.attributes), 1024u + 4 * 15u) << "way " << i << ": storage was kept";
+    for (std::size_t k = 0; k < record.attributes.slot_count(); ++k) {
+      const auto* list = std::get_if<std::vector<std::string>>(&record.attributes.data()[k].value);
+      EXPECT_TRUE(list == nullptr || list->empty()) << "way " << i << ": a list kept its strings";
+    }
+  }
+  // A key that is not a literal is owned by the record; the clear lets it go.
+  {
+    Span span = tracer.start_span("owned", SpanKind::internal, SpanContext{});
+    span.set_attribute(AttributeKey(std::string("tenant.custom.attribute.key")), std::int64_t{1});
+    span.end();
+    ASSERT_TRUE(exported(++lives));
+    std::lock_guard lock(seen->m);
+    const SpanData& record = *seen->records.back();
+    for (std::size_t k = 0; k < record.attributes.slot_count(); ++k) {
+      EXPECT_FALSE(record.attributes.data()[k].key.owned()) << "an owned key was kept";
+    }
+  }
+  processor->shutdown(5000ms);
 }
 
 // ---- the attribute list of a span record ----
