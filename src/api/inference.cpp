@@ -174,8 +174,12 @@ class Inference {
   asio::awaitable<void> run(const router::ModelGroup& requested, const RoutingEmbedder* embedder) {
     if (embedder) {
       // The embedding a learned strategy routes on, before the first decision (retries and fallbacks reuse
-      // it).
-      co_await embedder->embed(router_, requested, request_, embedding_, ctx_);
+      // it). Settled here when none is needed or this thread's cache has it: the usual case costs no
+      // coroutine frame.
+      if (const std::optional<PendingEmbedding> pending =
+              embedder->from_cache(router_, requested, request_, embedding_)) {
+        co_await embedder->fetch(router_, request_, *pending, embedding_, ctx_);
+      }
       const asio::cancellation_state cancel_state = co_await asio::this_coro::cancellation_state;
       if (cancel_state.cancelled() != asio::cancellation_type::none) {
         ctx_.client_gone = true;

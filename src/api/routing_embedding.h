@@ -59,13 +59,14 @@ class RoutingEmbedder {
   // text, or this thread's cache has it; otherwise says what to fetch.
   std::optional<PendingEmbedding> from_cache(const router::Router& router, const router::ModelGroup& group,
                                              router::RouteRequest& request, EmbeddingBuffer& buffer) const;
+  // The asynchronous half: fetches what from_cache said is missing, and settles the request.
+  boost::asio::awaitable<void> fetch(const router::Router& router, router::RouteRequest& request,
+                                     const PendingEmbedding& pending, EmbeddingBuffer& buffer,
+                                     RequestContext& ctx) const;
   // Keeps a fetched embedding in this thread's cache.
   void remember(const PendingEmbedding& pending, std::span<const float> embedding) const;
 
  private:
-  boost::asio::awaitable<void> fetch(const router::Router& router, router::RouteRequest& request,
-                                     const PendingEmbedding& pending, EmbeddingBuffer& buffer,
-                                     RequestContext& ctx) const;
   router::ml::EmbeddingCache& cache() const;  // this thread's
 
   std::size_t cache_size_;
