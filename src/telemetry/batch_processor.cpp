@@ -15,9 +15,9 @@ BatchSpanProcessor::BatchSpanProcessor(BatchSettings settings, std::unique_ptr<S
   if (settings_.max_export_batch_size == 0 || settings_.max_export_batch_size > settings_.max_queue_size) {
     settings_.max_export_batch_size = settings_.max_queue_size;
   }
-  free_.reserve(settings_.max_queue_size);
   batch_.reserve(settings_.max_export_batch_size);
   batch_view_.reserve(settings_.max_export_batch_size);
+  batch_kinds_.reserve(settings_.max_export_batch_size);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -25,21 +25,41 @@ BatchSpanProcessor::~BatchSpanProcessor() {
   shutdown(settings_.export_timeout);
 }
 
-std::unique_ptr<SpanData> BatchSpanProcessor::acquire() {
+namespace {
+
+// SpanKind's OTLP values, 0 to 5, are the free lists' indices.
+static_assert(static_cast<std::size_t>(SpanKind::consumer) == 5);
+std::size_t kind_index(SpanKind kind) noexcept {
+  const auto i = static_cast<std::size_t>(kind);
+  return i <= 5 ? i : 0;
+}
+
+}  // namespace
+
+std::unique_ptr<SpanData> BatchSpanProcessor::acquire(SpanKind kind) {
   {
     std::unique_lock lock(free_mutex_, std::try_to_lock);
-    if (lock.owns_lock() && !free_.empty()) {
-      std::unique_ptr<SpanData> span = std::move(free_.back());
-      free_.pop_back();
+    if (lock.owns_lock() && free_count_ > 0) {
+      std::vector<std::unique_ptr<SpanData>>* from = &free_[kind_index(kind)];
+      for (std::size_t i = 0; from->empty() && i < kKinds; ++i) from = &free_[i];
+      std::unique_ptr<SpanData> span = std::move(from->back());
+      from->pop_back();
+      --free_count_;
       return span;  // cleared already
     }
   }
   return std::make_unique<SpanData>();
 }
 
+void BatchSpanProcessor::keep(SpanKind kind, std::unique_ptr<SpanData> record) {
+  if (free_count_ == settings_.max_queue_size) return;  // freed
+  free_[kind_index(kind)].push_back(std::move(record));
+  ++free_count_;
+}
+
 void BatchSpanProcessor::on_end(SpanData&& span) noexcept {
   try {
-    std::unique_ptr<SpanData> record = acquire();
+    std::unique_ptr<SpanData> record = acquire(span.kind);
     *record = std::move(span);
     on_end(std::move(record));
   } catch (...) {
@@ -51,9 +71,10 @@ void BatchSpanProcessor::on_end(std::unique_ptr<SpanData> span) noexcept {
   if (!span) return;
   if (stopping_.load(std::memory_order_relaxed) || !queue_.try_push(std::move(span))) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
+    const SpanKind kind = span->kind;
     clear_for_reuse(*span);  // a failed push leaves the record with us
     std::unique_lock lock(free_mutex_, std::try_to_lock);
-    if (lock.owns_lock() && free_.size() < settings_.max_queue_size) free_.push_back(std::move(span));
+    if (lock.owns_lock()) keep(kind, std::move(span));
     return;  // else it is freed
   }
   // Wake the exporter early once a whole batch waits. The flag keeps this to once per batch; taking the mutex
@@ -81,16 +102,19 @@ void BatchSpanProcessor::export_available(std::size_t max_batches) noexcept {
     // take a cache miss on every attribute slot. Clearing keeps their storage (nothing freed but what grew
     // unusually large), so the records' strings stay with the request threads that reuse them; the free list
     // hands out the last one cleared first.
-    for (const std::unique_ptr<SpanData>& record : batch_) clear_for_reuse(*record);
+    for (const std::unique_ptr<SpanData>& record : batch_) {
+      batch_kinds_.push_back(record->kind);
+      clear_for_reuse(*record);
+    }
     {
       std::lock_guard lock(free_mutex_);
-      for (std::unique_ptr<SpanData>& record : batch_) {
-        if (free_.size() == settings_.max_queue_size) break;  // the rest are freed
-        free_.push_back(std::move(record));
+      for (std::size_t i = 0; i < batch_.size() && free_count_ < settings_.max_queue_size; ++i) {
+        keep(batch_kinds_[i], std::move(batch_[i]));
       }
     }
-    batch_.clear();
+    batch_.clear();  // frees what the free lists had no room for
     batch_view_.clear();
+    batch_kinds_.clear();
     // Counted once the records are back: whoever sees the count can have them.
     if (r == ExportResult::success) {
       exported_.fetch_add(count, std::memory_order_relaxed);

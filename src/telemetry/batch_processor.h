@@ -1,9 +1,11 @@
 // The batch span processor: ending a span pushes it onto a bounded lock-free queue (a full queue drops and
 // counts); one export thread sends batches when a batch fills or the schedule delay passes, and flushes on
 // shutdown. Span records are exported where request threads filled them, then cleared and handed back, with
-// their storage, for the next spans to fill: the most recently cleared first, while it is still in cache.
+// their storage, for the next spans to fill: one of the same kind, the most recently cleared first, while it
+// is still in cache.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -12,6 +14,7 @@
 #include <mutex>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "telemetry/exporter.h"
 #include "telemetry/span_data.h"
@@ -35,10 +38,11 @@ class BatchSpanProcessor {
                      InstrumentationScope scope, Diagnostics diagnostics = {});
   ~BatchSpanProcessor();
 
-  // A record for a new span to fill, from any thread: the most recently cleared one (its export done, or its
-  // span dropped on a full queue; its storage kept) when there is one, else a new one. Never blocks: it only
-  // tries the free list's lock, and makes a new record when another thread holds it.
-  std::unique_ptr<SpanData> acquire();
+  // A record for a new span of `kind` to fill, from any thread: the most recently cleared one that last held
+  // a span of that kind (its export done, or its span dropped on a full queue; its storage kept), else one of
+  // another kind, else a new one. Never blocks: it only tries the free list's lock, and makes a new record
+  // when another thread holds it.
+  std::unique_ptr<SpanData> acquire(SpanKind kind = SpanKind::internal);
   // Called when a span ends, from any thread. Never blocks: a push onto the lock-free queue, and when that
   // fails (a full queue) only a try of the free list's lock to keep the record.
   void on_end(std::unique_ptr<SpanData> span) noexcept;
@@ -62,14 +66,22 @@ class BatchSpanProcessor {
   InstrumentationScope scope_;
   Diagnostics diagnostics_;
   SpanQueue<std::unique_ptr<SpanData>> queue_;
-  // Cleared records for acquire(), a stack: the last one pushed is the warmest in cache. At most
-  // max_queue_size are kept. The lock is held for one push or pop (or one batch's pushes on the export
-  // thread), and request threads only ever try it.
+  // Cleared records for acquire(), a stack per span kind: the last one pushed is the warmest in cache, and a
+  // record refilled by a span of the kind it last held finds its slots in the order and with the string
+  // capacities that span's attributes need (the gateway's server, route and client spans each set the same
+  // attributes every time), so nothing is searched for room and nothing grows. At most max_queue_size are
+  // kept in all. The lock is held for one push or pop (or one batch's pushes on the export thread), and
+  // request threads only ever try it.
+  void keep(SpanKind kind, std::unique_ptr<SpanData> record);  // with free_mutex_ held
+  static constexpr std::size_t kKinds = 6;                     // SpanKind's values
   std::mutex free_mutex_;
-  std::vector<std::unique_ptr<SpanData>> free_;
-  // Export thread only: the records of the batch in export, and the view of them the exporter reads.
+  std::array<std::vector<std::unique_ptr<SpanData>>, kKinds> free_;
+  std::size_t free_count_ = 0;
+  // Export thread only: the records of the batch in export, the view of them the exporter reads, and the kind
+  // of span each held (clearing resets it).
   std::vector<std::unique_ptr<SpanData>> batch_;
   std::vector<const SpanData*> batch_view_;
+  std::vector<SpanKind> batch_kinds_;
 
   std::mutex mutex_;  // export thread and shutdown only: never taken by on_end
   std::condition_variable wake_;

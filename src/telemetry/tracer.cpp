@@ -270,7 +270,7 @@ Span Tracer::start_span(std::string_view name, SpanKind kind, const SpanContext&
   if (!sampled || !processor_) return span;
   // A record whose export is done, with its storage (a span's usual attributes fit the reserve), or a new
   // one.
-  std::unique_ptr<SpanData> data = processor_->acquire();
+  std::unique_ptr<SpanData> data = processor_->acquire(kind);
   data->attributes.prefetch();
   data->trace_id = span.context_.trace_id;
   data->span_id = span.context_.span_id;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -702,6 +703,41 @@ TEST(BatchProcessor, TheRecordClearedLastIsHandedOutFirst) {
   for (const auto& record : again) expect_like_new(*record);
   const std::unique_ptr<SpanData> fresh = p->acquire();
   for (SpanData* e : exported) EXPECT_NE(fresh.get(), e) << "an empty free list makes a new record";
+}
+
+TEST(BatchProcessor, ARecordGoesBackToASpanOfTheKindItHeld) {
+  auto log = std::make_shared<ExportLog>();
+  auto p = make_processor(settings(16, 3, 10s), log);
+  // A server, a client and an internal span leave together; each record returns to its kind's list.
+  std::map<SpanKind, SpanData*> held;
+  for (SpanKind kind : {SpanKind::server, SpanKind::client, SpanKind::internal}) {
+    std::unique_ptr<SpanData> record = p->acquire(kind);
+    held[kind] = record.get();
+    record->name = "span";
+    record->kind = kind;
+    p->on_end(std::move(record));
+  }
+  ASSERT_TRUE(eventually([&] { return p->exported() == 3; }));
+  // Asked in another order than the records were cleared in, each kind still gets its own record back.
+  std::vector<std::unique_ptr<SpanData>> again;
+  for (SpanKind kind : {SpanKind::client, SpanKind::server, SpanKind::internal}) {
+    again.push_back(p->acquire(kind));
+    EXPECT_EQ(again.back().get(), held[kind]) << "kind " << static_cast<int>(kind);
+    expect_like_new(*again.back());
+  }
+}
+
+TEST(BatchProcessor, AKindWithoutRecordsTakesOneOfAnotherKindBeforeMakingOne) {
+  auto log = std::make_shared<ExportLog>();
+  auto p = make_processor(settings(16, 1, 10ms), log);
+  std::unique_ptr<SpanData> record = p->acquire(SpanKind::client);
+  SpanData* const address = record.get();
+  record->kind = SpanKind::client;
+  p->on_end(std::move(record));
+  ASSERT_TRUE(eventually([&] { return p->exported() == 1; }));
+  record = p->acquire(SpanKind::server);
+  EXPECT_EQ(record.get(), address) << "a kept record of another kind is used before a new one is made";
+  expect_like_new(*record);
 }
 
 TEST(BatchProcessor, ARecordDroppedOnAFullQueueIsReusedToo) {
