@@ -29,7 +29,7 @@ boost::asio::awaitable<void> send_error(http::ResponseWriter& w, RequestContext&
                                         const Dialect& dialect) {
   if (!error.retry_after.empty()) ctx.response_headers.push_back({"Retry-After", error.retry_after});
   Answer answer = dialect.error_response(error);
-  co_await w.send(answer.status, "application/json", std::move(answer.body), ctx.response_headers);
+  return w.send(answer.status, "application/json", std::move(answer.body), ctx.response_headers);
 }
 
 }  // namespace sy::api

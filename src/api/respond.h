@@ -29,7 +29,6 @@ struct RequestContext {
 
 boost::asio::awaitable<void> send_json(http::ResponseWriter& w, RequestContext& ctx, int status,
                                        std::string body);
-boost::asio::awaitable<void> send_error(http::ResponseWriter& w, RequestContext& ctx, const Error& error);
 
 Error not_found(std::string message, std::string code = "not_found");
 

@@ -133,14 +133,6 @@ void RoutingEmbedder::remember(const PendingEmbedding& pending, std::span<const 
   cache().insert(pending.key, embedding);
 }
 
-asio::awaitable<void> RoutingEmbedder::embed(const router::Router& router, const router::ModelGroup& group,
-                                             router::RouteRequest& request, EmbeddingBuffer& buffer,
-                                             RequestContext& ctx) const {
-  const std::optional<PendingEmbedding> pending = from_cache(router, group, request, buffer);
-  if (!pending) co_return;
-  co_await fetch(router, request, *pending, buffer, ctx);
-}
-
 asio::awaitable<void> RoutingEmbedder::fetch(const router::Router& router, router::RouteRequest& request,
                                              const PendingEmbedding& pending, EmbeddingBuffer& buffer,
                                              RequestContext& ctx) const {

@@ -50,16 +50,13 @@ class RoutingEmbedder {
   static std::size_t cache_size_for(const config::RouterSettings& settings);
 
   // Sets request.embedding (into `buffer`) and request.embedding_status when the router's strategy needs an
-  // embedding to route `request` in `group`. Throws only what cancellation throws.
-  boost::asio::awaitable<void> embed(const router::Router& router, const router::ModelGroup& group,
-                                     router::RouteRequest& request, EmbeddingBuffer& buffer,
-                                     RequestContext& ctx) const;
-
-  // The synchronous half of embed(): settles the request when no embedding is needed, there is no routing
-  // text, or this thread's cache has it; otherwise says what to fetch.
+  // embedding to route `request` in `group`, in two halves. This one, synchronous, settles the request when
+  // no embedding is needed, there is no routing text, or this thread's cache has it; otherwise it says what
+  // to fetch.
   std::optional<PendingEmbedding> from_cache(const router::Router& router, const router::ModelGroup& group,
                                              router::RouteRequest& request, EmbeddingBuffer& buffer) const;
-  // The asynchronous half: fetches what from_cache said is missing, and settles the request.
+  // The asynchronous half: fetches what from_cache said is missing, and settles the request. Throws only what
+  // cancellation throws.
   boost::asio::awaitable<void> fetch(const router::Router& router, router::RouteRequest& request,
                                      const PendingEmbedding& pending, EmbeddingBuffer& buffer,
                                      RequestContext& ctx) const;

@@ -117,9 +117,9 @@ void BatchSpanProcessor::export_available(std::size_t max_batches) noexcept {
     batch_kinds_.clear();
     // Counted once the records are back: whoever sees the count can have them.
     if (r == ExportResult::success) {
-      exported_.fetch_add(count, std::memory_order_relaxed);
+      exported_.fetch_add(count, std::memory_order_release);
     } else {
-      failed_.fetch_add(count, std::memory_order_relaxed);
+      failed_.fetch_add(count, std::memory_order_release);
       dropped_.fetch_add(count, std::memory_order_relaxed);
     }
     if (count < settings_.max_export_batch_size) return;

@@ -51,8 +51,10 @@ class BatchSpanProcessor {
   void shutdown(std::chrono::milliseconds timeout) noexcept;
 
   std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
-  std::uint64_t exported() const noexcept { return exported_.load(std::memory_order_relaxed); }
-  std::uint64_t failed() const noexcept { return failed_.load(std::memory_order_relaxed); }
+  // Counted once the batch's records are back on the free lists (release): a reader that sees the count
+  // (acquire) sees them cleared.
+  std::uint64_t exported() const noexcept { return exported_.load(std::memory_order_acquire); }
+  std::uint64_t failed() const noexcept { return failed_.load(std::memory_order_acquire); }
 
  private:
   void run() noexcept;

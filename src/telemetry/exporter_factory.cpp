@@ -2,7 +2,7 @@
 
 #include <dlfcn.h>
 
-#include <mutex>
+#include <string>
 #include <system_error>
 
 #include "telemetry/console_exporter.h"
@@ -21,8 +21,11 @@ class UnloadedGrpcExporter final : public SpanExporter {
   std::string_view name() const noexcept override { return "otlp_grpc"; }
 };
 
-// dlerror() is process-wide state: one loader at a time reads its own message.
-std::mutex dl_mutex;
+#ifdef SWITCHYARD_VERSION
+constexpr const char* kGatewayVersion = SWITCHYARD_VERSION;
+#else
+constexpr const char* kGatewayVersion = "";
+#endif
 
 }  // namespace
 
@@ -37,22 +40,27 @@ std::vector<std::filesystem::path> default_otlp_grpc_modules() {
 std::unique_ptr<SpanExporter> load_otlp_grpc_exporter(const OtlpExporterOptions& options, Warnings& warnings,
                                                       const std::vector<std::filesystem::path>& modules) {
   std::string tried;
-  std::lock_guard lock(dl_mutex);
   for (const std::filesystem::path& module : modules) {
-    // Never closed: the exporters it makes run its code until the process ends.
+    // Kept open once it has made an exporter: the exporter runs its code until the process ends.
     void* handle = dlopen(module.c_str(), RTLD_NOW | RTLD_LOCAL);
-    const char* error = handle ? nullptr : dlerror();
-    if (handle) {
-      void* symbol = dlsym(handle, kMakeOtlpGrpcExporterSymbol);
-      if (symbol) {
-        auto* make = reinterpret_cast<MakeOtlpGrpcExporter*>(symbol);
-        if (SpanExporter* exporter = make(options)) return std::unique_ptr<SpanExporter>(exporter);
-        error = "the module could not create the exporter";
-      } else {
-        error = dlerror();
+    std::string error;
+    if (handle == nullptr) {
+      const char* e = dlerror();
+      error = e ? e : "cannot be loaded";
+    } else if (void* symbol = dlsym(handle, kMakeOtlpGrpcExporterSymbol); symbol == nullptr) {
+      const char* e = dlerror();
+      error = e ? e : "no entry point";
+    } else {
+      auto* make = reinterpret_cast<MakeOtlpGrpcExporter*>(symbol);
+      if (SpanExporter* exporter = make(options, kGatewayVersion, sizeof(OtlpExporterOptions))) {
+        return std::unique_ptr<SpanExporter>(exporter);
       }
+      error.assign("not built with this gateway (version ").append(kGatewayVersion);
+      error.append("), or it could not create the exporter");
     }
-    tried += (tried.empty() ? "" : "; ") + module.string() + ": " + (error ? error : "unknown error");
+    if (handle != nullptr) dlclose(handle);
+    if (!tried.empty()) tried += "; ";
+    tried.append(module.string()).append(": ").append(error);
   }
   if (modules.empty()) tried = "no module path (the executable's directory is unknown)";
   warnings.push_back("OTLP exporter: the gRPC exporter module cannot be loaded (" + tried +

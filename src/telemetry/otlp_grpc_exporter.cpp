@@ -10,6 +10,7 @@
 #include <optional>
 #include <random>
 #include <sstream>
+#include <string_view>
 #include <type_traits>
 
 #include "telemetry/export_bookkeeping.h"
@@ -27,8 +28,10 @@ const std::string kExportMethod = "/opentelemetry.proto.collector.trace.v1.Trace
 
 #ifdef SWITCHYARD_VERSION
 constexpr const char* kUserAgent = "OTel-OTLP-Exporter-Cpp-Switchyard/" SWITCHYARD_VERSION;
+constexpr std::string_view kVersion = SWITCHYARD_VERSION;
 #else
 constexpr const char* kUserAgent = "OTel-OTLP-Exporter-Cpp-Switchyard";
+constexpr std::string_view kVersion;
 #endif
 
 // The codes the OTLP specification lists as retryable. DEADLINE_EXCEEDED is not among ours: the call's
@@ -268,9 +271,14 @@ std::string OtlpGrpcExporter::last_error() const {
 }  // namespace sy::telemetry
 
 extern "C" __attribute__((visibility("default"))) sy::telemetry::SpanExporter*
-switchyard_make_otlp_grpc_exporter(const sy::telemetry::OtlpExporterOptions& options) noexcept {
+switchyard_make_otlp_grpc_exporter(const sy::telemetry::OtlpExporterOptions& options,
+                                   const char* gateway_version, std::size_t options_size) noexcept {
   static_assert(
       std::is_same_v<decltype(switchyard_make_otlp_grpc_exporter), sy::telemetry::MakeOtlpGrpcExporter>);
+  if (options_size != sizeof(sy::telemetry::OtlpExporterOptions) || gateway_version == nullptr ||
+      std::string_view(gateway_version) != sy::telemetry::kVersion) {
+    return nullptr;
+  }
   try {
     return new sy::telemetry::OtlpGrpcExporter(options);
   } catch (...) {

@@ -6,6 +6,7 @@
 // they are mapped, which every gateway that exports over HTTP, or not at all, would otherwise pay.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -41,8 +42,11 @@ class OtlpGrpcExporter final : public SpanExporter {
 };
 
 // The module's entry point, looked up by this name after the module is loaded: a new exporter the caller
-// owns (deleting it runs the module's code, so the module stays loaded), or null if it could not be made.
-using MakeOtlpGrpcExporter = SpanExporter*(const OtlpExporterOptions& options) noexcept;
+// owns (deleting it runs the module's code, so the module stays loaded), or null if it could not be made or
+// the module was built for another gateway (`gateway_version` and the size of the options the gateway passes
+// must be the module's own: a stale module would read the options with another layout).
+using MakeOtlpGrpcExporter = SpanExporter*(const OtlpExporterOptions& options, const char* gateway_version,
+                                           std::size_t options_size) noexcept;
 inline constexpr const char* kMakeOtlpGrpcExporterSymbol = "switchyard_make_otlp_grpc_exporter";
 inline constexpr const char* kOtlpGrpcModuleFile = "libswitchyard_otlp_grpc.so";
 

@@ -99,15 +99,14 @@ void clear_list(std::vector<T>& v, std::size_t keep) noexcept {
 
 // Heap bytes `v` holds (0 for a value kept in place).
 std::size_t heap_bytes(const AttributeValue& v) noexcept {
-  constexpr std::size_t kInPlace = std::string().capacity();  // the short-string buffer
   return std::visit(
       [](const auto& x) -> std::size_t {
         using T = std::decay_t<decltype(x)>;
         if constexpr (std::is_same_v<T, std::string>) {
-          return x.capacity() > kInPlace ? x.capacity() + 1 : 0;
+          return x.capacity() > kStringInPlace ? x.capacity() + 1 : 0;
         } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
           std::size_t n = x.capacity() * sizeof(std::string);
-          for (const std::string& s : x) n += s.capacity() > kInPlace ? s.capacity() + 1 : 0;
+          for (const std::string& s : x) n += s.capacity() > kStringInPlace ? s.capacity() + 1 : 0;
           return n;
         } else if constexpr (std::is_same_v<T, std::vector<bool>>) {
           return x.capacity() / 8;
@@ -138,8 +137,7 @@ bool has_room(const AttributeValue& v, std::size_t kind, std::size_t size) noexc
 }  // namespace
 
 Attribute& AttributeList::next_slot_for(std::size_t kind, std::size_t size) noexcept {
-  constexpr std::size_t kInPlace = std::string().capacity();
-  const bool any = kind == 0 && size <= kInPlace;  // a short string fits anywhere
+  const bool any = kind == 0 && size <= kStringInPlace;  // a short string fits anywhere
   if (!any && size_ < slots_.size() && !has_room(slots_[size_].value, kind, size)) {
     for (std::size_t i = size_ + 1; i < slots_.size(); ++i) {
       if (has_room(slots_[i].value, kind, size)) {

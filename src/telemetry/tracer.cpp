@@ -65,10 +65,9 @@ void make_valid_utf8(std::string& s) {
 // Whether assigning `value` to `kept` stays within the storage it has (the list's, and each string's; an
 // element past the kept ones is a new string, with only the in-place buffer).
 bool fits_in(const std::vector<std::string>& kept, const std::vector<std::string>& value) noexcept {
-  constexpr std::size_t kInPlace = std::string().capacity();
   if (kept.capacity() < value.size()) return false;
   for (std::size_t i = 0; i < value.size(); ++i) {
-    if (value[i].size() > (i < kept.size() ? kept[i].capacity() : kInPlace)) return false;
+    if (value[i].size() > (i < kept.size() ? kept[i].capacity() : kStringInPlace)) return false;
   }
   return true;
 }
@@ -169,15 +168,18 @@ void Span::set_attribute(AttributeKey key, std::string_view value) {
 void Span::set_attribute(AttributeKey key, std::string&& value) {
   Attribute* a = slot_for(std::move(key), 0, value.size());
   if (!a) return;
-  data_->attributes.note_growth();
   auto* s = std::get_if<std::string>(&a->value);
   if (s && s->capacity() >= value.size()) {
     s->assign(value);  // keeps the slot's storage; `value` frees its own as it would have anyway
   } else {
+    data_->attributes.note_growth();  // the slot takes the caller's storage
     a->value = std::move(value);
     s = &std::get<std::string>(a->value);
   }
-  sanitize(*s);
+  if (needs_sanitizing(*s)) {
+    data_->attributes.note_growth();  // replacement characters can lengthen it
+    sanitize(*s);
+  }
 }
 
 void Span::set_attribute(AttributeKey key, const std::vector<std::string>& value) {

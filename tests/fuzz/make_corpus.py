@@ -88,6 +88,33 @@ def sigv4_seeds() -> dict:
     }
 
 
+def varint(v: int) -> bytes:
+    out = b""
+    while v >= 0x80:
+        out += bytes([(v & 0x7F) | 0x80])
+        v >>= 7
+    return out + bytes([v])
+
+
+def length_field(number: int, payload: bytes) -> bytes:
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def otlp_response_seeds() -> dict:
+    """ExportTraceServiceResponse bytes, written from the proto definition: partial_success (1) holding
+    rejected_spans (1, varint) and error_message (2, string)."""
+    partial = varint(1 << 3) + varint(3) + length_field(2, b"3 spans too old")
+    return {
+        "empty": b"",
+        "rejected_3": length_field(1, partial),
+        "message_only": length_field(1, length_field(2, b"warning only")),
+        "unknown_fields": varint(5 << 3) + varint(150) + varint(6 << 3 | 1) + b"\x7f" * 8
+        + length_field(1, partial) + varint(8 << 3 | 5) + b"\x01" * 4,
+        "repeated": length_field(1, varint(1 << 3) + varint(2)) + length_field(1, varint(1 << 3) + varint(9)),
+        "large_count": length_field(1, varint(1 << 3) + varint(1 << 40)),
+    }
+
+
 def artifact_seeds(binary: str) -> dict:
     # Code questions answered by coder-7b, arithmetic by math-7b; small parameters keep the artifacts small.
     rows = []
@@ -136,7 +163,8 @@ def artifact_seeds(binary: str) -> dict:
 
 
 def main() -> None:
-    targets = [("event_stream_fuzz", event_stream_seeds()), ("sigv4_fuzz", sigv4_seeds())]
+    targets = [("event_stream_fuzz", event_stream_seeds()), ("sigv4_fuzz", sigv4_seeds()),
+               ("otlp_response_fuzz", otlp_response_seeds())]
     if os.environ.get("SWITCHYARD_BIN"):
         targets.append(("artifact_fuzz", artifact_seeds(os.environ["SWITCHYARD_BIN"])))
     for target, seeds in targets:

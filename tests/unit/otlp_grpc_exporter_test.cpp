@@ -290,6 +290,36 @@ TEST(OtlpGrpcModuleTest, TheFactoryLoadsTheExporterFromItsModuleBesideTheExecuta
   EXPECT_EQ(exporter->export_spans(spans, resource(), {}), ExportResult::failure);
 }
 
+TEST(OtlpGrpcModuleTest, TheModuleSaysWhichGatewayVersionItIs) {
+  LoopbackGrpcCollector server;
+  Warnings warnings;
+  std::unique_ptr<SpanExporter> exporter = make_otlp_exporter(options_for(server.port()), warnings);
+  ASSERT_TRUE(from_module(exporter.get())) << library_of(exporter.get());
+  std::vector<SpanData> spans = two_spans();
+  ASSERT_EQ(exporter->export_spans(spans, resource(), {}), ExportResult::success);
+  auto calls = server.calls();
+  ASSERT_EQ(calls.size(), 1u);
+  const std::string ua = metadata_value(calls[0], "user-agent");
+  EXPECT_EQ(ua.rfind("OTel-OTLP-Exporter-Cpp-Switchyard/" SWITCHYARD_VERSION " ", 0), 0u) << ua;
+}
+
+TEST(OtlpGrpcModuleTest, TheModuleRefusesAGatewayOfAnotherBuild) {
+  std::vector<std::filesystem::path> modules = default_otlp_grpc_modules();
+  ASSERT_FALSE(modules.empty());
+  void* handle = dlopen(modules[0].c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(handle, nullptr) << dlerror();
+  auto* make = reinterpret_cast<MakeOtlpGrpcExporter*>(dlsym(handle, kMakeOtlpGrpcExporterSymbol));
+  ASSERT_NE(make, nullptr);
+  const OtlpExporterOptions options = options_for(4317);
+  EXPECT_EQ(make(options, "0.0.0-other", sizeof(OtlpExporterOptions)), nullptr) << "another version";
+  EXPECT_EQ(make(options, SWITCHYARD_VERSION, sizeof(OtlpExporterOptions) + 8), nullptr) << "another layout";
+  EXPECT_EQ(make(options, nullptr, sizeof(OtlpExporterOptions)), nullptr);
+  std::unique_ptr<SpanExporter> same(make(options, SWITCHYARD_VERSION, sizeof(OtlpExporterOptions)));
+  EXPECT_NE(same, nullptr);
+  same.reset();
+  dlclose(handle);
+}
+
 TEST(OtlpGrpcModuleTest, TriesEachCandidateInTurn) {
   std::vector<std::filesystem::path> modules = default_otlp_grpc_modules();
   ASSERT_EQ(modules.size(), 2u);

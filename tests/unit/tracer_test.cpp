@@ -742,11 +742,22 @@ class RecordAddressExporter final : public SpanExporter {
   std::vector<const SpanData*> records;
 };
 
-std::size_t kept_string_bytes(const AttributeList& list);
+// Heap bytes a kept attribute value holds (what the record's clear bounds), roughly as the record counts
+// them.
+std::size_t kept_heap_bytes(const AttributeValue& v) {
+  auto text = [&](const std::string& s) { return s.capacity() > kStringInPlace ? s.capacity() + 1 : 0; };
+  if (const auto* s = std::get_if<std::string>(&v)) return text(*s);
+  if (const auto* l = std::get_if<std::vector<std::string>>(&v)) {
+    std::size_t n = l->capacity() * sizeof(std::string);
+    for (const std::string& s : *l) n += text(s);
+    return n;
+  }
+  return 0;
+}
 
 TEST(TracerRecycling, StorageASpanGrewIsGivenBackWhenItsRecordIsCleared) {
   // A cleared record skips its slots when nothing outgrew them; every way a span can outgrow one must be
-  // seen.
+  // seen, or a huge value would stay with the record for good.
   auto exporter = std::make_unique<RecordAddressExporter>();
   RecordAddressExporter* seen = exporter.get();
   BatchSettings settings;
@@ -760,35 +771,60 @@ TEST(TracerRecycling, StorageASpanGrewIsGivenBackWhenItsRecordIsCleared) {
     for (int i = 0; i < 500 && processor->exported() < n; ++i) std::this_thread::sleep_for(10ms);
     return processor->exported() >= n;
   };
+  const std::string path = "/v1/chat/completions/and/some/more";
+  const std::string kept_text(900,
+                              'a');  // kept by a clear: under the per-value limit, with a list's overhead
   const std::string huge(1 << 20, 'p');
   const std::vector<std::string> huge_list(3, std::string(4000, 'c'));
-  std::vector<std::function<void(Span&)>> outgrow = {
-      [&](Span& s) { s.set_attribute("gen_ai.prompt", std::string_view(huge)); },
-      [&](Span& s) { s.set_attribute("gen_ai.prompt", std::string(huge)); },
-      [&](Span& s) { s.set_attribute("gen_ai.response.finish_reasons", huge_list); },
-      [&](Span& s) { s.set_value("gen_ai.prompt", AttributeValue(huge)); },
+  const std::string invalid(400, '\xff');  // fits kept storage, but each byte becomes a 3-byte U+FFFD
+  // What the record holds before each outgrowing life (kept by the clear after the first life); lists as
+  // lvalues, which are copied into the kept storage (an rvalue list is taken over, and always counts as
+  // growth).
+  const std::vector<std::string> stop = {"stop"}, kept_list = {kept_text}, invalid_list = {invalid};
+  auto fill_usual = [&](Span& s) {
+    s.set_attribute("url.path", std::string_view(path));
+    s.set_attribute("gen_ai.response.finish_reasons", stop);
+    s.set_attribute("gen_ai.prompt", std::string_view(kept_text));
+    s.set_attribute("test.list", kept_list);
+  };
+  const std::vector<std::pair<const char*, std::function<void(Span&)>>> outgrow = {
+      {"new key, string view",
+       [&](Span& s) { s.set_attribute("gen_ai.completion", std::string_view(huge)); }},
+      {"new key, moved string", [&](Span& s) { s.set_attribute("gen_ai.completion", std::string(huge)); }},
+      {"new key, list", [&](Span& s) { s.set_attribute("test.other_list", huge_list); }},
+      {"new key, set_value", [&](Span& s) { s.set_value("gen_ai.completion", AttributeValue(huge)); }},
+      {"kept string, string view", [&](Span& s) { s.set_attribute("url.path", std::string_view(huge)); }},
+      {"kept string, moved string", [&](Span& s) { s.set_attribute("url.path", std::string(huge)); }},
+      {"kept list, longer list",
+       [&](Span& s) { s.set_attribute("gen_ai.response.finish_reasons", huge_list); }},
+      {"kept string, sanitized longer",
+       [&](Span& s) { s.set_attribute("gen_ai.prompt", std::string(invalid)); }},
+      {"kept list, sanitized longer", [&](Span& s) { s.set_attribute("test.list", invalid_list); }},
   };
   std::size_t lives = 0;
-  for (std::size_t i = 0; i < outgrow.size(); ++i) {
-    // One life within the kept storage of small values, then one that outgrows it, on the same record.
-    Span small = tracer.start_span("small", SpanKind::internal, SpanContext{});
-    small.set_attribute("url.path", std::string_view("/v1/chat/completions/and/some/more"));
-    small.end();
+  for (const auto& [way, write] : outgrow) {
+    // One life within the record's kept storage, then one that outgrows it, on the same record.
+    Span usual = tracer.start_span("usual", SpanKind::internal, SpanContext{});
+    fill_usual(usual);
+    usual.end();
     ASSERT_TRUE(exported(++lives));
     Span big = tracer.start_span("big", SpanKind::internal, SpanContext{});
-    big.set_attribute("url.path", std::string_view("/v1/chat/completions/and/some/more"));
-    outgrow[i](big);
+    fill_usual(big);
+    write(big);
     big.end();
     ASSERT_TRUE(exported(++lives));
     std::lock_guard lock(seen->m);
     ASSERT_EQ(seen->records.size(), lives);
+    ASSERT_EQ(seen->records[lives - 1], seen->records[lives - 2]) << way << ": not the same record";
     const SpanData& record = *seen->records.back();  // cleared, in the free list, nothing started since
     EXPECT_TRUE(record.attributes.empty());
-    EXPECT_LE(kept_string_bytes(record.attributes), 1024u + 4 * 15u) << "way " << i << ": storage was kept";
+    std::size_t total = 0;
     for (std::size_t k = 0; k < record.attributes.slot_count(); ++k) {
-      const auto* list = std::get_if<std::vector<std::string>>(&record.attributes.data()[k].value);
-      EXPECT_TRUE(list == nullptr || list->empty()) << "way " << i << ": a list kept its strings";
+      const std::size_t n = kept_heap_bytes(record.attributes.data()[k].value);
+      EXPECT_LE(n, 1024u + 64u) << way << ": a value kept " << n << " bytes";
+      total += n;
     }
+    EXPECT_LE(total, 4096u + 256u) << way;
   }
   // A key that is not a literal is owned by the record; the clear lets it go.
   {
