@@ -25,22 +25,19 @@ BatchSpanProcessor::~BatchSpanProcessor() {
   shutdown(settings_.export_timeout);
 }
 
-namespace {
-
 // SpanKind's OTLP values, 0 to 5, are the free lists' indices.
-static_assert(static_cast<std::size_t>(SpanKind::consumer) == 5);
-std::size_t kind_index(SpanKind kind) noexcept {
-  const auto i = static_cast<std::size_t>(kind);
-  return i <= 5 ? i : 0;
-}
+static_assert(static_cast<std::size_t>(SpanKind::consumer) + 1 == BatchSpanProcessor::kKinds);
 
-}  // namespace
+std::vector<std::unique_ptr<SpanData>>& BatchSpanProcessor::free_list(SpanKind kind) noexcept {
+  const auto i = static_cast<std::size_t>(kind);
+  return free_[i < kKinds ? i : 0];
+}
 
 std::unique_ptr<SpanData> BatchSpanProcessor::acquire(SpanKind kind) {
   {
     std::unique_lock lock(free_mutex_, std::try_to_lock);
     if (lock.owns_lock() && free_count_ > 0) {
-      std::vector<std::unique_ptr<SpanData>>* from = &free_[kind_index(kind)];
+      std::vector<std::unique_ptr<SpanData>>* from = &free_list(kind);
       for (std::size_t i = 0; from->empty() && i < kKinds; ++i) from = &free_[i];
       std::unique_ptr<SpanData> span = std::move(from->back());
       from->pop_back();
@@ -53,7 +50,7 @@ std::unique_ptr<SpanData> BatchSpanProcessor::acquire(SpanKind kind) {
 
 void BatchSpanProcessor::keep(SpanKind kind, std::unique_ptr<SpanData> record) {
   if (free_count_ == settings_.max_queue_size) return;  // freed
-  free_[kind_index(kind)].push_back(std::move(record));
+  free_list(kind).push_back(std::move(record));
   ++free_count_;
 }
 

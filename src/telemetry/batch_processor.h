@@ -50,6 +50,8 @@ class BatchSpanProcessor {
   // Exports what is queued, waiting at most `timeout`, then stops the export thread. Idempotent.
   void shutdown(std::chrono::milliseconds timeout) noexcept;
 
+  static constexpr std::size_t kKinds = 6;  // SpanKind's values: one free list each
+
   std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
   // Counted once the batch's records are back on the free lists (release): a reader that sees the count
   // (acquire) sees them cleared.
@@ -75,7 +77,7 @@ class BatchSpanProcessor {
   // kept in all. The lock is held for one push or pop (or one batch's pushes on the export thread), and
   // request threads only ever try it.
   void keep(SpanKind kind, std::unique_ptr<SpanData> record);  // with free_mutex_ held
-  static constexpr std::size_t kKinds = 6;                     // SpanKind's values
+  std::vector<std::unique_ptr<SpanData>>& free_list(SpanKind kind) noexcept;
   std::mutex free_mutex_;
   std::array<std::vector<std::unique_ptr<SpanData>>, kKinds> free_;
   std::size_t free_count_ = 0;

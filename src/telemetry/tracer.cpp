@@ -38,15 +38,21 @@ std::size_t ascii_prefix(std::string_view s) noexcept {
   return i;
 }
 
-// OTLP strings must be UTF-8, and some receivers reject a whole batch otherwise: bytes that are not (a
-// client's User-Agent, say) become U+FFFD.
-void make_valid_utf8(std::string& s) {
+// How many bytes at the start of `s` are valid UTF-8.
+std::size_t valid_utf8_prefix(std::string_view s) noexcept {
   std::size_t i = ascii_prefix(s);
   while (i < s.size()) {
-    std::size_t n = utf8_sequence(s, i);
+    const std::size_t n = utf8_sequence(s, i);
     if (n == 0) break;
     i += n;
   }
+  return i;
+}
+
+// OTLP strings must be UTF-8, and some receivers reject a whole batch otherwise: bytes that are not (a
+// client's User-Agent, say) become U+FFFD.
+void make_valid_utf8(std::string& s) {
+  std::size_t i = valid_utf8_prefix(s);
   if (i == s.size()) return;
   std::string out(s, 0, i);
   while (i < s.size()) {
@@ -68,17 +74,6 @@ bool fits_in(const std::vector<std::string>& kept, const std::vector<std::string
   if (kept.capacity() < value.size()) return false;
   for (std::size_t i = 0; i < value.size(); ++i) {
     if (value[i].size() > (i < kept.size() ? kept[i].capacity() : kStringInPlace)) return false;
-  }
-  return true;
-}
-
-// Whether `s` is valid UTF-8 (what make_valid_utf8 would leave as it is).
-bool is_valid_utf8(std::string_view s) noexcept {
-  std::size_t i = ascii_prefix(s);
-  while (i < s.size()) {
-    const std::size_t n = utf8_sequence(s, i);
-    if (n == 0) return false;
-    i += n;
   }
   return true;
 }
@@ -122,7 +117,7 @@ void Span::sanitize(std::string& value) const {
 
 bool Span::needs_sanitizing(std::string_view value) const noexcept {
   const std::size_t limit = tracer_->limits().attribute_value_length;
-  return (limit > 0 && value.size() > limit) || !is_valid_utf8(value);
+  return (limit > 0 && value.size() > limit) || valid_utf8_prefix(value) != value.size();
 }
 
 Attribute* Span::slot_for(AttributeKey&& key, std::size_t kind, std::size_t size) {
