@@ -188,8 +188,9 @@ describe('stream timeouts', { timeout: 60_000 }, () => {
         model_list: [
           // the upstream sends one chunk, then nothing: stream_timeout (idle between bytes) must end it
           upstreamModel('stalls', 'stream-gated', upstream.apiBase, { stream_timeout: 0.3, timeout: 30 }),
-          // the upstream sends no byte for 3 s: nothing started yet, so a plain 504
-          upstreamModel('mute', 'slow-3000', upstream.apiBase, { stream_timeout: 0.3, timeout: 30 }),
+          // the upstream sends no byte for 3 s: nothing started yet, so a plain 504. No retries: each would add
+          // another stream_timeout and a backoff of up to a second, and only the first attempt is under test here.
+          upstreamModel('mute', 'slow-3000', upstream.apiBase, { stream_timeout: 0.3, timeout: 30, max_retries: 0 }),
           // a steady stream that outlives `timeout`: the non-stream timeout does not apply to streams
           upstreamModel('steady', 'stream-forever', upstream.apiBase, { timeout: 0.3, stream_timeout: 5 }),
         ],
@@ -228,10 +229,12 @@ describe('stream timeouts', { timeout: 60_000 }, () => {
   });
 
   it('an upstream silent longer than stream_timeout before any byte: 504 upstream_timeout', { timeout: 15_000 }, async () => {
+    const attemptsBefore = upstream.requestsFor('slow-3000').length;
     const start = Date.now();
     const r = await postJson(gw, '/v1/chat/completions', { model: 'mute', messages: [{ role: 'user', content: 'x' }], stream: true }, { key: MASTER_KEY });
     const took = Date.now() - start;
     assertOpenAIError(r, { status: 504, type: 'timeout_error', code: 'upstream_timeout' });
+    assert.equal(upstream.requestsFor('slow-3000').length - attemptsBefore, 1, 'one attempt (max_retries: 0)');
     assert.ok(took < 2500, `answered after ${took} ms; stream_timeout is 0.3 s, the upstream is silent for 3 s`);
   });
 
