@@ -170,6 +170,8 @@ class Inference {
 
   // The key the client presented, for experiments split by API key (hashed there, never recorded).
   void set_api_key(std::string_view key) noexcept { request_.api_key = key; }
+  // The size of the request text the body was parsed from.
+  void set_body_bytes(std::size_t n) noexcept { call_.body_bytes = n; }
 
   asio::awaitable<void> run(const router::ModelGroup& requested, const RoutingEmbedder* embedder) {
     if (embedder) {
@@ -568,6 +570,7 @@ asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& 
   }
   Inference inference(endpoint, router, writer, ctx, dialect, parsed.as_object(), public_model, capture);
   inference.set_api_key(auth::Authenticator::presented_key(request));
+  inference.set_body_bytes(request.body.size());
   co_await inference.run(*group, embedder);
 }
 

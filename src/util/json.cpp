@@ -49,12 +49,38 @@ boost::json::parse_options parse_options() noexcept {
   return opt;
 }
 
-void serialize_into(const boost::json::value& v, std::string& out) {
+namespace {
+
+// Runs a reset serializer into `out`'s own storage: the string is sized up front (a zero fill, far cheaper
+// than the copies of appending chunk by chunk to a string that regrows) and cut to what was written.
+void serialize_with(boost::json::serializer& sr, std::string& out, std::size_t size_hint) {
+  constexpr std::size_t kMinRoom = 64;
+  constexpr std::size_t kFirstSize = 512;
   out.clear();
+  std::size_t used = 0;
+  while (!sr.done()) {
+    // Grown by steps, not to the capacity at once: a string that once held a large document would otherwise
+    // zero all of it for each small one.
+    if (out.size() - used < kMinRoom) {
+      out.resize(std::max({out.size() * 2, size_hint + size_hint / 8 + kMinRoom, kFirstSize}));
+    }
+    used += sr.read(out.data() + used, out.size() - used).size();
+  }
+  out.resize(used);
+}
+
+}  // namespace
+
+void serialize_into(const boost::json::value& v, std::string& out, std::size_t size_hint) {
   boost::json::serializer sr;
   sr.reset(&v);
-  char buf[4096];
-  while (!sr.done()) out.append(sr.read(buf));
+  serialize_with(sr, out, size_hint);
+}
+
+void serialize_into(const boost::json::object& o, std::string& out, std::size_t size_hint) {
+  boost::json::serializer sr;
+  sr.reset(&o);
+  serialize_with(sr, out, size_hint);
 }
 
 std::string content_text(const boost::json::value& content) {

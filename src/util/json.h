@@ -17,8 +17,12 @@ namespace sy::json {
 // recursion.
 boost::json::parse_options parse_options() noexcept;
 
-// Serializes into `out` (cleared first), reusing its capacity.
-void serialize_into(const boost::json::value& v, std::string& out);
+// Serializes into `out` (cleared first), reusing its capacity, straight into its storage. `size_hint`: the
+// expected length (the size of the text a document was parsed from, say), so that a large document is written
+// in one pass without regrowing. The object overload serializes in place: an object passed where a value is
+// expected would be copied, all of it, into a temporary value first.
+void serialize_into(const boost::json::value& v, std::string& out, std::size_t size_hint = 0);
+void serialize_into(const boost::json::object& o, std::string& out, std::size_t size_hint = 0);
 
 // The text of an OpenAI message `content`: a string, or the concatenated "text" parts of an array.
 std::string content_text(const boost::json::value& content);

@@ -234,6 +234,43 @@ TEST(SerializeIntoTest, LargerThanInternalBuffer) {
   EXPECT_EQ(out, bj::serialize(v));
 }
 
+TEST(SerializeIntoTest, ObjectOverloadMatchesValue) {
+  bj::value v = bj::parse(R"({"model":"m","messages":[{"role":"user","content":"hi\u0001"}],"n":2})");
+  std::string from_object;
+  std::string from_value;
+  json::serialize_into(v.as_object(), from_object);
+  json::serialize_into(v, from_value);
+  EXPECT_EQ(from_object, bj::serialize(v));
+  EXPECT_EQ(from_object, from_value);
+}
+
+// The size hint only sizes the first buffer: too small, exact or far too large, the text is the same and the
+// string is cut to it.
+TEST(SerializeIntoTest, AnySizeHintGivesTheSameText) {
+  bj::object o;
+  o["content"] = std::string(100'000, 'x') + "\"quoted\"\n";
+  o["list"] = bj::array{1, 2.5, "three", nullptr};
+  const std::string expected = bj::serialize(o);
+  for (std::size_t hint : {std::size_t{0}, std::size_t{1}, std::size_t{4096}, expected.size() - 1,
+                           expected.size(), expected.size() * 10}) {
+    std::string out = "stale";
+    json::serialize_into(o, out, hint);
+    EXPECT_EQ(out.size(), expected.size()) << hint;
+    EXPECT_EQ(out, expected) << hint;
+  }
+}
+
+TEST(SerializeIntoTest, ReusesTheStringsStorage) {
+  std::string out;
+  json::serialize_into(bj::parse(R"({"a":")" + std::string(10'000, 'y') + R"("})"), out);
+  const std::size_t capacity = out.capacity();
+  const char* storage = out.data();
+  json::serialize_into(bj::parse(R"({"b":[1,2,3]})"), out);
+  EXPECT_EQ(out, R"({"b":[1,2,3]})");
+  EXPECT_EQ(out.capacity(), capacity);
+  EXPECT_EQ(out.data(), storage);
+}
+
 // ---- random.h ----
 
 TEST(FastRandomTest, DeterministicForSeed) {

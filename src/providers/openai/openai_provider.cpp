@@ -163,7 +163,7 @@ Result<http::ClientRequest> build_request(Call& call, std::string& api_key) {
   r.headers.push_back({"Content-Type", "application/json"});
   r.headers.push_back({"Accept", call.stream ? "text/event-stream" : "application/json"});
   for (auto& h : call.upstream_headers) r.headers.push_back(h);
-  json::serialize_into(*call.body, r.body);
+  json::serialize_into(*call.body, r.body, call.body_bytes);
   r.timeout = call.timeout;
   return r;
 }
