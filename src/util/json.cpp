@@ -51,8 +51,10 @@ boost::json::parse_options parse_options() noexcept {
 
 namespace {
 
-// Runs a reset serializer into `out`'s own storage: the string is sized up front (a zero fill, far cheaper
-// than the copies of appending chunk by chunk to a string that regrows) and cut to what was written.
+// Runs a reset serializer into `out`'s own storage, sized up front and cut to what was written. Not through a
+// small buffer appended to `out`: boost::json copies a string value with a tight loop only when the whole
+// value fits in the room it is given, and byte by byte otherwise (a 1 MB message: 0.7 ms against 0.04 ms).
+// The zero fill of resize is the price, far below that.
 void serialize_with(boost::json::serializer& sr, std::string& out, std::size_t size_hint) {
   constexpr std::size_t kMinRoom = 64;
   constexpr std::size_t kFirstSize = 512;
