@@ -19,6 +19,7 @@ namespace asio = boost::asio;
 using providers::Endpoint;
 
 constexpr std::string_view kModelsPrefix = "/v1/models/";
+constexpr std::size_t kResponseHeadersReserved = 10;
 constexpr std::string_view kModelsPrefixShort = "/models/";
 
 // Records the status a handler answered with, for the access log. Its methods are not coroutines: each hands
@@ -129,6 +130,8 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
   StatusRecorder writer(raw_writer);
   RequestContext ctx;
   ctx.request_id = request_id_for(request);
+  // Room for what an inference answer carries (request id, routing, retries, rate limits) in one allocation.
+  ctx.response_headers.reserve(kResponseHeadersReserved);
   ctx.response_headers.push_back({"x-request-id", ctx.request_id});
   const std::string_view path = request.path;
   const bool get = request.method == "GET" || request.method == "HEAD";

@@ -406,11 +406,14 @@ asio::awaitable<Result<ClientResponse>> exchange(Stream& stream, Connection& con
     }
   } else {
     std::size_t used = 0;
-    if (const auto length = parser.content_length(); length && *length <= r.max_response_bytes) {
-      out.body.resize(static_cast<std::size_t>(*length));
-    }
+    // A Content-Length body is read into a string of exactly its size; one of unknown length into one that
+    // grows by reads' worth.
+    const auto length = parser.content_length();
+    const bool sized = length && *length <= r.max_response_bytes;
+    if (sized) out.body.resize(static_cast<std::size_t>(*length));
     while (!parser.is_done()) {
-      if (out.body.size() - used < kReadSize / 4) {
+      const std::size_t room = out.body.size() - used;
+      if (room == 0 || (!sized && room < kReadSize / 4)) {
         if (used >= r.max_response_bytes) co_return upstream_failed("response too large");
         out.body.resize(std::min(std::max(2 * out.body.size(), used + kReadSize), r.max_response_bytes + 1));
       }
