@@ -336,6 +336,22 @@ asio::awaitable<Result<bool>> pump_to_sink(Stream& s, Connection& conn, Parser& 
   co_return true;
 }
 
+// Counts the exchanges under way on this worker thread (each worker runs its own event loop on one thread).
+class ExchangeCount {
+ public:
+  ExchangeCount() noexcept { ++count(); }
+  ~ExchangeCount() { --count(); }
+  ExchangeCount(const ExchangeCount&) = delete;
+  ExchangeCount& operator=(const ExchangeCount&) = delete;
+  static int running() noexcept { return count(); }
+
+ private:
+  static int& count() noexcept {
+    thread_local int n = 0;
+    return n;
+  }
+};
+
 // Runs one request/response on an open connection.
 template <class Stream>
 asio::awaitable<Result<ClientResponse>> exchange(Stream& stream, Connection& conn, const ClientRequest& r,
@@ -345,6 +361,15 @@ asio::awaitable<Result<ClientResponse>> exchange(Stream& stream, Connection& con
   conn.deadline->arm(r.timeout);
 
   format_head(conn.head, r);
+  // With other exchanges under way on this thread, the request goes out after the handlers already due, not
+  // at once: the requests that one pass of the event loop brings then reach the upstream one after the other.
+  // An upstream on the same host (a local model server; the benchmark's upstream, on the gateway's core) is
+  // woken by the first and otherwise preempted the gateway at every request to answer that one alone: with 64
+  // connections 0.77 preemptions per request against 0.41 (nginx: 0.29), 22,100 -> 25,200 RPS. Alone, the
+  // request goes at once (waiting would cost an extra pass of the reactor: a system call).
+  const ExchangeCount counted;
+  if (ExchangeCount::running() > 1)
+    co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
   {
     const std::array<asio::const_buffer, 2> both{asio::buffer(conn.head), asio::buffer(r.body)};
     error_code wec;
