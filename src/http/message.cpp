@@ -1,5 +1,8 @@
 #include "http/message.h"
 
+#include <cstdint>
+#include <cstring>
+
 namespace sy::http {
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -22,10 +25,21 @@ bool has_header(std::span<const Header> headers, std::string_view name) noexcept
 
 namespace {
 
-// A plain loop over the bytes: find_first_of with a set calls memchr once per character.
+// Eight bytes at a time (a word has a CR or LF when one of its bytes XOR that character is zero), then the
+// tail byte by byte: find_first_of with a set calls memchr once per character, and a byte loop was most of
+// the time spent writing a head.
 bool has_line_break(std::string_view s) noexcept {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+  auto has_zero_byte = [](std::uint64_t x) { return ((x - kOnes) & ~x & kHighs) != 0; };
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, s.data() + i, 8);
+    if (has_zero_byte(word ^ (kOnes * '\r')) || has_zero_byte(word ^ (kOnes * '\n'))) return true;
+  }
   bool found = false;
-  for (const char c : s) found |= (c == '\r') | (c == '\n');
+  for (; i < s.size(); ++i) found |= (s[i] == '\r') | (s[i] == '\n');
   return found;
 }
 

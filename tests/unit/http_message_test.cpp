@@ -42,6 +42,33 @@ TEST(AppendFieldsTest, AFieldWithALineBreakIsLeftOut) {
   EXPECT_EQ(out, "X-Fine: fine\r\n");
 }
 
+// The check reads eight bytes at a time, then the tail: a CR or LF anywhere in values of every length up to
+// a few words is found, in the name too, and the bytes next to them in value (VT, FF, SO; the same low bits
+// with the high bit set) are not taken for one.
+TEST(AppendFieldsTest, FindsALineBreakAtEveryPositionAndNothingElse) {
+  for (std::size_t size = 1; size <= 40; ++size) {
+    for (std::size_t at = 0; at < size; ++at) {
+      for (char c : {'\r', '\n'}) {
+        std::string value(size, 'v');
+        value[at] = c;
+        std::string out;
+        append_fields(out, std::vector<Header>{{"X-Value", value}}, {});
+        EXPECT_EQ(out, "") << size << " " << at << " " << int(c);
+        out.clear();
+        append_fields(out, std::vector<Header>{{value, "v"}}, {});
+        EXPECT_EQ(out, "") << "in the name: " << size << " " << at << " " << int(c);
+      }
+      for (char near : {'\x0b', '\x0c', '\x0e', '\x8a', '\x8d', '\x00'}) {
+        std::string value(size, 'v');
+        value[at] = near;
+        std::string out;
+        append_fields(out, std::vector<Header>{{"X-Value", value}}, {});
+        EXPECT_EQ(out, "X-Value: " + value + "\r\n") << size << " " << at << " " << int(near);
+      }
+    }
+  }
+}
+
 TEST(HasHeaderTest, MatchesNamesCaseInsensitively) {
   const std::vector<Header> headers = {{"Content-Type", "text/plain"}};
   EXPECT_TRUE(has_header(headers, "content-type"));

@@ -300,6 +300,7 @@ ChunkRewriter::Fast ChunkRewriter::try_scan(std::string_view in, Rewrite& result
   }
   if (count == 2 && edits[1].begin < edits[0].begin) std::swap(edits[0], edits[1]);
   out.clear();
+  out.reserve(in.size() + quoted_model_.size());  // one allocation, not one per doubling as the parts go in
   const char* at = in.data();
   for (std::size_t i = 0; i < count; ++i) {
     out.append(at, edits[i].begin);
