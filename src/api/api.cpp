@@ -19,8 +19,8 @@ namespace asio = boost::asio;
 using providers::Endpoint;
 
 constexpr std::string_view kModelsPrefix = "/v1/models/";
-constexpr std::size_t kResponseHeadersReserved = 10;
 constexpr std::string_view kModelsPrefixShort = "/models/";
+constexpr std::size_t kResponseHeadersReserved = 10;
 
 // Records the status a handler answered with, for the access log. Its methods are not coroutines: each hands
 // back the inner writer's awaitable, which the caller awaits at once (while the views it passed are alive),

@@ -1,7 +1,8 @@
 #include "http/message.h"
 
 #include <cstdint>
-#include <cstring>
+
+#include "util/swar.h"
 
 namespace sy::http {
 
@@ -25,18 +26,13 @@ bool has_header(std::span<const Header> headers, std::string_view name) noexcept
 
 namespace {
 
-// Eight bytes at a time (a word has a CR or LF when one of its bytes XOR that character is zero), then the
-// tail byte by byte: find_first_of with a set calls memchr once per character, and a byte loop was most of
-// the time spent writing a head.
+// Eight bytes at a time, then the tail byte by byte: find_first_of with a set calls memchr once per
+// character, and a plain byte loop was most of the time spent writing a head.
 bool has_line_break(std::string_view s) noexcept {
-  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
-  auto has_zero_byte = [](std::uint64_t x) { return ((x - kOnes) & ~x & kHighs) != 0; };
   std::size_t i = 0;
   for (; i + 8 <= s.size(); i += 8) {
-    std::uint64_t word;
-    std::memcpy(&word, s.data() + i, 8);
-    if (has_zero_byte(word ^ (kOnes * '\r')) || has_zero_byte(word ^ (kOnes * '\n'))) return true;
+    const std::uint64_t word = swar::load(s.data() + i);
+    if (swar::bytes_equal(word, '\r') | swar::bytes_equal(word, '\n')) return true;
   }
   bool found = false;
   for (; i < s.size(); ++i) found |= (s[i] == '\r') | (s[i] == '\n');

@@ -38,8 +38,9 @@ struct Call {
   Endpoint endpoint = Endpoint::chat_completions;
   const config::Deployment* deployment = nullptr;
   boost::json::object* body = nullptr;
-  std::size_t body_bytes =
-      0;  // the size of the text `body` was parsed from, when known: a hint for serializing
+  // The size of the text `body` was parsed from, when known: a hint for serializing it, or what becomes of
+  // it.
+  std::size_t body_bytes = 0;
   std::string_view public_model;  // the model name the client asked for; responses carry it back
   bool stream = false;
   bool include_usage = false;    // the client asked for stream_options.include_usage

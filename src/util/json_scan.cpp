@@ -2,7 +2,8 @@
 
 #include <array>
 #include <cstdint>
-#include <cstring>
+
+#include "util/swar.h"
 
 namespace sy::json {
 namespace {
@@ -161,15 +162,11 @@ class Scanner {
   // Passes the bytes a string holds as they are: eight at a time while none of the eight needs a look (a byte
   // below 0x20, a quote, a backslash, or one of UTF-8's), then one at a time.
   void skip_plain() {
-    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-    constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
-    auto has_zero = [](std::uint64_t x) { return (x - kOnes) & ~x & kHighs; };
     while (end_ - p_ >= 8) {
-      std::uint64_t x;
-      std::memcpy(&x, p_, 8);
-      const std::uint64_t special =
-          ((x - kOnes * 0x20) & ~x) | has_zero(x ^ (kOnes * '"')) | has_zero(x ^ (kOnes * '\\')) | x;
-      if (special & kHighs) break;
+      const std::uint64_t x = swar::load(p_);
+      if (swar::bytes_below(x, 0x20) | swar::bytes_equal(x, '"') | swar::bytes_equal(x, '\\') |
+          (x & swar::kHighs))
+        break;
       p_ += 8;
     }
     while (p_ != end_ && kPlain[static_cast<unsigned char>(*p_)]) ++p_;

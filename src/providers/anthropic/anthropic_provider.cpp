@@ -98,7 +98,7 @@ Result<std::string> messages_body(const Call& call) {
   if (!translated) return translated.error();
   if (call.stream) translated.value()["stream"] = true;
   std::string body;
-  json::serialize_into(translated.value(), body);
+  json::serialize_into(translated.value(), body, call.body_bytes);
   return body;
 }
 
@@ -236,7 +236,7 @@ asio::awaitable<Result<bool>> AnthropicProvider::stream(Call& call, ChunkSink& s
 asio::awaitable<Result<Response>> AnthropicProvider::count_tokens(Call& call) {
   (*call.body)["model"] = call.deployment->params.provider_model;
   std::string body;
-  json::serialize_into(*call.body, body);
+  json::serialize_into(*call.body, body, call.body_bytes);
   std::string api_key;
   auto request = anthropic::build_http_request(call, std::move(body), true, api_key);
   if (!request) co_return request.error();

@@ -110,7 +110,7 @@ Result<bool> build_unsigned(Call& call, Prepared& p) {
   http::ClientRequest& r = p.request;
   r.origin = origin.value();
   r.target = converse_path(r.origin->base_path, p.model_id, call.stream);
-  json::serialize_into(converse.value(), r.body);
+  json::serialize_into(converse.value(), r.body, call.body_bytes);
   r.timeout = call.timeout;
   call.meta.server_address = r.origin->host;
   call.meta.server_port = r.origin->port;
