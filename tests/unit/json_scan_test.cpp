@@ -143,5 +143,34 @@ TEST(JsonScanTest, AgreesWithTheParserOnWhatItAccepts) {
   }
 }
 
+// The string scan passes eight bytes at a time up to the first that needs a look. Each such byte, at every
+// position of strings up to a few words long (and followed by more text, so that the eight-byte path is taken
+// near it): the scanner accepts exactly what Boost.JSON parses, and ends the string where the parser does.
+TEST(JsonScanTest, StringsWithASpecialByteAtEveryPosition) {
+  // Escapes and multi-byte UTF-8, which both accept; control bytes, bad UTF-8 and bad escapes, which both
+  // refuse.
+  const std::vector<std::string> specials = {
+      "\\\"", "\\\\", "\\n",  "\\u00e9", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x9a\x80", "\x01", "\x1f",
+      "\n",   "\xff", "\xc3", "\x80",    "\\x",      "\\u12"};
+  std::vector<RawMember> m;
+  for (std::size_t size = 0; size <= 24; ++size) {
+    for (std::size_t at = 0; at <= size; ++at) {
+      for (const std::string& special : specials) {
+        std::string value(size, 'a');
+        value.insert(at, special);
+        const std::string text = R"({"k":")" + value + R"(","next":"0123456789abcdef0123456789"})";
+        boost::system::error_code ec;
+        const boost::json::value parsed = boost::json::parse(text, ec);
+        const bool scanned = scan_object(text, m);
+        ASSERT_EQ(scanned, !ec) << size << " " << at << " " << text;
+        if (!scanned) continue;
+        ASSERT_EQ(m.size(), 2u) << text;
+        EXPECT_EQ(m[0].value, "\"" + value + "\"") << text;
+        EXPECT_EQ(boost::json::parse(m[0].value), parsed.as_object().at("k")) << text;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace sy::json
