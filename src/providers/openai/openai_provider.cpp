@@ -150,7 +150,7 @@ Result<http::ClientRequest> build_request(Call& call, std::string& api_key) {
   call.meta.server_address = origin.value()->host;
   call.meta.server_port = origin.value()->port;
   http::ClientRequest r;
-  r.headers.reserve(3 + call.upstream_headers.size());
+  r.headers.reserve(3 + call.upstream_headers.size());  // the key, Content-Type, Accept, then the call's own
   r.origin = origin.value();
   r.target = r.origin->base_path;
   while (r.target.ends_with('/')) r.target.pop_back();
