@@ -125,6 +125,125 @@ Api::Api(std::shared_ptr<const config::Config> config, const telemetry::Telemetr
       embedder_(RoutingEmbedder::cache_size_for(config_->router)),
       telemetry_(telemetry) {}
 
+namespace {
+
+// The request's SERVER span, continuing the caller's trace, with the attributes known at its start.
+telemetry::Span start_server_span(const telemetry::Telemetry& telemetry, const http::Request& request,
+                                  RequestContext& ctx) {
+  const std::string_view path = request.path;
+  telemetry::SpanContext parent;
+  telemetry.propagators().extract([&request](std::string_view name) { return request.header(name); }, parent,
+                                  ctx.baggage);
+  // Per thread, filled and read before anything suspends: a name like "POST /v1/chat/completions" is too
+  // long for a string's inline buffer, and the span record copies it anyway.
+  thread_local std::string name;
+  telemetry::Span span = telemetry.tracer().start_span(span_name(request.method, path, name),
+                                                       telemetry::SpanKind::server, parent);
+  if (span.recording()) {
+    span.set_attribute("http.request.method", request.method);
+    span.set_attribute("url.path", path);
+    if (auto ua = request.header("user-agent"); !ua.empty()) span.set_attribute("user_agent.original", ua);
+    span.set_attribute("server.port", static_cast<std::int64_t>(request.local_port));
+    // The id the response carries in x-request-id: what feedback refers to (traces-to-dataset joins on it).
+    span.set_attribute("switchyard.request_id", ctx.request_id);
+  }
+  return span;
+}
+
+// Ends the SERVER span of a request whose handler threw: cancelled (the client went away mid-request) or an
+// I/O failure.
+void end_failed_span(telemetry::Span& span, const std::exception& e) {
+  const auto* system_error = dynamic_cast<const boost::system::system_error*>(&e);
+  span.set_status(telemetry::StatusCode::error,
+                  system_error && system_error->code() == boost::asio::error::operation_aborted
+                      ? std::string("request cancelled: the client went away")
+                      : std::string("request failed: ") + e.what());
+  span.end();
+}
+
+void record_response(telemetry::Span& span, int status, bool client_gone) {
+  if (!span.recording()) return;
+  span.set_attribute("http.response.status_code", status);
+  span.set_attribute("http.status_code", status);
+  if (client_gone) {
+    span.set_status(telemetry::StatusCode::error, "the client went away before the response was complete");
+  } else if (status >= 500 && span.status() != telemetry::StatusCode::error) {
+    span.set_status(telemetry::StatusCode::error, "HTTP " + std::to_string(status));
+  }
+}
+
+// The access-log line, at debug level.
+void log_request(const http::Request& request, const RequestContext& ctx, const telemetry::Span& span,
+                 int status, std::chrono::steady_clock::time_point start) {
+  if (!log::enabled(log::Level::debug)) return;
+  const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  std::string trace_id, span_id;
+  if (span.context().valid()) {
+    trace_id = telemetry::to_hex(span.context().trace_id);
+    span_id = telemetry::to_hex(span.context().span_id);
+  }
+  log::debug("request", {{"request_id", ctx.request_id},
+                         {"trace_id", trace_id},
+                         {"span_id", span_id},
+                         {"method", request.method},
+                         {"path", request.path},
+                         {"status", status},
+                         {"duration_ms", ms}});
+}
+
+}  // namespace
+
+// The answer of a request no endpoint handler serves (health, models, and every refusal before a handler
+// runs): an error or a body; neither for a request the handler is to answer.
+void Api::answer_directly(const http::Request& request, std::optional<Error>& error,
+                          std::string& body) const {
+  const std::string_view path = request.path;
+  const bool get = request.method == "GET" || request.method == "HEAD";
+  const bool post = request.method == "POST";
+  if (is_liveness(path) || is_readiness(path)) {
+    if (!get) {
+      error = method_not_allowed(request.method);
+    } else if (is_liveness(path)) {
+      body = R"({"status":"alive"})";
+    } else {
+      body = R"({"status":"healthy","version":")" SWITCHYARD_VERSION "\"}";
+    }
+    return;
+  }
+  const MessagesRoute messages = messages_route(path);
+  const bool inference = inference_endpoint(path) || is_messages_endpoint(messages);
+  const bool models = path == "/v1/models" || path == "/models" || path.starts_with(kModelsPrefix) ||
+                      path.starts_with(kModelsPrefixShort);
+  if (!inference && !models) {
+    error = not_found("Unknown path " + std::string(path) + ".");
+  } else if ((inference && !post) || (models && !get)) {
+    error = method_not_allowed(request.method);
+  } else if (!auth_.allows(request)) {
+    error = Error{
+        401,
+        "authentication_error",
+        messages == MessagesRoute::none
+            ? "Invalid or missing API key. Pass it as 'Authorization: Bearer <key>'."
+            : "Invalid or missing API key. Pass it as 'x-api-key: <key>' or 'Authorization: Bearer <key>'.",
+        "invalid_api_key",
+        {},
+        {}};
+  } else if (path == "/v1/models" || path == "/models") {
+    body = models_list_json(router_, unix_now());
+  } else if (!inference) {
+    std::string_view id =
+        path.substr(path.starts_with(kModelsPrefix) ? kModelsPrefix.size() : kModelsPrefixShort.size());
+    auto model = model_json(router_, id, unix_now());
+    if (model) {
+      body = std::move(model.value());
+    } else {
+      error = model.error();
+    }
+  }
+}
+
+// A coroutine's frame holds every local of its body, so the work that never suspends lives in the plain
+// functions above: the frame stays small enough for Asio's per-thread recycling of frames (1,020 bytes).
 asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& raw_writer) {
   const auto start = std::chrono::steady_clock::now();
   StatusRecorder writer(raw_writer);
@@ -134,36 +253,21 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
   ctx.response_headers.reserve(kResponseHeadersReserved);
   ctx.response_headers.push_back({"x-request-id", ctx.request_id});
   const std::string_view path = request.path;
-  const bool get = request.method == "GET" || request.method == "HEAD";
-  const bool post = request.method == "POST";
   const bool health = is_liveness(path) || is_readiness(path);
   // The client's wire format: Anthropic's under /v1/messages (whose SDKs read the request id from
-  // `request-id`).
+  // `request-id`), made only for those requests.
   const MessagesRoute messages = messages_route(path);
-  anthropic::AnthropicDialect anthropic;
-  Dialect& dialect = messages == MessagesRoute::none ? openai_dialect() : anthropic;
-  if (messages != MessagesRoute::none) ctx.response_headers.push_back({"request-id", ctx.request_id});
+  std::unique_ptr<anthropic::AnthropicDialect> anthropic;
+  if (messages != MessagesRoute::none) {
+    anthropic = std::make_unique<anthropic::AnthropicDialect>();
+    ctx.response_headers.push_back({"request-id", ctx.request_id});
+  }
+  Dialect& dialect = anthropic ? *anthropic : openai_dialect();
 
-  // The request's SERVER span, continuing the caller's trace. Health probes are not traced.
+  // The request's SERVER span. Health probes are not traced.
   telemetry::Span server_span;
   if (telemetry_ && !health) {
-    telemetry::SpanContext parent;
-    telemetry_->propagators().extract([&request](std::string_view name) { return request.header(name); },
-                                      parent, ctx.baggage);
-    // Per thread, filled and read before anything suspends: a name like "POST /v1/chat/completions" is too
-    // long for a string's inline buffer, and the span record copies it anyway.
-    thread_local std::string name;
-    server_span = telemetry_->tracer().start_span(span_name(request.method, path, name),
-                                                  telemetry::SpanKind::server, parent);
-    if (server_span.recording()) {
-      server_span.set_attribute("http.request.method", request.method);
-      server_span.set_attribute("url.path", path);
-      if (auto ua = request.header("user-agent"); !ua.empty())
-        server_span.set_attribute("user_agent.original", ua);
-      server_span.set_attribute("server.port", static_cast<std::int64_t>(request.local_port));
-      // The id the response carries in x-request-id: what feedback refers to (traces-to-dataset joins on it).
-      server_span.set_attribute("switchyard.request_id", ctx.request_id);
-    }
+    server_span = start_server_span(*telemetry_, request, ctx);
     ctx.telemetry = telemetry_;
     ctx.span = &server_span;
   }
@@ -171,46 +275,7 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
   // Answers are built into named locals first: g++ 12 destroys temporaries of a co_await expression twice.
   std::optional<Error> error;
   std::string body;
-  if (health) {
-    if (!get) {
-      error = method_not_allowed(request.method);
-    } else if (is_liveness(path)) {
-      body = R"({"status":"alive"})";
-    } else {
-      body = R"({"status":"healthy","version":")" SWITCHYARD_VERSION "\"}";
-    }
-  } else {
-    const bool inference = inference_endpoint(path) || is_messages_endpoint(messages);
-    const bool models = path == "/v1/models" || path == "/models" || path.starts_with(kModelsPrefix) ||
-                        path.starts_with(kModelsPrefixShort);
-    if (!inference && !models) {
-      error = not_found("Unknown path " + std::string(path) + ".");
-    } else if ((inference && !post) || (models && !get)) {
-      error = method_not_allowed(request.method);
-    } else if (!auth_.allows(request)) {
-      error = Error{
-          401,
-          "authentication_error",
-          messages == MessagesRoute::none
-              ? "Invalid or missing API key. Pass it as 'Authorization: Bearer <key>'."
-              : "Invalid or missing API key. Pass it as 'x-api-key: <key>' or 'Authorization: Bearer <key>'.",
-          "invalid_api_key",
-          {},
-          {}};
-    } else if (path == "/v1/models" || path == "/models") {
-      body = models_list_json(router_, unix_now());
-    } else if (!inference) {
-      std::string_view id =
-          path.substr(path.starts_with(kModelsPrefix) ? kModelsPrefix.size() : kModelsPrefixShort.size());
-      auto model = model_json(router_, id, unix_now());
-      if (model) {
-        body = std::move(model.value());
-      } else {
-        error = model.error();
-      }
-    }
-  }
-
+  answer_directly(request, error, body);
   const auto endpoint = inference_endpoint(path);
   if (error) {
     co_await send_error(writer, ctx, *error, dialect);
@@ -225,49 +290,13 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
         const Endpoint e = endpoint.value_or(Endpoint::chat_completions);
         co_await handle_inference(e, router_, request, writer, ctx, dialect, &embedder_);
       }
-    } catch (const boost::system::system_error& e) {
-      // Cancelled (the client went away mid-request) or an I/O failure: the span still ends, and says which.
-      server_span.set_status(telemetry::StatusCode::error,
-                             e.code() == boost::asio::error::operation_aborted
-                                 ? std::string("request cancelled: the client went away")
-                                 : std::string("request failed: ") + e.what());
-      server_span.end();
-      throw;
     } catch (const std::exception& e) {
-      server_span.set_status(telemetry::StatusCode::error, std::string("request failed: ") + e.what());
-      server_span.end();
+      end_failed_span(server_span, e);
       throw;
     }
   }
-
-  if (server_span.recording()) {
-    const int status = writer.status();
-    server_span.set_attribute("http.response.status_code", status);
-    server_span.set_attribute("http.status_code", status);
-    if (ctx.client_gone) {
-      server_span.set_status(telemetry::StatusCode::error,
-                             "the client went away before the response was complete");
-    } else if (status >= 500 && server_span.status() != telemetry::StatusCode::error) {
-      server_span.set_status(telemetry::StatusCode::error, "HTTP " + std::to_string(status));
-    }
-  }
-
-  if (log::enabled(log::Level::debug)) {
-    const auto ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    std::string trace_id, span_id;
-    if (server_span.context().valid()) {
-      trace_id = telemetry::to_hex(server_span.context().trace_id);
-      span_id = telemetry::to_hex(server_span.context().span_id);
-    }
-    log::debug("request", {{"request_id", ctx.request_id},
-                           {"trace_id", trace_id},
-                           {"span_id", span_id},
-                           {"method", request.method},
-                           {"path", path},
-                           {"status", writer.status()},
-                           {"duration_ms", ms}});
-  }
+  record_response(server_span, writer.status(), ctx.client_gone);
+  log_request(request, ctx, server_span, writer.status(), start);
 }
 
 }  // namespace sy::api

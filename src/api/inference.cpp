@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include <boost/asio.hpp>
 #include <boost/container/small_vector.hpp>
@@ -188,13 +189,9 @@ class Inference {
         co_return;
       }
     }
-    const router::ModelGroup* group = &requested;
-    visited_.push_back(group);
-    router::Selection selection = select(*group);
-    std::span<const std::string> fallbacks;
-    bool fallbacks_chosen = false;
-    std::size_t next_fallback = 0;
-    int group_retries = 0;
+    group_ = &requested;
+    visited_.push_back(group_);
+    router::Selection selection = select(*group_);
     for (;;) {
       Error error;
       if (selection.refusal) {
@@ -203,71 +200,15 @@ class Inference {
         const bool answered = co_await attempt(selection, error);
         if (answered) co_return;
       }
-      const bool refused_locally = refused_locally_;
-      refused_locally_ = false;
-      // A provider's refusal of what it cannot do falls back like a missing adapter, not like a bad request.
-      const router::FailureKind kind =
-          refused_locally ? router::FailureKind::not_supported : router::classify(error);
-      if (selection.deployment) {
-        tried_.push_back(selection.slot);
-        if (refused_locally) {
-          // Another deployment of the group may serve it: at once, without counting a retry.
-          router::Selection next = router_.select(*group, request_, tried_, FastRandom::thread_instance());
-          if (next.deployment && std::find(tried_.begin(), tried_.end(), next.slot) == tried_.end()) {
-            record_route(next, *group, std::chrono::steady_clock::now());
-            selection = std::move(next);
-            continue;
-          }
-        }
-        // Retry within the group: another deployment at once when there is one, else the same after a wait.
-        const int allowed =
-            num_retries_ && router::retryable(kind) ? *num_retries_ : router_.retries_for(*group, kind);
-        if (group_retries < allowed) {
-          const auto started = std::chrono::steady_clock::now();
-          router::Selection next = router_.select(*group, request_, tried_, FastRandom::thread_instance());
-          std::optional<std::chrono::milliseconds> wait;
-          if (next.deployment) {
-            const auto times_tried = std::count(tried_.begin(), tried_.end(), next.slot);
-            if (times_tried == 0) {
-              wait = std::chrono::milliseconds(0);
-            } else if (router::Router::may_retry_on(*next.deployment, static_cast<int>(times_tried))) {
-              wait = router_.backoff(group_retries + 1, error.retry_after, FastRandom::thread_instance());
-            }
-          }
-          if (wait) {
-            record_route(next, *group, started);
-            const bool waited = co_await pause(*wait);
-            if (!waited) co_return;  // cancelled: the client went away
-            ++group_retries;
-            ++retries_;
-            selection = std::move(next);
-            continue;
-          }
-        }
-      }
-      // Fallbacks: the list chosen by the failure that made the requested group give up, tried in order, each
-      // group once.
-      if (!fallbacks_chosen) {
-        fallbacks = request_fallbacks_.empty() ? router_.fallbacks(requested.name, kind)
-                                               : std::span<const std::string>(request_fallbacks_);
-        fallbacks_chosen = true;
-      }
-      const router::ModelGroup* next_group = nullptr;
-      while (router::falls_back(kind) && !next_group && next_fallback < fallbacks.size() &&
-             fallbacks_used_ < router_.settings().max_fallbacks) {
-        const router::ModelGroup* g = router_.group(fallbacks[next_fallback++]);
-        if (g && std::find(visited_.begin(), visited_.end(), g) == visited_.end()) next_group = g;
-      }
-      if (!next_group) {
+      const std::optional<std::chrono::milliseconds> wait = plan_next(requested, selection, error);
+      if (!wait) {
         co_await fail(error);
         co_return;
       }
-      group = next_group;
-      visited_.push_back(group);
-      ++fallbacks_used_;
-      group_retries = 0;
-      tried_.clear();
-      selection = select(*group);
+      if (wait->count() > 0) {
+        const bool waited = co_await pause(*wait);
+        if (!waited) co_return;  // cancelled: the client went away
+      }
     }
   }
 
@@ -289,6 +230,75 @@ class Inference {
     body_.erase("num_retries");
     body_.erase("timeout");
     body_.erase("fallbacks");
+  }
+
+  // After a failed attempt (its error `error`), puts the next one in `selection`: another deployment of the
+  // group at once, the same one after a backoff, or the pick of the next fallback group. Returns the wait
+  // before it, or nothing when no attempt is left. (Not part of the coroutine: its locals would enlarge
+  // every request's frame.)
+  std::optional<std::chrono::milliseconds> plan_next(const router::ModelGroup& requested,
+                                                     router::Selection& selection, const Error& error) {
+    const bool refused_locally = refused_locally_;
+    refused_locally_ = false;
+    // A provider's refusal of what it cannot do falls back like a missing adapter, not like a bad request.
+    const router::FailureKind kind =
+        refused_locally ? router::FailureKind::not_supported : router::classify(error);
+    if (selection.deployment) {
+      tried_.push_back(selection.slot);
+      if (refused_locally) {
+        // Another deployment of the group may serve it: at once, without counting a retry.
+        router::Selection next = router_.select(*group_, request_, tried_, FastRandom::thread_instance());
+        if (next.deployment && std::find(tried_.begin(), tried_.end(), next.slot) == tried_.end()) {
+          record_route(next, *group_, std::chrono::steady_clock::now());
+          selection = std::move(next);
+          return std::chrono::milliseconds(0);
+        }
+      }
+      // Retry within the group: another deployment at once when there is one, else the same after a wait.
+      const int allowed =
+          num_retries_ && router::retryable(kind) ? *num_retries_ : router_.retries_for(*group_, kind);
+      if (group_retries_ < allowed) {
+        const auto started = std::chrono::steady_clock::now();
+        router::Selection next = router_.select(*group_, request_, tried_, FastRandom::thread_instance());
+        std::optional<std::chrono::milliseconds> wait;
+        if (next.deployment) {
+          const auto times_tried = std::count(tried_.begin(), tried_.end(), next.slot);
+          if (times_tried == 0) {
+            wait = std::chrono::milliseconds(0);
+          } else if (router::Router::may_retry_on(*next.deployment, static_cast<int>(times_tried))) {
+            wait = router_.backoff(group_retries_ + 1, error.retry_after, FastRandom::thread_instance());
+          }
+        }
+        if (wait) {
+          record_route(next, *group_, started);
+          ++group_retries_;
+          ++retries_;
+          selection = std::move(next);
+          return wait;
+        }
+      }
+    }
+    // Fallbacks: the list chosen by the failure that made the requested group give up, tried in order, each
+    // group once.
+    if (!fallbacks_chosen_) {
+      fallbacks_ = request_fallbacks_.empty() ? router_.fallbacks(requested.name, kind)
+                                              : std::span<const std::string>(request_fallbacks_);
+      fallbacks_chosen_ = true;
+    }
+    const router::ModelGroup* next_group = nullptr;
+    while (router::falls_back(kind) && !next_group && next_fallback_ < fallbacks_.size() &&
+           fallbacks_used_ < router_.settings().max_fallbacks) {
+      const router::ModelGroup* g = router_.group(fallbacks_[next_fallback_++]);
+      if (g && std::find(visited_.begin(), visited_.end(), g) == visited_.end()) next_group = g;
+    }
+    if (!next_group) return std::nullopt;
+    group_ = next_group;
+    visited_.push_back(group_);
+    ++fallbacks_used_;
+    group_retries_ = 0;
+    tried_.clear();
+    selection = select(*group_);
+    return std::chrono::milliseconds(0);
   }
 
   // Picks the next deployment, recording the decision on a "route" span.
@@ -335,46 +345,9 @@ class Inference {
   // of a stream reached the client, which is never retried); false with `error` set when another attempt may
   // follow.
   asio::awaitable<bool> attempt(const router::Selection& selection, Error& error) {
-    const config::Deployment& d = *selection.deployment;
-    const int number = attempts_++;
-    call_.deployment = &d;
-    call_.public_model = visited_.back()->name;
-    call_.timeout = timeout_ ? *timeout_ : router_.timeout(d, call_.stream);
-    call_.meta = {};
-    call_.upstream_headers.clear();
-    set_routing_headers(selection);
-
-    providers::Provider* provider = providers::provider_for(d);
-    if (!provider) {
-      error = Error{501,
-                    "api_error",
-                    "Provider '" + d.params.provider + "' is not supported by this gateway yet.",
-                    "provider_not_supported",
-                    {},
-                    {}};
-      co_return false;
-    }
-
-    // The attempt's CLIENT span; the upstream request carries its context so a traced upstream joins the
-    // trace.
     telemetry::Span span;
-    if (ctx_.telemetry) {
-      // Per thread, filled and read before anything suspends (the span record copies the name).
-      thread_local std::string name;
-      name.assign(operation_name(endpoint_)).append(" ").append(d.params.provider_model);
-      span = ctx_.telemetry->tracer().start_span(name, telemetry::SpanKind::client, ctx_.span->context());
-      record_attempt(span, endpoint_, d, body_);
-      if (span.recording()) {
-        span.set_attribute("switchyard.attempt", static_cast<std::int64_t>(number));
-        span.set_attribute("router.model_group", visited_.back()->name);
-      }
-      ctx_.telemetry->propagators().inject(
-          span.context(), ctx_.baggage, [this](std::string_view name, std::string value) {
-            call_.upstream_headers.push_back({std::string(name), std::move(value)});
-          });
-    }
-    telemetry::Span no_span;
-    telemetry::Span& server_span = ctx_.span ? *ctx_.span : no_span;
+    providers::Provider* provider = begin_attempt(selection, span, error);
+    if (!provider) co_return false;
 
     const router::AttemptScope in_flight(router_, selection);
     const auto started = std::chrono::steady_clock::now();
@@ -408,53 +381,122 @@ class Inference {
       if (span.recording()) span.set_status(telemetry::StatusCode::error, "cancelled: the client went away");
       co_return true;
     }
-    record_outcome(server_span, span, call_, failure ? &*failure : nullptr, call_.capture_content);
 
     if (!failure) {
-      std::int64_t tokens = std::max<std::int64_t>(0, call_.meta.prompt_tokens) +
-                            std::max<std::int64_t>(0, call_.meta.completion_tokens);
-      if (call_.meta.prompt_tokens < 0) tokens += providers::estimate_prompt_tokens(endpoint_, body_);
-      router_.succeeded(selection, elapsed, tokens);
-      span.end();
-      record_totals(server_span);
+      succeeded(selection, span, elapsed);
       if (body) {
-        Answer answer = dialect_.response(status, std::move(*body));
-        co_await send_json(writer_, ctx_, answer.status, std::move(answer.body));
+        to_dialect(status, *body);
+        co_await send_json(writer_, ctx_, status, std::move(*body));
       } else {
         co_await sink_.end();
       }
       co_return true;
     }
+    if (failed(selection, span, *failure, elapsed)) {
+      // The answer has begun (bytes reached the client, or chunks wait to be written): no retry; the stream
+      // ends with the dialect's error event.
+      co_await sink_.end_with_error(*failure);
+      co_return true;
+    }
+    error = std::move(*failure);
+    co_return false;
+  }
 
-    const router::FailureKind kind = router::classify(*failure);
-    const bool cooled = router_.failed(selection, kind, *failure, elapsed);
+  // An attempt's start: the call made ready for the deployment, the response headers that name it, and its
+  // CLIENT span, whose context the upstream request carries so that a traced upstream joins the trace. Null
+  // (with `error`) when no adapter serves the deployment's provider.
+  providers::Provider* begin_attempt(const router::Selection& selection, telemetry::Span& span,
+                                     Error& error) {
+    const config::Deployment& d = *selection.deployment;
+    const int number = attempts_++;
+    call_.deployment = &d;
+    call_.public_model = visited_.back()->name;
+    call_.timeout = timeout_ ? *timeout_ : router_.timeout(d, call_.stream);
+    call_.meta = {};
+    call_.upstream_headers.clear();
+    set_routing_headers(selection);
+
+    providers::Provider* provider = providers::provider_for(d);
+    if (!provider) {
+      error = Error{501,
+                    "api_error",
+                    "Provider '" + d.params.provider + "' is not supported by this gateway yet.",
+                    "provider_not_supported",
+                    {},
+                    {}};
+      return nullptr;
+    }
+    if (ctx_.telemetry) {
+      // Per thread, filled and read before anything suspends (the span record copies the name).
+      thread_local std::string name;
+      name.assign(operation_name(endpoint_)).append(" ").append(d.params.provider_model);
+      span = ctx_.telemetry->tracer().start_span(name, telemetry::SpanKind::client, ctx_.span->context());
+      record_attempt(span, endpoint_, d, body_);
+      if (span.recording()) {
+        span.set_attribute("switchyard.attempt", static_cast<std::int64_t>(number));
+        span.set_attribute("router.model_group", visited_.back()->name);
+      }
+      ctx_.telemetry->propagators().inject(
+          span.context(), ctx_.baggage, [this](std::string_view name, std::string value) {
+            call_.upstream_headers.push_back({std::string(name), std::move(value)});
+          });
+    }
+    return provider;
+  }
+
+  // The request's SERVER span; without tracing, a span that records nothing (one per thread, never started).
+  telemetry::Span& server_span() noexcept {
+    static thread_local telemetry::Span no_span;
+    return ctx_.span ? *ctx_.span : no_span;
+  }
+
+  // A whole answer in the client's dialect, in place (an Answer local would take room in the frame).
+  void to_dialect(int& status, std::string& body) {
+    Answer answer = dialect_.response(status, std::move(body));
+    status = answer.status;
+    body = std::move(answer.body);
+  }
+
+  // A successful attempt's bookkeeping: its outcome on the spans, and the router's statistics.
+  void succeeded(const router::Selection& selection, telemetry::Span& span,
+                 std::chrono::steady_clock::duration elapsed) {
+    record_outcome(server_span(), span, call_, nullptr, call_.capture_content);
+    std::int64_t tokens = std::max<std::int64_t>(0, call_.meta.prompt_tokens) +
+                          std::max<std::int64_t>(0, call_.meta.completion_tokens);
+    if (call_.meta.prompt_tokens < 0) tokens += providers::estimate_prompt_tokens(endpoint_, body_);
+    router_.succeeded(selection, elapsed, tokens);
+    span.end();
+    record_totals(server_span());
+  }
+
+  // A failed attempt's bookkeeping: spans, the router's statistics and cooldown, the log line. True when the
+  // answer has begun, so that the failure ends it instead of another attempt following.
+  bool failed(const router::Selection& selection, telemetry::Span& span, const Error& failure,
+              std::chrono::steady_clock::duration elapsed) {
+    record_outcome(server_span(), span, call_, &failure, call_.capture_content);
+    const router::FailureKind kind = router::classify(failure);
+    const bool cooled = router_.failed(selection, kind, failure, elapsed);
     if (span.recording()) {
       span.set_attribute("router.failure_kind", router::to_string(kind));
       if (cooled) span.set_attribute("router.cooldown_started", true);
     }
     span.end();
-    log_upstream_error(ctx_, call_, *failure);
+    log_upstream_error(ctx_, call_, failure);
     if (sink_.begun()) {
-      // The answer has begun (bytes reached the client, or chunks wait to be written): no retry; the stream
-      // ends with the dialect's error event.
-      record_error(server_span, *failure);
-      record_totals(server_span);
-      co_await sink_.end_with_error(*failure);
-      co_return true;
+      record_error(server_span(), failure);
+      record_totals(server_span());
+      return true;
     }
     // A 400 the adapter gave without asking the upstream: this provider cannot serve the request as asked
     // (n > 1 on Anthropic, an https image on Bedrock, ...), which another deployment may.
-    refused_locally_ = failure->status == 400 && call_.meta.upstream_status == 0;
-    error = std::move(*failure);
-    co_return false;
+    refused_locally_ = failure.status == 400 && call_.meta.upstream_status == 0;
+    return false;
   }
 
   // No attempt left: the last error goes to the client.
   asio::awaitable<void> fail(const Error& error) {
-    telemetry::Span no_span;
-    telemetry::Span& server_span = ctx_.span ? *ctx_.span : no_span;
-    if (error.status >= 500) record_error(server_span, error);
-    record_totals(server_span);
+    if (error.status >= 500) record_error(server_span(), error);
+    record_totals(server_span());
     set_count_headers();
     co_await send_error(writer_, ctx_, error, dialect_);
   }
@@ -533,7 +575,45 @@ class Inference {
   int attempts_ = 0;
   int retries_ = 0;
   int fallbacks_used_ = 0;
+  // Where the router is: the group being tried, its retries so far, and the fallbacks left.
+  const router::ModelGroup* group_ = nullptr;
+  int group_retries_ = 0;
+  std::span<const std::string> fallbacks_;
+  bool fallbacks_chosen_ = false;
+  std::size_t next_fallback_ = 0;
 };
+
+}  // namespace
+
+namespace {
+
+// Parses and checks the request, and finds its model group: null, with `refusal`, when it is refused.
+const router::ModelGroup* admit(Endpoint endpoint, const router::Router& router, const http::Request& request,
+                                RequestContext& ctx, Dialect& dialect, bj::value& parsed,
+                                std::string& public_model, bool capture, std::unique_ptr<Error>& refusal) {
+  boost::system::error_code ec;
+  parsed = bj::parse(request.body, ec, parsed.storage(), json::parse_options());
+  if (std::optional<Error> error = parse_request(endpoint, parsed, ec, dialect, public_model)) {
+    refusal = std::make_unique<Error>(std::move(*error));
+    return nullptr;
+  }
+  if (ctx.span) record_request(*ctx.span, endpoint, parsed.as_object(), public_model, capture);
+  const router::ModelGroup* group = router.group(public_model);
+  if (group) return group;
+  if (ctx.telemetry) {
+    telemetry::Span span =
+        ctx.telemetry->tracer().start_span("route", telemetry::SpanKind::internal, ctx.span->context());
+    if (span.recording()) {
+      span.set_attribute("router.strategy", router.strategy().name());
+      span.set_attribute("router.candidates_evaluated", std::int64_t{0});
+      span.set_attribute("router.decision_reason", "unknown_model");
+    }
+  }
+  refusal = std::make_unique<Error>(invalid_request(
+      "Invalid model name passed in model=" + public_model + ". Call `/v1/models` to view available models.",
+      "model", "model_not_found"));
+  return nullptr;
+}
 
 }  // namespace
 
@@ -543,29 +623,15 @@ asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& 
                                        const RoutingEmbedder* embedder) {
   // One arena per request for the parsed body: freed at once when the request ends.
   json::RequestArena arena(request.body.size());
-  boost::system::error_code ec;
-  bj::value parsed = bj::parse(request.body, ec, arena.resource(), json::parse_options());
+  bj::value parsed(bj::storage_ptr(arena.resource()));
   std::string public_model;
-  std::optional<Error> error = parse_request(endpoint, parsed, ec, dialect, public_model);
+  // A refusal is rare: kept behind a pointer, it takes no room in every request's frame.
+  std::unique_ptr<Error> refusal;
   const bool capture = ctx.telemetry && ctx.telemetry->capture_message_content();
-  if (!error && ctx.span) record_request(*ctx.span, endpoint, parsed.as_object(), public_model, capture);
-  const router::ModelGroup* group = error ? nullptr : router.group(public_model);
-  if (!error && !group) {
-    if (ctx.telemetry) {
-      telemetry::Span span =
-          ctx.telemetry->tracer().start_span("route", telemetry::SpanKind::internal, ctx.span->context());
-      if (span.recording()) {
-        span.set_attribute("router.strategy", router.strategy().name());
-        span.set_attribute("router.candidates_evaluated", std::int64_t{0});
-        span.set_attribute("router.decision_reason", "unknown_model");
-      }
-    }
-    error = invalid_request("Invalid model name passed in model=" + public_model +
-                                ". Call `/v1/models` to view available models.",
-                            "model", "model_not_found");
-  }
-  if (error) {
-    co_await send_error(writer, ctx, *error, dialect);
+  const router::ModelGroup* group =
+      admit(endpoint, router, request, ctx, dialect, parsed, public_model, capture, refusal);
+  if (!group) {
+    co_await send_error(writer, ctx, *refusal, dialect);
     co_return;
   }
   Inference inference(endpoint, router, writer, ctx, dialect, parsed.as_object(), public_model, capture);

@@ -238,6 +238,7 @@ struct ExchangeState {
   bool stale =
       false;  // writing to a reused connection failed: the request did not go out, send it on a new one
   bool abandoned = false;  // the sink asked to stop
+  Error failure;           // a stream's failure while its body was pumped
 };
 
 // The request head as Beast's serializer would write it (Host, User-Agent, the request's headers, the body's
@@ -312,11 +313,14 @@ asio::awaitable<error_code> read_more(Stream& s, Connection& conn, Parser& p) {
   co_return ec;
 }
 
+// How a streaming body's pumping ended.
+enum class Pumped { complete, abandoned, failed };
+
 // Hands a streaming 2xx body to the sink as it arrives, each wait for more bytes bounded by the request's
-// timeout.
+// timeout. A failure is left in `failure` (the caller's, so that no Result takes room in its frame).
 template <class Stream>
-asio::awaitable<Result<bool>> pump_to_sink(Stream& s, Connection& conn, Parser& p, const ClientRequest& r,
-                                           BodySink& sink) {
+asio::awaitable<Pumped> pump_to_sink(Stream& s, Connection& conn, Parser& p, const ClientRequest& r,
+                                     BodySink& sink, Error& failure) {
   char buf[kReadSize];
   while (!p.is_done()) {
     error_code ec;
@@ -324,16 +328,22 @@ asio::awaitable<Result<bool>> pump_to_sink(Stream& s, Connection& conn, Parser& 
     if (got > 0) {
       // All that one read brought, in one call: the sink writes it to its client in one write.
       const bool wanted = co_await sink.on_data(std::string_view(buf, got), p.is_done());
-      if (!wanted) co_return false;
+      if (!wanted) co_return Pumped::abandoned;
     }
     if (ec == bhttp::error::need_more) {
       conn.deadline->arm(r.timeout);
       ec = co_await read_more(s, conn, p);
-      if (conn.timed_out(ec)) co_return timed_out(r.timeout);
+      if (conn.timed_out(ec)) {
+        failure = timed_out(r.timeout);
+        co_return Pumped::failed;
+      }
     }
-    if (ec) co_return upstream_failed(ec.message());
+    if (ec) {
+      failure = upstream_failed(ec.message());
+      co_return Pumped::failed;
+    }
   }
-  co_return true;
+  co_return Pumped::complete;
 }
 
 // Counts the exchanges under way on this worker thread (each worker runs its own event loop on one thread).
@@ -423,9 +433,9 @@ asio::awaitable<Result<ClientResponse>> exchange(Stream& stream, Connection& con
   out.status = parser.status();
 
   if (streaming && out.status >= 200 && out.status < 300) {
-    auto pumped = co_await pump_to_sink(stream, conn, parser, r, *sink);
-    if (!pumped) co_return pumped.error();
-    if (!pumped.value()) {
+    const Pumped pumped = co_await pump_to_sink(stream, conn, parser, r, *sink, st.failure);
+    if (pumped == Pumped::failed) co_return std::move(st.failure);
+    if (pumped == Pumped::abandoned) {
       st.abandoned = true;
       co_return out;
     }
@@ -459,6 +469,14 @@ asio::awaitable<Result<ClientResponse>> exchange(Stream& stream, Connection& con
   co_return out;
 }
 
+// The exchange over the connection's TLS or plain stream. Not a coroutine: it hands back the awaitable of
+// either, so that the caller awaits one call (one result in its frame, not one per stream type).
+asio::awaitable<Result<ClientResponse>> exchange_on(Connection& conn, const ClientRequest& r, BodySink* sink,
+                                                    bool reused, ExchangeState& st) {
+  if (conn.tls) return exchange(*conn.tls, conn, r, sink, reused, st);
+  return exchange(*conn.plain, conn, r, sink, reused, st);
+}
+
 asio::awaitable<Result<ClientResponse>> run(const ClientRequest& r, BodySink* sink) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::unique_ptr<Connection> conn = attempt == 0 ? take_idle(pool_key(*r.origin)) : nullptr;
@@ -469,12 +487,7 @@ asio::awaitable<Result<ClientResponse>> run(const ClientRequest& r, BodySink* si
       conn = std::move(connected.value());
     }
     ExchangeState st;
-    Result<ClientResponse> result = Error{};
-    if (conn->tls) {
-      result = co_await exchange(*conn->tls, *conn, r, sink, reused, st);
-    } else {
-      result = co_await exchange(*conn->plain, *conn, r, sink, reused, st);
-    }
+    Result<ClientResponse> result = co_await exchange_on(*conn, r, sink, reused, st);
     conn->deadline->disarm();
     if (!result && st.stale) continue;  // the pooled connection had been closed by the upstream
     if (result && st.reusable && !st.abandoned) give_back(pool_key(*r.origin), std::move(conn));
