@@ -133,6 +133,13 @@ void log_upstream_error(const RequestContext& ctx, const providers::Call& call, 
                             {"message", e.message}});
 }
 
+// A span that records nothing, for a request without tracing. Shared: nothing changes a span without a
+// record.
+telemetry::Span& no_span() noexcept {
+  static telemetry::Span none;
+  return none;
+}
+
 // One request through the router: attempts, retries and fallbacks until an answer reaches the client.
 class Inference {
  public:
@@ -145,6 +152,7 @@ class Inference {
         ctx_(ctx),
         dialect_(dialect),
         body_(body),
+        server_span_(ctx.span ? *ctx.span : no_span()),
         sink_(writer, ctx, dialect) {
     call_.endpoint = endpoint;
     call_.body = &body;
@@ -444,12 +452,6 @@ class Inference {
     return provider;
   }
 
-  // The request's SERVER span; without tracing, a span that records nothing (one per thread, never started).
-  telemetry::Span& server_span() noexcept {
-    static thread_local telemetry::Span no_span;
-    return ctx_.span ? *ctx_.span : no_span;
-  }
-
   // A whole answer in the client's dialect, in place (an Answer local would take room in the frame).
   void to_dialect(int& status, std::string& body) {
     Answer answer = dialect_.response(status, std::move(body));
@@ -460,20 +462,20 @@ class Inference {
   // A successful attempt's bookkeeping: its outcome on the spans, and the router's statistics.
   void succeeded(const router::Selection& selection, telemetry::Span& span,
                  std::chrono::steady_clock::duration elapsed) {
-    record_outcome(server_span(), span, call_, nullptr, call_.capture_content);
+    record_outcome(server_span_, span, call_, nullptr, call_.capture_content);
     std::int64_t tokens = std::max<std::int64_t>(0, call_.meta.prompt_tokens) +
                           std::max<std::int64_t>(0, call_.meta.completion_tokens);
     if (call_.meta.prompt_tokens < 0) tokens += providers::estimate_prompt_tokens(endpoint_, body_);
     router_.succeeded(selection, elapsed, tokens);
     span.end();
-    record_totals(server_span());
+    record_totals(server_span_);
   }
 
   // A failed attempt's bookkeeping: spans, the router's statistics and cooldown, the log line. True when the
   // answer has begun, so that the failure ends it instead of another attempt following.
   bool failed(const router::Selection& selection, telemetry::Span& span, const Error& failure,
               std::chrono::steady_clock::duration elapsed) {
-    record_outcome(server_span(), span, call_, &failure, call_.capture_content);
+    record_outcome(server_span_, span, call_, &failure, call_.capture_content);
     const router::FailureKind kind = router::classify(failure);
     const bool cooled = router_.failed(selection, kind, failure, elapsed);
     if (span.recording()) {
@@ -483,8 +485,8 @@ class Inference {
     span.end();
     log_upstream_error(ctx_, call_, failure);
     if (sink_.begun()) {
-      record_error(server_span(), failure);
-      record_totals(server_span());
+      record_error(server_span_, failure);
+      record_totals(server_span_);
       return true;
     }
     // A 400 the adapter gave without asking the upstream: this provider cannot serve the request as asked
@@ -495,8 +497,8 @@ class Inference {
 
   // No attempt left: the last error goes to the client.
   asio::awaitable<void> fail(const Error& error) {
-    if (error.status >= 500) record_error(server_span(), error);
-    record_totals(server_span());
+    if (error.status >= 500) record_error(server_span_, error);
+    record_totals(server_span_);
     set_count_headers();
     co_await send_error(writer_, ctx_, error, dialect_);
   }
@@ -562,6 +564,7 @@ class Inference {
   RequestContext& ctx_;
   Dialect& dialect_;
   bj::object& body_;
+  telemetry::Span& server_span_;  // the request's SERVER span, or one that records nothing
   SseChunkSink sink_;
   providers::Call call_;
   router::RouteRequest request_;
