@@ -2,10 +2,14 @@
 // paths where a call to memchr per string or per character costs more than the scan.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
 namespace sy::swar {
+
+// load() puts the byte at the lowest address in the word's lowest bits.
+static_assert(std::endian::native == std::endian::little, "swar.h reads words as little-endian");
 
 inline constexpr std::uint64_t kOnes = 0x0101010101010101ULL;   // 0x01 in every byte
 inline constexpr std::uint64_t kHighs = 0x8080808080808080ULL;  // 0x80 in every byte
@@ -31,6 +35,12 @@ constexpr std::uint64_t bytes_equal(std::uint64_t word, char c) noexcept {
 // Nonzero when a byte of `word` is below `n` (n <= 0x80; flags as zero_bytes).
 constexpr std::uint64_t bytes_below(std::uint64_t word, unsigned char n) noexcept {
   return (word - kOnes * n) & ~word & kHighs;
+}
+
+// The position (0-7) of the first flagged byte of a nonzero result of the tests above, or of several of them
+// or-ed together: each test flags its lowest matching byte exactly.
+constexpr std::size_t first_flagged(std::uint64_t flags) noexcept {
+  return static_cast<std::size_t>(std::countr_zero(flags)) / 8;
 }
 
 }  // namespace sy::swar
