@@ -56,8 +56,9 @@ class Scanner {
     }
   }
 
-  // `members`, when given, receives the members of this object (not of nested ones).
-  bool skip_object(int depth, std::vector<RawMember>* members) {
+  // `members`, when given, receives the members of this object (not of nested ones); `nested`, when given,
+  // the array member it names (see NestedArray).
+  bool skip_object(int depth, std::vector<RawMember>* members, NestedArray* nested = nullptr) {
     if (depth > kMaxScanDepth || !consume('{')) return false;
     skip_ws();
     if (consume('}')) return true;
@@ -69,11 +70,33 @@ class Scanner {
       if (!consume(':')) return false;
       skip_ws();
       const char* value_begin = p_;
-      if (!skip_value(depth)) return false;
+      if (nested && !nested->found && peek('[') && key == nested->key) {
+        nested->found = true;
+        if (!read_array(depth + 1, *nested)) return false;
+      } else if (!skip_value(depth)) {
+        return false;
+      }
       if (members)
         members->push_back({key, std::string_view(value_begin, static_cast<std::size_t>(p_ - value_begin))});
       skip_ws();
       if (consume('}')) return true;
+      if (!consume(',')) return false;
+      skip_ws();
+    }
+  }
+
+  // An array's elements into `nested`, and the members of those that are objects.
+  bool read_array(int depth, NestedArray& nested) {
+    if (depth > kMaxScanDepth || !consume('[')) return false;
+    skip_ws();
+    if (consume(']')) return true;
+    for (;;) {
+      const char* value_begin = p_;
+      nested.first_member.push_back(nested.members.size());
+      if (peek('{') ? !skip_object(depth + 1, &nested.members) : !skip_value(depth)) return false;
+      nested.elements.emplace_back(value_begin, static_cast<std::size_t>(p_ - value_begin));
+      skip_ws();
+      if (consume(']')) return true;
       if (!consume(',')) return false;
       skip_ws();
     }
@@ -225,6 +248,19 @@ bool scan_object(std::string_view text, std::vector<RawMember>& members) {
   Scanner s(text);
   s.skip_ws();
   if (!s.skip_object(1, &members)) return false;
+  s.skip_ws();
+  return s.at_end();
+}
+
+bool scan_object(std::string_view text, std::vector<RawMember>& members, NestedArray& nested) {
+  members.clear();
+  nested.found = false;
+  nested.elements.clear();
+  nested.first_member.clear();
+  nested.members.clear();
+  Scanner s(text);
+  s.skip_ws();
+  if (!s.skip_object(1, &members, &nested)) return false;
   s.skip_ws();
   return s.at_end();
 }

@@ -74,6 +74,84 @@ TEST(JsonScanTest, ArrayElements) {
   EXPECT_TRUE(elements.empty());
 }
 
+// The one-pass read of an array member gives what separate scans of the object, the array and each element
+// give, and keeps to the first top-level member of that name.
+TEST(JsonScanTest, NestedArrayReadInTheSamePass) {
+  for (
+      std::string_view text : {
+          R"({"id":"x","choices":[{"index":0,"message":{"content":"hi \"there\""},"finish_reason":"stop"}]})",
+          R"({ "choices" : [ {"a":1} , 2 , "s" , [ {"b":2} ] , {} , {"c":{"choices":[]},"d":null} ] , "n":1 })",
+          R"({"choices":[],"usage":{"choices":[{"x":1}]}})",
+          R"({"choices":{"not":"an array"},"choices":[{"second":true}]})",
+          R"({"choices":[{"first":1}],"choices":[{"second":2}]})",
+          R"({"other":[{"a":1}]})",
+      }) {
+    std::vector<RawMember> plain;
+    ASSERT_TRUE(scan_object(text, plain)) << text;
+    NestedArray nested{"choices"};
+    nested.members.push_back({"stale", "stale"});  // left by an earlier read: cleared first
+    std::vector<RawMember> members;
+    ASSERT_TRUE(scan_object(text, members, nested)) << text;
+    ASSERT_EQ(members.size(), plain.size()) << text;
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      EXPECT_EQ(members[i].key, plain[i].key);
+      EXPECT_EQ(members[i].value, plain[i].value);
+    }
+    // The first member named "choices" whose value is an array, as the separate scans read it.
+    const RawMember* expected = nullptr;
+    for (const RawMember& m : plain) {
+      if (m.key == "choices" && m.value.front() == '[') {
+        expected = &m;
+        break;
+      }
+    }
+    ASSERT_EQ(nested.found, expected != nullptr) << text;
+    if (!expected) {
+      EXPECT_TRUE(nested.elements.empty());
+      EXPECT_TRUE(nested.members.empty());
+      continue;
+    }
+    std::vector<std::string_view> elements;
+    ASSERT_TRUE(scan_array(expected->value, elements));
+    ASSERT_EQ(nested.elements, elements) << text;
+    for (std::size_t e = 0; e < elements.size(); ++e) {
+      std::vector<RawMember> inner;
+      if (elements[e].front() == '{') {
+        ASSERT_TRUE(scan_object(elements[e], inner));
+      }
+      const auto [begin, end] = nested.members_of(e);
+      ASSERT_EQ(end - begin, inner.size()) << text << " element " << e;
+      for (std::size_t i = 0; i < inner.size(); ++i) {
+        EXPECT_EQ(nested.members[begin + i].key, inner[i].key);
+        EXPECT_EQ(nested.members[begin + i].value, inner[i].value);
+      }
+    }
+  }
+}
+
+TEST(JsonScanTest, NestedArrayReadRefusesWhatThePlainScanRefuses) {
+  for (std::string_view bad : {
+           R"({"choices":[{"a":1},]})",
+           R"({"choices":[{"a":"\ud800"}]})",
+           R"({"choices":[{"a":1}})",
+           R"({"choices":[{"a":"x
+"}]})",
+       }) {
+    std::vector<RawMember> m;
+    NestedArray nested{"choices"};
+    EXPECT_FALSE(scan_object(bad, m)) << bad;
+    EXPECT_FALSE(scan_object(bad, m, nested)) << bad;
+  }
+  // The nesting limit counts the array and its elements the same way.
+  std::string deep = R"({"choices":[)";
+  for (int i = 0; i < kMaxScanDepth; ++i) deep += "[";
+  for (int i = 0; i < kMaxScanDepth; ++i) deep += "]";
+  deep += "]}";
+  std::vector<RawMember> m;
+  NestedArray nested{"choices"};
+  EXPECT_EQ(scan_object(deep, m, nested), scan_object(deep, m));
+}
+
 TEST(JsonScanTest, RefusesWhatIsNotOneWellFormedObject) {
   std::vector<RawMember> m;
   for (std::string_view bad : {

@@ -69,24 +69,21 @@ std::string_view unquoted(std::string_view value) {
   return value.substr(1, value.size() - 2);
 }
 
-// Whether `choices` (well-formed JSON) may name a finish reason: it has a "finish_reason" key whose value is
-// not null, or a \u escape, which could spell one. Only then are its choices scanned one by one: most chunks
-// say "finish_reason":null.
-bool may_finish(std::string_view choices) {
-  if (choices.find("\\u") != std::string_view::npos) return true;
+// Whether the text of a chunk or answer may name a finish reason: it has a "finish_reason" key whose value is
+// not null, or a \u escape, which could spell one. Only then are its choices read one by one: most chunks say
+// "finish_reason":null.
+bool may_finish(std::string_view text) {
+  if (text.find("\\u") != std::string_view::npos) return true;
   static constexpr std::string_view kKey = "\"finish_reason\"";
   auto skip_ws = [&](std::size_t i) {
-    while (i < choices.size() &&
-           (choices[i] == ' ' || choices[i] == '\t' || choices[i] == '\n' || choices[i] == '\r'))
-      ++i;
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) ++i;
     return i;
   };
-  for (auto at = choices.find(kKey); at != std::string_view::npos;
-       at = choices.find(kKey, at + kKey.size())) {
+  for (auto at = text.find(kKey); at != std::string_view::npos; at = text.find(kKey, at + kKey.size())) {
     std::size_t i = skip_ws(at + kKey.size());
-    if (i == choices.size() || choices[i] != ':') continue;  // the end of a string value, not a key
+    if (i == text.size() || text[i] != ':') continue;  // the end of a string value, not a key
     i = skip_ws(i + 1);
-    if (choices.substr(i, 4) != "null") return true;
+    if (text.substr(i, 4) != "null") return true;
   }
   return false;
 }
@@ -95,9 +92,8 @@ bool may_finish(std::string_view choices) {
 // without an allocation per stream or per answer.
 struct Scratch {
   std::vector<json::RawMember> members;
-  std::vector<json::RawMember> choice_members;
+  json::NestedArray choices{"choices"};
   std::vector<json::RawMember> usage_members;
-  std::vector<std::string_view> choices;
   std::vector<std::string_view> finish_reasons;
 };
 
@@ -191,10 +187,13 @@ ChunkRewriter::Fast ChunkRewriter::try_scan(std::string_view in, Rewrite& result
   }
   Scratch& sc = scratch();
   std::vector<json::RawMember>& members = sc.members;
-  std::vector<json::RawMember>& choice_members = sc.choice_members;
-  std::vector<std::string_view>& choices_list = sc.choices;
   std::vector<std::string_view>& reasons = sc.finish_reasons;
-  if (!json::scan_object(in, members)) return Fast::unsure;
+  // The choices are read one by one only when they may name a finish reason (most chunks say
+  // "finish_reason":null), and then in the same pass as the document.
+  const bool finishing = may_finish(in);
+  if (!(finishing ? json::scan_object(in, members, sc.choices) : json::scan_object(in, members))) {
+    return Fast::unsure;
+  }
   const json::RawMember* id = nullptr;
   const json::RawMember* model = nullptr;
   const json::RawMember* choices = nullptr;
@@ -238,13 +237,13 @@ ChunkRewriter::Fast ChunkRewriter::try_scan(std::string_view in, Rewrite& result
   if (choices && choices->value.front() == '[') {
     const std::size_t first = choices->value.find_first_not_of(" \t\n\r", 1);
     no_choices = first != std::string_view::npos && choices->value[first] == ']';
-    choices_list.clear();
-    if (may_finish(choices->value) && !json::scan_array(choices->value, choices_list)) return Fast::unsure;
-    for (std::string_view choice : choices_list) {
-      if (choice.front() != '{') continue;
-      if (!json::scan_object(choice, choice_members)) return Fast::unsure;
+    // The first `choices` member is the one read; a repeated one was refused above.
+    const json::NestedArray& read = sc.choices;
+    for (std::size_t c = 0; finishing && c < read.elements.size(); ++c) {
+      const auto [begin, end] = read.members_of(c);
       const json::RawMember* finish = nullptr;
-      for (const json::RawMember& m : choice_members) {
+      for (std::size_t i = begin; i < end; ++i) {
+        const json::RawMember& m = read.members[i];
         if (has_escape(m.key)) return Fast::unsure;
         if (m.key != "finish_reason") continue;
         if (finish) return Fast::unsure;
