@@ -7,6 +7,9 @@
   cpu        utime+stime of the gateway per 1,000 small requests under wrk (64 connections), and its RPS
   rss        VmRSS after a warm-up, and with 1,000 idle keep-alive connections held
   allocs     heaptrack: allocations per small request (two runs of N and 6N requests under heaptrack)
+  instructions  callgrind (valgrind): user-space instructions per small request under wrk (16 connections),
+             counted only after a warm-up: exact where CPU time on a shared machine varies by +-15%, though blind
+             to cache misses and to the kernel
 
     python3 bench/probe.py --bin build/switchyard --bin /tmp/old/switchyard --what syscalls,cpu,rss --rounds 3
 
@@ -35,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import clients, fixtures  # noqa: E402
-from benchlib.procs import Proc, cpu_seconds, rss_kb, taskset  # noqa: E402
+from benchlib.procs import Proc, cpu_seconds, rss_kb, taskset, wait_http  # noqa: E402
 from benchlib.targets import Switchyard, Upstream  # noqa: E402
 
 WRK_SCRIPT = Path(__file__).resolve().parent / "wrk" / "post.lua"
@@ -50,10 +53,12 @@ def cpu_layout():
 
 
 class Gateway(Switchyard):
-    def __init__(self, binary: Path, label: str, heaptrack: Path | None = None, tracing: bool = False):
+    def __init__(self, binary: Path, label: str, heaptrack: Path | None = None, tracing: bool = False,
+                 callgrind: Path | None = None):
         super().__init__(binary)
         self.name = label
         self.heaptrack = heaptrack
+        self.callgrind = callgrind  # the callgrind output file: run under valgrind, not counting until told
         self.tracing = tracing  # as SwitchyardTracing: OTLP/HTTP protobuf to the upstream's receiver
 
     def start(self, workdir, cpus, workers, upstream):
@@ -65,6 +70,19 @@ class Gateway(Switchyard):
             cmd = cmd[:i] + ["heaptrack", "-o", str(self.heaptrack)] + cmd[i:]
             self.procs = self.measured = [Proc(self.name, cmd, workdir / f"{self.name}-heaptrack.log",
                                                env=self.env(upstream))]
+        elif self.callgrind:
+            self.procs[0].stop()
+            cmd = self.procs[0].popen.args
+            i = cmd.index(str(self.binary))
+            cmd = cmd[:i] + ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                             f"--callgrind-out-file={self.callgrind}"] + cmd[i:]
+            self.procs = self.measured = [Proc(self.name, cmd, workdir / f"{self.name}-callgrind.log",
+                                               env=self.env(upstream))]
+
+    def wait_ready(self):
+        if not self.callgrind:
+            return super().wait_ready()
+        return wait_http(f"http://127.0.0.1:{self.port}/health/readiness", 90, self.procs[0])
 
     def server_pid(self) -> int:
         pid = self.procs[0].pid
@@ -220,6 +238,30 @@ class Probe:
             counts.append(int(m.group(1)))
         return {"allocs_per_req": round((counts[1] - counts[0]) / (5 * self.args.requests), 2)}
 
+    def instructions(self, binary: Path, label: str, tracing: bool) -> dict:
+        """User-space instructions per small request: callgrind counts only while wrk runs, after a warm-up."""
+        out = self.workdir / f"callgrind-{label}.out"
+        g = Gateway(binary, label, tracing=tracing, callgrind=out)
+        g.start(self.workdir, self.server_cpus, 1, self.upstream)
+        try:
+            if not g.wait_ready():
+                raise RuntimeError(f"{label} did not start under valgrind: " + g.procs[0].log_text()[-2000:])
+            self.wrk(g, "small", 16, 3)
+            pid = str(g.server_pid())
+            subprocess.run(["callgrind_control", "-i", "on", pid], capture_output=True, check=True)
+            w = self.wrk(g, "small", 16, self.args.duration * 2)
+            subprocess.run(["callgrind_control", "-i", "off", pid], capture_output=True, check=True)
+            subprocess.run(["callgrind_control", "-d", pid], capture_output=True, check=True)
+        finally:
+            g.stop()
+        total = 0
+        for f in self.workdir.glob(f"callgrind-{label}.out*"):
+            text = subprocess.run(["callgrind_annotate", str(f)], capture_output=True, text=True).stdout
+            m = re.search(r"([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS", text)
+            total += int(m.group(1).replace(",", "")) if m else 0
+            f.unlink()
+        return {"instructions_per_req": round(total / w["requests"]) if w["requests"] else None}
+
     def stop(self):
         self.upstream.proc.stop()
         if not self.args.keep:
@@ -229,7 +271,8 @@ class Probe:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", action="append", required=True, help="gateway binary (repeat to compare)")
-    ap.add_argument("--what", default="syscalls,cpu,rss", help="syscalls,big,stream,cpu,rss,allocs")
+    ap.add_argument("--what", default="syscalls,cpu,rss",
+                    help="syscalls,big,stream,cpu,rss,allocs,instructions")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--requests", type=int, default=200, help="sequential requests under strace")
     ap.add_argument("--duration", type=int, default=4, help="seconds per wrk run")
@@ -253,9 +296,11 @@ def main():
                 order.reverse()
             for b, l, t in order:
                 name = l.split(":")[0] + ("-tracing" if t else "")  # its work directory and heaptrack files
-                res = probe.measure(b, name, what, t) if what - {"allocs"} else {}
+                res = probe.measure(b, name, what, t) if what - {"allocs", "instructions"} else {}
                 if "allocs" in what:
                     res.update(probe.allocs(b, name, t))
+                if "instructions" in what:
+                    res.update(probe.instructions(b, name, t))
                 runs[l].append(res)
                 print(json.dumps({"round": r, "bin": l, **res}), flush=True)
     finally:
