@@ -15,8 +15,12 @@ struct Header {
   std::string value;
 };
 
-// Case-insensitive ASCII comparison of header names.
-bool iequals(std::string_view a, std::string_view b) noexcept;
+// Case-insensitive ASCII comparison of header names. Inline, so that the usual answer (the sizes differ)
+// costs no call: a request looks names up ~60 times.
+bool iequals_same_size(std::string_view a, std::string_view b) noexcept;
+inline bool iequals(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && iequals_same_size(a, b);
+}
 
 // Whether `headers` has a field of that name (case-insensitive).
 bool has_header(std::span<const Header> headers, std::string_view name) noexcept;
