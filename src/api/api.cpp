@@ -245,7 +245,6 @@ void Api::answer_directly(const http::Request& request, std::optional<Error>& er
 // A coroutine's frame holds every local of its body, so the work that never suspends lives in the plain
 // functions above: the frame stays small enough for Asio's per-thread recycling of frames (1,020 bytes).
 asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& raw_writer) {
-  const auto start = std::chrono::steady_clock::now();
   StatusRecorder writer(raw_writer);
   RequestContext ctx;
   ctx.request_id = request_id_for(request);
@@ -296,7 +295,7 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
     }
   }
   record_response(server_span, writer.status(), ctx.client_gone);
-  log_request(request, ctx, server_span, writer.status(), start);
+  log_request(request, ctx, server_span, writer.status(), ctx.start);
 }
 
 }  // namespace sy::api

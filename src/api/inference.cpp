@@ -225,16 +225,28 @@ class Inference {
   // router's settings for this request; they are the gateway's, so they are not sent upstream. Types were
   // validated.
   void take_routing_fields() {
-    if (const auto* n = body_.if_contains("num_retries"); n && n->is_number()) {
-      num_retries_ = static_cast<int>(std::min<std::uint64_t>(100, n->to_number<std::uint64_t>()));
+    // One pass over the body's few members; the erases (each a search of its own) only for those present.
+    bool present = false;
+    for (const auto& member : body_) {
+      const std::string_view key = member.key();
+      const bj::value& v = member.value();
+      if (key == "num_retries") {
+        if (v.is_number())
+          num_retries_ = static_cast<int>(std::min<std::uint64_t>(100, v.to_number<std::uint64_t>()));
+      } else if (key == "timeout") {
+        if (v.is_number())
+          timeout_ =
+              std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(v.to_number<double>() * 1000)));
+      } else if (key == "fallbacks") {
+        if (v.is_array()) {
+          for (const auto& f : v.get_array()) request_fallbacks_.emplace_back(f.get_string());
+        }
+      } else {
+        continue;
+      }
+      present = true;
     }
-    if (const auto* t = body_.if_contains("timeout"); t && t->is_number()) {
-      timeout_ =
-          std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(t->to_number<double>() * 1000)));
-    }
-    if (const auto* f = body_.if_contains("fallbacks"); f && f->is_array()) {
-      for (const auto& v : f->get_array()) request_fallbacks_.emplace_back(v.get_string());
-    }
+    if (!present) return;
     body_.erase("num_retries");
     body_.erase("timeout");
     body_.erase("fallbacks");
