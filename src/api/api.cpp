@@ -191,16 +191,27 @@ void log_request(const http::Request& request, const RequestContext& ctx, const 
                          {"duration_ms", ms}});
 }
 
-}  // namespace
+// What a request's path names, worked out once per request.
+struct Route {
+  bool health = false;                           // a liveness or readiness probe
+  MessagesRoute messages = MessagesRoute::none;  // under /v1/messages: Anthropic's dialect
+  std::optional<Endpoint> endpoint;              // an OpenAI inference endpoint
+  bool inference() const noexcept { return endpoint || is_messages_endpoint(messages); }
+};
+
+Route route_of(std::string_view path) {
+  return Route{is_liveness(path) || is_readiness(path), messages_route(path), inference_endpoint(path)};
+}
 
 // The answer of a request no endpoint handler serves (health, models, and every refusal before a handler
 // runs): an error or a body; neither for a request the handler is to answer.
-void Api::answer_directly(const http::Request& request, std::optional<Error>& error,
-                          std::string& body) const {
+void answer_directly(const auth::Authenticator& auth, const router::Router& router,
+                     const http::Request& request, const Route& route, std::optional<Error>& error,
+                     std::string& body) {
   const std::string_view path = request.path;
   const bool get = request.method == "GET" || request.method == "HEAD";
   const bool post = request.method == "POST";
-  if (is_liveness(path) || is_readiness(path)) {
+  if (route.health) {
     if (!get) {
       error = method_not_allowed(request.method);
     } else if (is_liveness(path)) {
@@ -210,30 +221,29 @@ void Api::answer_directly(const http::Request& request, std::optional<Error>& er
     }
     return;
   }
-  const MessagesRoute messages = messages_route(path);
-  const bool inference = inference_endpoint(path) || is_messages_endpoint(messages);
+  const bool inference = route.inference();
   const bool models = path == "/v1/models" || path == "/models" || path.starts_with(kModelsPrefix) ||
                       path.starts_with(kModelsPrefixShort);
   if (!inference && !models) {
     error = not_found("Unknown path " + std::string(path) + ".");
   } else if ((inference && !post) || (models && !get)) {
     error = method_not_allowed(request.method);
-  } else if (!auth_.allows(request)) {
+  } else if (!auth.allows(request)) {
     error = Error{
         401,
         "authentication_error",
-        messages == MessagesRoute::none
+        route.messages == MessagesRoute::none
             ? "Invalid or missing API key. Pass it as 'Authorization: Bearer <key>'."
             : "Invalid or missing API key. Pass it as 'x-api-key: <key>' or 'Authorization: Bearer <key>'.",
         "invalid_api_key",
         {},
         {}};
   } else if (path == "/v1/models" || path == "/models") {
-    body = models_list_json(router_, unix_now());
+    body = models_list_json(router, unix_now());
   } else if (!inference) {
     std::string_view id =
         path.substr(path.starts_with(kModelsPrefix) ? kModelsPrefix.size() : kModelsPrefixShort.size());
-    auto model = model_json(router_, id, unix_now());
+    auto model = model_json(router, id, unix_now());
     if (model) {
       body = std::move(model.value());
     } else {
@@ -241,6 +251,8 @@ void Api::answer_directly(const http::Request& request, std::optional<Error>& er
     }
   }
 }
+
+}  // namespace
 
 // A coroutine's frame holds every local of its body, so the work that never suspends lives in the plain
 // functions above: the frame stays small enough for Asio's per-thread recycling of frames (1,020 bytes).
@@ -251,13 +263,11 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
   // Room for what an inference answer carries (request id, routing, retries, rate limits) in one allocation.
   ctx.response_headers.reserve(kResponseHeadersReserved);
   ctx.response_headers.push_back({"x-request-id", ctx.request_id});
-  const std::string_view path = request.path;
-  const bool health = is_liveness(path) || is_readiness(path);
+  const Route route = route_of(request.path);
   // The client's wire format: Anthropic's under /v1/messages (whose SDKs read the request id from
   // `request-id`), made only for those requests.
-  const MessagesRoute messages = messages_route(path);
   std::unique_ptr<anthropic::AnthropicDialect> anthropic;
-  if (messages != MessagesRoute::none) {
+  if (route.messages != MessagesRoute::none) {
     anthropic = std::make_unique<anthropic::AnthropicDialect>();
     ctx.response_headers.push_back({"request-id", ctx.request_id});
   }
@@ -265,7 +275,7 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
 
   // The request's SERVER span. Health probes are not traced.
   telemetry::Span server_span;
-  if (telemetry_ && !health) {
+  if (telemetry_ && !route.health) {
     server_span = start_server_span(*telemetry_, request, ctx);
     ctx.telemetry = telemetry_;
     ctx.span = &server_span;
@@ -274,19 +284,18 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
   // Answers are built into named locals first: g++ 12 destroys temporaries of a co_await expression twice.
   std::optional<Error> error;
   std::string body;
-  answer_directly(request, error, body);
-  const auto endpoint = inference_endpoint(path);
+  answer_directly(auth_, router_, request, route, error, body);
   if (error) {
     co_await send_error(writer, ctx, *error, dialect);
   } else if (!body.empty()) {
     co_await send_json(writer, ctx, 200, std::move(body));
-  } else if (endpoint || is_messages_endpoint(messages)) {
+  } else if (route.inference()) {
     try {
-      if (messages == MessagesRoute::count_tokens) {
+      if (route.messages == MessagesRoute::count_tokens) {
         co_await handle_count_tokens(router_, request, writer, ctx);
       } else {
         // Anthropic's messages are chat completions in Anthropic's dialect.
-        const Endpoint e = endpoint.value_or(Endpoint::chat_completions);
+        const Endpoint e = route.endpoint.value_or(Endpoint::chat_completions);
         co_await handle_inference(e, router_, request, writer, ctx, dialect, &embedder_);
       }
     } catch (const std::exception& e) {

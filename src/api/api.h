@@ -5,8 +5,6 @@
 
 #include <functional>
 #include <memory>
-#include <optional>
-#include <string>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -17,7 +15,6 @@
 #include "http/response_writer.h"
 #include "router/router.h"
 #include "telemetry/telemetry.h"
-#include "util/error.h"
 
 namespace sy::api {
 
@@ -31,8 +28,6 @@ class Api {
   void reload() { router_.reload_strategy(); }
 
  private:
-  void answer_directly(const http::Request& request, std::optional<Error>& error, std::string& body) const;
-
   std::shared_ptr<const config::Config> config_;
   auth::Authenticator auth_;
   router::Router router_;

@@ -480,7 +480,7 @@ class Inference {
     if (call_.meta.prompt_tokens < 0) tokens += providers::estimate_prompt_tokens(endpoint_, body_);
     router_.succeeded(selection, elapsed, tokens);
     span.end();
-    record_totals(server_span_);
+    record_totals();
   }
 
   // A failed attempt's bookkeeping: spans, the router's statistics and cooldown, the log line. True when the
@@ -498,7 +498,7 @@ class Inference {
     log_upstream_error(ctx_, call_, failure);
     if (sink_.begun()) {
       record_error(server_span_, failure);
-      record_totals(server_span_);
+      record_totals();
       return true;
     }
     // A 400 the adapter gave without asking the upstream: this provider cannot serve the request as asked
@@ -510,7 +510,7 @@ class Inference {
   // No attempt left: the last error goes to the client.
   asio::awaitable<void> fail(const Error& error) {
     if (error.status >= 500) record_error(server_span_, error);
-    record_totals(server_span_);
+    record_totals();
     set_count_headers();
     co_await send_error(writer_, ctx_, error, dialect_);
   }
@@ -563,11 +563,11 @@ class Inference {
     std::erase_if(ctx_.response_headers, [name](const http::Header& h) { return h.name == name; });
   }
 
-  void record_totals(telemetry::Span& server_span) {
-    if (!server_span.recording()) return;
-    server_span.set_attribute("router.attempts", static_cast<std::int64_t>(attempts_));
-    server_span.set_attribute("router.retries", static_cast<std::int64_t>(retries_));
-    server_span.set_attribute("router.fallbacks", static_cast<std::int64_t>(fallbacks_used_));
+  void record_totals() {
+    if (!server_span_.recording()) return;
+    server_span_.set_attribute("router.attempts", static_cast<std::int64_t>(attempts_));
+    server_span_.set_attribute("router.retries", static_cast<std::int64_t>(retries_));
+    server_span_.set_attribute("router.fallbacks", static_cast<std::int64_t>(fallbacks_used_));
   }
 
   Endpoint endpoint_;
