@@ -6,14 +6,27 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <utility>
 
 namespace sy::telemetry {
 
 class EncodeBuffer {
  public:
   EncodeBuffer() = default;
-  EncodeBuffer(EncodeBuffer&&) noexcept = default;
-  EncodeBuffer& operator=(EncodeBuffer&&) noexcept = default;
+  // Its first storage, when it needs some, holds `first_capacity` bytes (more if the first write needs it).
+  explicit EncodeBuffer(std::size_t first_capacity) noexcept : first_capacity_(first_capacity) {}
+  EncodeBuffer(EncodeBuffer&& other) noexcept
+      : data_(std::move(other.data_)),
+        size_(std::exchange(other.size_, 0)),
+        capacity_(std::exchange(other.capacity_, 0)),
+        first_capacity_(other.first_capacity_) {}
+  EncodeBuffer& operator=(EncodeBuffer&& other) noexcept {
+    data_ = std::move(other.data_);
+    size_ = std::exchange(other.size_, 0);
+    capacity_ = std::exchange(other.capacity_, 0);
+    first_capacity_ = other.first_capacity_;
+    return *this;
+  }
 
   std::size_t size() const noexcept { return size_; }
   std::size_t capacity() const noexcept { return capacity_; }
@@ -38,10 +51,21 @@ class EncodeBuffer {
   void truncate(std::size_t n) noexcept {
     if (n < size_) size_ = n;
   }
+  // Removes `n` bytes at `offset`, moving the ones after them down.
+  void erase(std::size_t offset, std::size_t n) noexcept {
+    std::memmove(data_.get() + offset, data_.get() + offset + n, size_ - offset - n);
+    size_ -= n;
+  }
+  // Empties the buffer and gives its storage back.
+  void release() noexcept {
+    data_.reset();
+    size_ = 0;
+    capacity_ = 0;
+  }
 
  private:
   void grow(std::size_t n) {
-    std::size_t cap = capacity_ ? capacity_ * 2 : kFirstCapacity;
+    std::size_t cap = capacity_ ? capacity_ * 2 : first_capacity_;
     while (cap - size_ < n) cap *= 2;
     auto bigger = std::make_unique_for_overwrite<char[]>(cap);
     if (size_ > 0) std::memcpy(bigger.get(), data_.get(), size_);
@@ -49,10 +73,10 @@ class EncodeBuffer {
     capacity_ = cap;
   }
 
-  static constexpr std::size_t kFirstCapacity = 4096;
   std::unique_ptr<char[]> data_;
   std::size_t size_ = 0;
   std::size_t capacity_ = 0;
+  std::size_t first_capacity_ = 4096;
 };
 
 }  // namespace sy::telemetry

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <type_traits>
 
+#include "telemetry/protobuf_wire.h"
+
 namespace sy::telemetry {
 namespace {
 
@@ -47,46 +49,14 @@ constexpr std::uint32_t trace_id = 1, span_id = 2, trace_state = 3, attributes =
 namespace status_field {  // trace.v1.Status
 constexpr std::uint32_t message = 2, code = 3;
 }
-namespace key_value_field {  // common.v1.KeyValue
-constexpr std::uint32_t key = 1, value = 2;
-}
-namespace any_value_field {  // common.v1.AnyValue (a oneof: the set member is written even when it is a
-                             // default)
-constexpr std::uint32_t string_value = 1, bool_value = 2, int_value = 3, double_value = 4, array_value = 5;
-}
-namespace array_value_field {  // common.v1.ArrayValue
-constexpr std::uint32_t values = 1;
-}
-
-enum class Wire : std::uint32_t { varint = 0, i64 = 1, len = 2, i32 = 5 };
-
-constexpr std::uint32_t tag(std::uint32_t field, Wire wire) noexcept {
-  return (field << 3) | static_cast<std::uint32_t>(wire);
-}
-constexpr std::size_t varint_size(std::uint64_t v) noexcept {
-  return (static_cast<std::size_t>(std::bit_width(v | 1)) + 6) / 7;
-}
-// A length-delimited field of `n` bytes whose tag is one byte (field numbers up to 15).
-constexpr std::size_t len_field_size(std::size_t n) noexcept {
-  return 1 + varint_size(n) + n;
-}
-constexpr std::size_t kMaxTag = 2;  // field numbers up to 2047
-constexpr std::size_t kMaxVarint = 10;
-
-char* put_varint(char* p, std::uint64_t v) noexcept {
-  while (v >= 0x80) {
-    *p++ = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<char>(v);
-  return p;
-}
-
-template <class U>
-char* put_little_endian(char* p, U v) noexcept {
-  for (std::size_t i = 0; i < sizeof(U); ++i) p[i] = static_cast<char>(v >> (8 * i));
-  return p + sizeof(U);
-}
+using wire::kMaxTag;
+using wire::kMaxVarint;
+using wire::len_field_size;
+using wire::put_little_endian;
+using wire::put_varint;
+using wire::tag;
+using wire::varint_size;
+using wire::Wire;
 
 // Appends fields to an EncodeBuffer. A nested message whose length is only known once written keeps room for
 // a guess of its length's size and fixes it when it closes, moving its bytes in the rare case the guess was
@@ -121,6 +91,9 @@ class ProtoWriter {
     out_.commit(static_cast<std::size_t>(q - p) + n);
   }
   void string_field(std::uint32_t field, std::string_view s) { bytes_field(field, s.data(), s.size()); }
+  // Bytes encoded already.
+  void raw(std::string_view bytes) { out_.append(bytes.data(), bytes.size()); }
+  EncodeBuffer& buffer() noexcept { return out_; }
   // The tag and length of a message field of `length` bytes, which the caller writes next.
   void message_header(std::uint32_t field, std::size_t length) {
     char* const p = out_.prepare(kMaxTag + kMaxVarint);
@@ -163,87 +136,26 @@ constexpr std::size_t kGuessSpan = 2;   // a span: up to 16 KB
 constexpr std::size_t kGuessSmall = 1;  // an event or link: up to 127 bytes
 constexpr std::size_t kGuessResource = 2;
 
-// ---- attributes (KeyValue and AnyValue, with exact lengths) ----
+// ---- attributes ----
 
-std::size_t scalar_size(const std::string& v) noexcept {
-  return len_field_size(v.size());
-}
-std::size_t scalar_size(bool) noexcept {
-  return 2;
-}
-std::size_t scalar_size(std::int64_t v) noexcept {
-  return 1 + varint_size(static_cast<std::uint64_t>(v));
-}
-std::size_t scalar_size(double) noexcept {
-  return 9;
-}
-
-template <class E>
-std::size_t array_size(const std::vector<E>& values) noexcept {
-  std::size_t n = 0;
-  for (const auto& v : values) n += len_field_size(scalar_size(static_cast<const E&>(v)));
-  return n;
-}
-
-// The bytes inside an AnyValue holding `value`.
-std::size_t any_value_size(const AttributeValue& value) noexcept {
-  return std::visit(
-      [](const auto& v) -> std::size_t {
-        using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, bool> ||
-                      std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>) {
-          return scalar_size(v);
-        } else {
-          return len_field_size(array_size(v));
-        }
-      },
-      value);
-}
-
-void write_scalar(ProtoWriter& w, const std::string& v) {
-  w.string_field(any_value_field::string_value, v);
-}
-void write_scalar(ProtoWriter& w, bool v) {
-  w.varint_field(any_value_field::bool_value, v ? 1 : 0);
-}
-void write_scalar(ProtoWriter& w, std::int64_t v) {
-  w.varint_field(any_value_field::int_value, static_cast<std::uint64_t>(v));
-}
-void write_scalar(ProtoWriter& w, double v) {
-  w.fixed64_field(any_value_field::double_value, std::bit_cast<std::uint64_t>(v));
-}
-
-void write_any_value(ProtoWriter& w, const AttributeValue& value) {
+// An attribute of an event, a link or the resource (a span's own are encoded already, in its record).
+void write_attribute(EncodeBuffer& out, std::uint32_t field, const Attribute& a) {
   std::visit(
-      [&w](const auto& v) {
+      [&](const auto& v) {
         using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, bool> ||
-                      std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>) {
-          write_scalar(w, v);
-        } else {
-          using E = typename T::value_type;
-          w.message_header(any_value_field::array_value, array_size(v));
-          for (const auto& element : v) {
-            const E& e = element;
-            w.message_header(array_value_field::values, scalar_size(e));
-            write_scalar(w, e);
-          }
-        }
+        using Value = std::conditional_t<std::is_same_v<T, std::string>, std::string_view, T>;
+        const Value& value = v;
+        const std::size_t value_bytes = wire::value_size(value);
+        const std::size_t key_value_bytes = wire::key_value_size(a.key.view(), value_bytes);
+        const std::size_t n = len_field_size(key_value_bytes);
+        wire::put_attribute(out.prepare(n), field, a.key.view(), value, key_value_bytes, value_bytes);
+        out.commit(n);
       },
-      value);
+      a.value);
 }
 
-void write_attribute(ProtoWriter& w, std::uint32_t field, const Attribute& a) {
-  const std::string_view key = a.key.view();
-  const std::size_t value_size = any_value_size(a.value);
-  w.message_header(field, (key.empty() ? 0 : len_field_size(key.size())) + len_field_size(value_size));
-  if (!key.empty()) w.string_field(key_value_field::key, key);
-  w.message_header(key_value_field::value, value_size);
-  write_any_value(w, a.value);
-}
-
-void write_attributes(ProtoWriter& w, std::uint32_t field, std::span<const Attribute> attributes) {
-  for (const Attribute& a : attributes) write_attribute(w, field, a);
+void write_attributes(EncodeBuffer& out, std::uint32_t field, std::span<const Attribute> attributes) {
+  for (const Attribute& a : attributes) write_attribute(out, field, a);
 }
 
 // ---- spans ----
@@ -260,7 +172,8 @@ void write_span(ProtoWriter& w, const SpanData& s) {
   if (s.kind != SpanKind::unspecified) w.varint_field(span_field::kind, static_cast<std::uint64_t>(s.kind));
   if (s.start_time_unix_nano != 0) w.fixed64_field(span_field::start_time_unix_nano, s.start_time_unix_nano);
   if (s.end_time_unix_nano != 0) w.fixed64_field(span_field::end_time_unix_nano, s.end_time_unix_nano);
-  write_attributes(w, span_field::attributes, s.attributes);
+  static_assert(AttributeList::kField == span_field::attributes);
+  w.raw(s.attributes.encoded());
   if (s.dropped_attributes_count != 0) {
     w.varint_field(span_field::dropped_attributes_count, s.dropped_attributes_count);
   }
@@ -268,7 +181,7 @@ void write_span(ProtoWriter& w, const SpanData& s) {
     const std::size_t event_at = w.open(span_field::events, kGuessSmall);
     if (e.time_unix_nano != 0) w.fixed64_field(event_field::time_unix_nano, e.time_unix_nano);
     if (!e.name.empty()) w.string_field(event_field::name, e.name);
-    write_attributes(w, event_field::attributes, e.attributes);
+    write_attributes(w.buffer(), event_field::attributes, e.attributes);
     w.close(event_at, kGuessSmall);
   }
   if (s.dropped_events_count != 0) w.varint_field(span_field::dropped_events_count, s.dropped_events_count);
@@ -277,7 +190,7 @@ void write_span(ProtoWriter& w, const SpanData& s) {
     w.bytes_field(link_field::trace_id, l.trace_id.data(), l.trace_id.size());
     w.bytes_field(link_field::span_id, l.span_id.data(), l.span_id.size());
     if (!l.trace_state.empty()) w.string_field(link_field::trace_state, l.trace_state);
-    write_attributes(w, link_field::attributes, l.attributes);
+    write_attributes(w.buffer(), link_field::attributes, l.attributes);
     w.close(link_at, kGuessSmall);
   }
   if (s.dropped_links_count != 0) w.varint_field(span_field::dropped_links_count, s.dropped_links_count);
@@ -301,7 +214,7 @@ void encode_traces_protobuf(SpanBatch spans, const Resource& resource, const Ins
   ProtoWriter w(out);
   const std::size_t resource_spans_at = w.open(request_field::resource_spans, kGuessBatch);
   const std::size_t resource_at = w.open(resource_spans_field::resource, kGuessResource);
-  write_attributes(w, resource_field::attributes, resource.attributes);
+  write_attributes(w.buffer(), resource_field::attributes, resource.attributes);
   w.close(resource_at, kGuessResource);
   const std::size_t scope_spans_at = w.open(resource_spans_field::scope_spans, kGuessBatch);
   w.message_header(scope_spans_field::scope,
@@ -321,83 +234,20 @@ std::string encode_traces_protobuf(SpanBatch spans, const Resource& resource,
   return std::string(buffer.view());
 }
 
-namespace {
-
-// Reads protobuf fields one at a time; any malformed input (truncated, overlong varint, groups) ends it.
-class ProtoReader {
- public:
-  explicit ProtoReader(std::string_view bytes) noexcept : p_(bytes.data()), end_(p_ + bytes.size()) {}
-
-  // The next field's number and wire type, its value in `varint` or `bytes`; false at the end or on bad
-  // input (then `ok()` is false too).
-  bool next(std::uint32_t& field, std::uint32_t& wire, std::uint64_t& varint,
-            std::string_view& bytes) noexcept {
-    if (p_ == end_) return false;
-    std::uint64_t tag = 0;
-    if (!read_varint(tag) || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffffu) return bad();
-    field = static_cast<std::uint32_t>(tag >> 3);
-    wire = static_cast<std::uint32_t>(tag & 7);
-    switch (static_cast<Wire>(wire)) {
-      case Wire::varint:
-        return read_varint(varint) || bad();
-      case Wire::i64:
-        return skip(8);
-      case Wire::i32:
-        return skip(4);
-      case Wire::len: {
-        std::uint64_t n = 0;
-        if (!read_varint(n) || n > static_cast<std::uint64_t>(end_ - p_)) return bad();
-        bytes = std::string_view(p_, static_cast<std::size_t>(n));
-        p_ += n;
-        return true;
-      }
-    }
-    return bad();  // groups (3, 4) and the unused wire types 6 and 7
-  }
-  bool ok() const noexcept { return ok_; }
-
- private:
-  bool read_varint(std::uint64_t& out) noexcept {
-    out = 0;
-    for (int shift = 0; shift < 64 && p_ != end_; shift += 7) {
-      const auto byte = static_cast<std::uint8_t>(*p_++);
-      out |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) return true;
-    }
-    return false;
-  }
-  bool skip(std::size_t n) noexcept {
-    if (static_cast<std::size_t>(end_ - p_) < n) return bad();
-    p_ += n;
-    return true;
-  }
-  bool bad() noexcept {
-    ok_ = false;
-    p_ = end_;
-    return false;
-  }
-
-  const char* p_;
-  const char* end_;
-  bool ok_ = true;
-};
-
-}  // namespace
-
 std::int64_t decode_rejected_spans(std::string_view response) noexcept {
   std::int64_t rejected = 0;
-  std::uint32_t field = 0, wire = 0;
-  std::uint64_t varint = 0;
+  std::uint32_t field = 0;
+  Wire type{};
+  std::uint64_t number = 0;
   std::string_view bytes;
-  ProtoReader outer(response);
-  while (outer.next(field, wire, varint, bytes)) {
-    if (field != response_field::partial_success || wire != static_cast<std::uint32_t>(Wire::len)) continue;
+  wire::Reader outer(response);
+  while (outer.next(field, type, number, bytes)) {
+    if (field != response_field::partial_success || type != Wire::len) continue;
     // A message field seen twice merges: a later rejected_spans replaces an earlier one.
-    ProtoReader inner(bytes);
-    while (inner.next(field, wire, varint, bytes)) {
-      if (field == partial_success_field::rejected_spans &&
-          wire == static_cast<std::uint32_t>(Wire::varint)) {
-        rejected = static_cast<std::int64_t>(varint);
+    wire::Reader inner(bytes);
+    while (inner.next(field, type, number, bytes)) {
+      if (field == partial_success_field::rejected_spans && type == Wire::varint) {
+        rejected = static_cast<std::int64_t>(number);
       }
     }
     if (!inner.ok()) return 0;

@@ -1,6 +1,7 @@
 #include "telemetry/span_data.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <limits>
 #include <ostream>
@@ -75,8 +76,7 @@ namespace {
 // What a recycled span record may keep; past these it gives its storage back (one span with a huge prompt or
 // hundreds of attributes must not make every record in the pool that big).
 constexpr std::size_t kKeepTextBytes = 1024;
-constexpr std::size_t kKeepAttributes = 64;
-constexpr std::size_t kKeepAttributeBytes = 4096;  // the heap storage of the kept attribute values, in all
+constexpr std::size_t kKeepAttributeBytes = 4096;  // encoded: some 80 usual attributes
 constexpr std::size_t kKeepEvents = 8;
 constexpr std::size_t kKeepLinks = 8;
 
@@ -97,85 +97,198 @@ void clear_list(std::vector<T>& v, std::size_t keep) noexcept {
   }
 }
 
-// Heap bytes `v` holds (0 for a value kept in place).
-std::size_t heap_bytes(const AttributeValue& v) noexcept {
-  return std::visit(
-      [](const auto& x) -> std::size_t {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::string>) {
-          return x.capacity() > kStringInPlace ? x.capacity() + 1 : 0;
-        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
-          std::size_t n = x.capacity() * sizeof(std::string);
-          for (const std::string& s : x) n += s.capacity() > kStringInPlace ? s.capacity() + 1 : 0;
-          return n;
-        } else if constexpr (std::is_same_v<T, std::vector<bool>>) {
-          return x.capacity() / 8;
-        } else if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::int64_t> ||
-                             std::is_same_v<T, double>) {
-          return 0;
-        } else {
-          return x.capacity() * sizeof(typename T::value_type);
-        }
-      },
-      v);
+// The value of an AnyValue: a list takes its type from its first element (an empty one, which OTLP gives no
+// type, reads as a list of strings). Types the gateway does not write (bytes, key-value lists) read as an
+// empty string.
+AttributeValue decode_any_value(std::string_view bytes);
+
+template <class E>
+std::vector<E> decode_list(std::string_view array_value, E (*element)(const AttributeValue&)) {
+  std::vector<E> out;
+  wire::Reader r(array_value);
+  std::uint32_t field = 0;
+  wire::Wire type{};
+  std::uint64_t number = 0;
+  std::string_view bytes;
+  while (r.next(field, type, number, bytes)) {
+    if (field == wire::array_value_field::values && type == wire::Wire::len) {
+      out.push_back(element(decode_any_value(bytes)));
+    }
+  }
+  return out;
 }
 
-// Whether a value of alternative `kind` needing `size` fits in `v` without allocating (a number: whether it
-// would throw away no storage).
-bool has_room(const AttributeValue& v, std::size_t kind, std::size_t size) noexcept {
-  if (kind == 0) {
-    const auto* s = std::get_if<std::string>(&v);
-    return s != nullptr && s->capacity() >= size;
+template <class E>
+E element_as(const AttributeValue& v) {
+  const E* e = std::get_if<E>(&v);
+  return e ? *e : E{};
+}
+
+AttributeValue decode_array(std::string_view array_value) {
+  // The first element's type.
+  wire::Reader r(array_value);
+  std::uint32_t field = 0;
+  wire::Wire type{};
+  std::uint64_t number = 0;
+  std::string_view bytes;
+  std::size_t kind = 0;
+  while (r.next(field, type, number, bytes)) {
+    if (field == wire::array_value_field::values && type == wire::Wire::len) {
+      kind = decode_any_value(bytes).index();
+      break;
+    }
   }
-  if (kind == 4) {
-    const auto* l = std::get_if<std::vector<std::string>>(&v);
-    return l != nullptr && l->capacity() >= size;
+  switch (kind) {
+    case 1:
+      return decode_list<bool>(array_value, &element_as<bool>);
+    case 2:
+      return decode_list<std::int64_t>(array_value, &element_as<std::int64_t>);
+    case 3:
+      return decode_list<double>(array_value, &element_as<double>);
+    default:
+      return decode_list<std::string>(array_value, &element_as<std::string>);
   }
-  return heap_bytes(v) == 0;
+}
+
+AttributeValue decode_any_value(std::string_view bytes) {
+  AttributeValue value{std::string()};
+  wire::Reader r(bytes);
+  std::uint32_t field = 0;
+  wire::Wire type{};
+  std::uint64_t number = 0;
+  std::string_view text;
+  while (r.next(field, type, number, text)) {
+    namespace f = wire::any_value_field;
+    if (field == f::string_value && type == wire::Wire::len) value = std::string(text);
+    if (field == f::bool_value && type == wire::Wire::varint) value = number != 0;
+    if (field == f::int_value && type == wire::Wire::varint) value = static_cast<std::int64_t>(number);
+    if (field == f::double_value && type == wire::Wire::i64) value = std::bit_cast<double>(number);
+    if (field == f::array_value && type == wire::Wire::len) value = decode_array(text);
+  }
+  return value;
+}
+
+// Where the key of the attribute starting at `p` is and where the attribute ends; false on bytes that are
+// not one (which the list never holds).
+bool read_entry(const char* p, const char* end, std::string_view& key, const char*& next) noexcept {
+  std::uint64_t length = 0;
+  if (p == end || static_cast<unsigned char>(*p) != wire::tag(AttributeList::kField, wire::Wire::len)) {
+    return false;
+  }
+  ++p;
+  if (!wire::read_varint(p, end, length) || length > static_cast<std::uint64_t>(end - p)) return false;
+  next = p + length;
+  key = {};
+  if (p != next && static_cast<unsigned char>(*p) == wire::tag(wire::key_value_field::key, wire::Wire::len)) {
+    const char* k = p + 1;
+    std::uint64_t key_length = 0;
+    if (!wire::read_varint(k, next, key_length) || key_length > static_cast<std::uint64_t>(next - k)) {
+      return false;
+    }
+    key = std::string_view(k, static_cast<std::size_t>(key_length));
+  }
+  return true;
 }
 
 }  // namespace
 
-Attribute& AttributeList::next_slot_for(std::size_t kind, std::size_t size) noexcept {
-  const bool any = kind == 0 && size <= kStringInPlace;  // a short string fits anywhere
-  if (!any && size_ < slots_.size() && !has_room(slots_[size_].value, kind, size)) {
-    for (std::size_t i = size_ + 1; i < slots_.size(); ++i) {
-      if (has_room(slots_[i].value, kind, size)) {
-        std::swap(slots_[size_], slots_[i]);
+void AttributeList::push_back(const Attribute& attribute) {
+  std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          append(attribute.key.view(), std::string_view(v));
+        } else {
+          append(attribute.key.view(), v);
+        }
+      },
+      attribute.value);
+}
+
+std::size_t AttributeList::erase(std::string_view key) noexcept {
+  // The list holds only what append wrote: [tag][length][key tag][key length][key]..., the lengths nearly
+  // always one byte each.
+  const char* const begin = bytes_.data();
+  const char* const end = begin + bytes_.size();
+  constexpr char kKeyTag = static_cast<char>(wire::tag(wire::key_value_field::key, wire::Wire::len));
+  for (const char* p = begin; p != end;) {
+    const char* q = p + 1;
+    std::uint64_t length = static_cast<unsigned char>(*q);
+    if (length < 0x80) {
+      ++q;
+    } else if (!wire::read_varint(q, end, length)) {
+      break;
+    }
+    const char* const next = q + length;
+    std::string_view k;
+    if (*q == kKeyTag) {
+      ++q;
+      std::uint64_t key_length = static_cast<unsigned char>(*q);
+      if (key_length < 0x80) {
+        ++q;
+      } else if (!wire::read_varint(q, next, key_length)) {
         break;
       }
+      k = std::string_view(q, static_cast<std::size_t>(key_length));
     }
+    if (k.size() == key.size() && k == key) {
+      const auto offset = static_cast<std::size_t>(p - begin);
+      bytes_.erase(offset, static_cast<std::size_t>(next - p));
+      --count_;
+      decoded_current_ = false;
+      return offset;
+    }
+    p = next;
   }
-  return append();
+  return npos;
+}
+
+void AttributeList::move_last_to(std::size_t offset) noexcept {
+  char* const data = bytes_.data();
+  std::rotate(data + offset, data + last_, data + bytes_.size());
+  decoded_current_ = false;
 }
 
 void AttributeList::prefetch() const noexcept {
-  const char* p = reinterpret_cast<const char*>(slots_.data());
-  const char* const end = p + slots_.size() * sizeof(Attribute);
+  const char* p = bytes_.data();
+  if (p == nullptr) return;
+  const char* const end = p + std::min<std::size_t>(bytes_.capacity(), kFirstCapacity);
   for (; p < end; p += 64) __builtin_prefetch(p, 1);
 }
 
-void AttributeList::clear_for_reuse(std::size_t keep_slots, std::size_t keep_value_bytes,
-                                    std::size_t keep_total_bytes) noexcept {
-  size_ = 0;
-  if (slots_.capacity() > keep_slots) {
-    std::vector<Attribute>().swap(slots_);
-    grown_ = false;
-    return;
-  }
-  if (!grown_) return;
-  grown_ = false;
-  std::size_t kept = 0;
-  for (Attribute& a : slots_) {
-    if (a.key.owned()) a.key = AttributeKey();  // keys are nearly always literals; an owned one goes
-    const std::size_t n = heap_bytes(a.value);
-    if (n == 0) continue;
-    if (n > keep_value_bytes || kept + n > keep_total_bytes) {
-      a.value.emplace<std::int64_t>(0);  // frees it
-    } else {
-      kept += n;
+void AttributeList::clear_for_reuse(std::size_t keep_bytes) noexcept {
+  clear();
+  if (bytes_.capacity() > keep_bytes) bytes_.release();
+  if (decoded_.capacity() > kKeepDecoded) std::vector<Attribute>().swap(decoded_);
+}
+
+const std::vector<Attribute>& AttributeList::decoded() const {
+  if (decoded_current_) return decoded_;
+  decoded_.clear();
+  decoded_.reserve(count_);
+  const char* const end = bytes_.data() + bytes_.size();
+  std::string_view key;
+  const char* next = nullptr;
+  for (const char* p = bytes_.data(); p != end && read_entry(p, end, key, next); p = next) {
+    Attribute a;
+    a.key = AttributeKey(key);
+    std::uint32_t field = 0;
+    wire::Wire type{};
+    std::uint64_t number = 0;
+    std::string_view bytes;
+    // Skips the field's tag and length; then the KeyValue's own fields.
+    const char* body = p + 1;
+    std::uint64_t length = 0;
+    wire::read_varint(body, end, length);
+    wire::Reader kv(std::string_view(body, static_cast<std::size_t>(next - body)));
+    a.value = std::string();
+    while (kv.next(field, type, number, bytes)) {
+      if (field == wire::key_value_field::value && type == wire::Wire::len) a.value = decode_any_value(bytes);
     }
+    decoded_.push_back(std::move(a));
   }
+  decoded_current_ = true;
+  return decoded_;
 }
 
 void clear_for_reuse(SpanData& span) noexcept {
@@ -188,7 +301,7 @@ void clear_for_reuse(SpanData& span) noexcept {
   span.kind = SpanKind::internal;
   span.start_time_unix_nano = 0;
   span.end_time_unix_nano = 0;
-  span.attributes.clear_for_reuse(kKeepAttributes, kKeepTextBytes, kKeepAttributeBytes);
+  span.attributes.clear_for_reuse(kKeepAttributeBytes);
   clear_list(span.events, kKeepEvents);
   clear_list(span.links, kKeepLinks);
   span.status_code = StatusCode::unset;

@@ -13,6 +13,9 @@
 #include <variant>
 #include <vector>
 
+#include "telemetry/encode_buffer.h"
+#include "telemetry/protobuf_wire.h"
+
 namespace sy::telemetry {
 
 using TraceId = std::array<std::uint8_t, 16>;
@@ -100,103 +103,115 @@ struct Attribute {
   AttributeValue value;
 };
 
-// A span record's attributes: a list of the live ones (size(), begin()/end(), [], a contiguous range that
-// converts to std::span<const Attribute>). Behind them it keeps the slots of attributes a recycled record
-// held in earlier lives, strings and all: `clear()` only forgets them, and `next_slot()` hands the next one
-// back so that a new attribute is assigned into the storage already there instead of allocating its own.
+// A span record's attributes, kept as the bytes OTLP exports them as: each one a Span.attributes field
+// (number 9, a KeyValue holding an AnyValue) in the protobuf wire format, written when the attribute is set,
+// so that exporting a span copies its attributes in one block instead of encoding them one by one. The
+// storage is kept across clear()s: a recycled record refills it without allocating.
+//
+// Read access — size(), [], begin()/end(), a conversion to std::span<const Attribute> — decodes the bytes
+// into Attribute objects on first use after a change: for the OTLP/JSON encoder and for tests, not for the
+// request path. A record is used by one thread at a time; so is this list, reading included.
 class AttributeList {
  public:
   AttributeList() = default;
-  AttributeList(std::initializer_list<Attribute> attributes)
-      : slots_(attributes), size_(slots_.size()), grown_(true) {}
-  AttributeList(const AttributeList& other)
-      : slots_(other.begin(), other.end()), size_(other.size_), grown_(true) {}
-  AttributeList(AttributeList&& other) noexcept
-      : slots_(std::move(other.slots_)), size_(other.size_), grown_(other.grown_) {
-    other.slots_.clear();
-    other.size_ = 0;
+  AttributeList(std::initializer_list<Attribute> attributes) {
+    for (const Attribute& a : attributes) push_back(a);
   }
+  AttributeList(const AttributeList& other) : count_(other.count_), last_(other.last_) {
+    bytes_.append(other.bytes_.data(), other.bytes_.size());
+    decoded_current_ = count_ == 0;
+  }
+  AttributeList(AttributeList&& other) noexcept
+      : bytes_(std::move(other.bytes_)),
+        count_(std::exchange(other.count_, 0)),
+        last_(std::exchange(other.last_, 0)),
+        decoded_(std::move(other.decoded_)),
+        decoded_current_(std::exchange(other.decoded_current_, false)) {}
   AttributeList& operator=(const AttributeList& other) {
     if (this != &other) {
       clear();
-      for (const Attribute& a : other) next_slot() = a;
+      bytes_.append(other.bytes_.data(), other.bytes_.size());
+      count_ = other.count_;
+      last_ = other.last_;
+      decoded_current_ = count_ == 0;
     }
     return *this;
   }
   AttributeList& operator=(AttributeList&& other) noexcept {
-    std::swap(slots_, other.slots_);  // `other` keeps our storage: it is about to be destroyed or refilled
-    std::swap(size_, other.size_);
-    std::swap(grown_, other.grown_);
-    other.clear();
+    bytes_ = std::move(other.bytes_);
+    count_ = std::exchange(other.count_, 0);
+    last_ = std::exchange(other.last_, 0);
+    decoded_ = std::move(other.decoded_);
+    decoded_current_ = std::exchange(other.decoded_current_, false);
+    other.decoded_.clear();
     return *this;
   }
   AttributeList& operator=(std::initializer_list<Attribute> attributes) {
     clear();
-    for (const Attribute& a : attributes) next_slot() = a;
+    for (const Attribute& a : attributes) push_back(a);
     return *this;
   }
 
-  std::size_t size() const noexcept { return size_; }
-  bool empty() const noexcept { return size_ == 0; }
-  const Attribute* data() const noexcept { return slots_.data(); }
-  const Attribute* begin() const noexcept { return slots_.data(); }
-  const Attribute* end() const noexcept { return slots_.data() + size_; }
-  const Attribute& operator[](std::size_t i) const noexcept { return slots_[i]; }
-  // Write access to the live attributes: what is written may hold any storage, so the next clear_for_reuse
-  // looks at every slot again.
-  Attribute* data() noexcept {
-    grown_ = true;
-    return slots_.data();
-  }
-  Attribute* begin() noexcept { return data(); }
-  Attribute* end() noexcept { return data() + size_; }
-  Attribute& operator[](std::size_t i) noexcept { return data()[i]; }
+  std::size_t size() const noexcept { return count_; }
+  bool empty() const noexcept { return count_ == 0; }
+  // The attributes as Span.attributes fields, ready to export.
+  std::string_view encoded() const noexcept { return bytes_.view(); }
+  std::size_t capacity() const noexcept { return bytes_.capacity(); }  // bytes of storage
 
-  void push_back(Attribute attribute) { next_slot() = std::move(attribute); }
-  // One more live attribute, in a slot that may still hold a key and value of an earlier life (the caller
-  // assigns both, any way it likes).
-  Attribute& next_slot() {
-    grown_ = true;
-    return append();
+  // Decoded, on first use after a change.
+  const Attribute* begin() const { return decoded().data(); }
+  const Attribute* end() const { return begin() + decoded().size(); }
+  const Attribute& operator[](std::size_t i) const { return decoded()[i]; }
+  operator std::span<const Attribute>() const { return decoded(); }  // NOLINT(google-explicit-constructor)
+
+  // Appends an attribute, without looking for one with the same key (a Span does that). `value` is a
+  // std::string_view, bool, std::int64_t, double or a std::vector of those (strings as std::string).
+  template <class V>
+  void append(std::string_view key, const V& value) {
+    const std::size_t value_bytes = wire::value_size(value);
+    const std::size_t key_value_bytes = wire::key_value_size(key, value_bytes);
+    const std::size_t n = wire::len_field_size(key_value_bytes);
+    char* const p = bytes_.prepare(n);
+    wire::put_attribute(p, kField, key, value, key_value_bytes, value_bytes);
+    last_ = bytes_.size();
+    bytes_.commit(n);
+    ++count_;
+    decoded_current_ = false;
   }
-  // The same, for a value of variant alternative `kind` that needs `size` (the characters of a string, the
-  // elements of a list): when the next slot has no room for it, a kept slot that has (a string or list with
-  // that capacity, or for a number no storage a later string could use) is swapped in first. For the tracer,
-  // which writes into the slot's kept storage and calls note_growth() when it may have allocated more (an
-  // owned key, a string or list longer than the slot's capacity).
-  Attribute& next_slot_for(std::size_t kind, std::size_t size) noexcept;
-  // The live attribute with this key, or null; for the tracer, on the same terms as next_slot_for.
-  Attribute* find(std::string_view key) noexcept {
-    for (Attribute *a = slots_.data(), *end = a + size_; a != end; ++a) {
-      if (a->key.view() == key) return a;
-    }
-    return nullptr;
-  }
-  void note_growth() noexcept { grown_ = true; }
-  void reserve(std::size_t n) { slots_.reserve(n); }
-  // Asks the CPU to fetch the slots' memory ahead of the writes that fill them: a recycled record has often
-  // left the cache since its last life, and fetched one by one each slot would stall its write.
+  void push_back(const Attribute& attribute);
+  // Removes the attribute with this key: returns where it was (for move_last_to), or npos when none has it.
+  std::size_t erase(std::string_view key) noexcept;
+  // Moves the attribute appended last to `offset` (where erase took out the one it replaces), the ones from
+  // there on one place later.
+  void move_last_to(std::size_t offset) noexcept;
+  // Asks the CPU to fetch the storage ahead of the writes that fill it: a recycled record has often left the
+  // cache since its last life.
   void prefetch() const noexcept;
-  void clear() noexcept { size_ = 0; }
-  // Forgets the live attributes, keeping slots and their storage while they stay small: past `keep_slots`
-  // slots everything goes; a value holding more than `keep_value_bytes` of heap storage, or past
-  // `keep_total_bytes` for the whole list, gives its storage back. When nothing may have grown since the last
-  // such pass (a recycled record refilled within its kept storage, the usual case), no slot is touched.
-  void clear_for_reuse(std::size_t keep_slots, std::size_t keep_value_bytes,
-                       std::size_t keep_total_bytes) noexcept;
-  std::size_t capacity() const noexcept { return slots_.capacity(); }
-  std::size_t slot_count() const noexcept { return slots_.size(); }  // live and kept
+  void clear() noexcept {
+    bytes_.clear();
+    count_ = 0;
+    last_ = 0;
+    decoded_.clear();
+    decoded_current_ = true;
+  }
+  // The same, giving the storage back when it is over `keep_bytes` (one span with a huge prompt must not make
+  // every record in the pool that big).
+  void clear_for_reuse(std::size_t keep_bytes) noexcept;
+
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+  static constexpr std::uint32_t kField = 9;  // trace.v1.Span.attributes
 
  private:
-  Attribute& append() {
-    if (size_ == slots_.size()) slots_.emplace_back();
-    return slots_[size_++];
-  }
+  const std::vector<Attribute>& decoded() const;
 
-  std::vector<Attribute> slots_;  // every one constructed; the first size_ are live
-  std::size_t size_ = 0;
-  // Whether a slot may hold more storage than the last clear_for_reuse pass kept.
-  bool grown_ = false;
+  EncodeBuffer bytes_{kFirstCapacity};
+  std::size_t count_ = 0;
+  std::size_t last_ = 0;  // where the attribute appended last starts
+  mutable std::vector<Attribute> decoded_;
+  mutable bool decoded_current_ = true;
+
+  static constexpr std::size_t kFirstCapacity = 1024;  // a usual span's attributes
+  static constexpr std::size_t kKeepDecoded = 64;      // decoded attributes kept across clears
 };
 
 // OTLP enum values (opentelemetry.proto.trace.v1.Span.SpanKind).

@@ -29,10 +29,15 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
 // a time.
 std::size_t ascii_prefix(std::string_view s) noexcept {
   std::size_t i = 0;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  std::uint64_t word;
   for (; i + 8 <= s.size(); i += 8) {
-    std::uint64_t word;
     std::memcpy(&word, s.data() + i, 8);
-    if ((word & 0x8080808080808080ULL) != 0) break;
+    if ((word & kHigh) != 0) break;
+  }
+  if (i + 8 > s.size() && s.size() >= 8) {  // the tail, as the last eight bytes (some checked twice)
+    std::memcpy(&word, s.data() + s.size() - 8, 8);
+    if ((word & kHigh) == 0) return s.size();
   }
   while (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80) ++i;
   return i;
@@ -68,16 +73,6 @@ void make_valid_utf8(std::string& s) {
   s = std::move(out);
 }
 
-// Whether assigning `value` to `kept` stays within the storage it has (the list's, and each string's; an
-// element past the kept ones is a new string, with only the in-place buffer).
-bool fits_in(const std::vector<std::string>& kept, const std::vector<std::string>& value) noexcept {
-  if (kept.capacity() < value.size()) return false;
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    if (value[i].size() > (i < kept.size() ? kept[i].capacity() : kStringInPlace)) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 void truncate_utf8(std::string& s, std::size_t max_chars) {
@@ -106,9 +101,6 @@ Span& Span::operator=(Span&& other) noexcept {
   return *this;
 }
 
-static_assert(std::is_same_v<std::variant_alternative_t<0, AttributeValue>, std::string>);
-static_assert(std::is_same_v<std::variant_alternative_t<4, AttributeValue>, std::vector<std::string>>);
-
 void Span::sanitize(std::string& value) const {
   make_valid_utf8(value);
   const std::size_t limit = tracer_->limits().attribute_value_length;
@@ -120,94 +112,65 @@ bool Span::needs_sanitizing(std::string_view value) const noexcept {
   return (limit > 0 && value.size() > limit) || valid_utf8_prefix(value) != value.size();
 }
 
-Attribute* Span::slot_for(AttributeKey&& key, std::size_t kind, std::size_t size) {
-  if (!data_) return nullptr;
-  const std::string_view k = key.view();
+bool Span::admit_slow(const AttributeKey& key, std::size_t& replaced) noexcept {
   const unsigned bucket = key.bucket();
   std::uint64_t& bucket_word = key_buckets_[bucket / 64];
   const std::uint64_t bucket_bit = std::uint64_t{1} << (bucket % 64);
   if ((bucket_word & bucket_bit) != 0) {
-    if (Attribute* a = data_->attributes.find(k)) return a;
+    replaced = data_->attributes.erase(key.view());
+    if (replaced != AttributeList::npos) return true;
   }
   if (data_->attributes.size() >= tracer_->limits().attribute_count) {
     ++data_->dropped_attributes_count;
-    return nullptr;
+    return false;
   }
-  if (key.owned()) data_->attributes.note_growth();
-  Attribute& a = data_->attributes.next_slot_for(kind, size);
-  a.key = std::move(key);
   bucket_word |= bucket_bit;
-  return &a;
+  return true;
 }
 
-void Span::set_attribute(AttributeKey key, std::string_view value) {
-  // Checked in the caller's bytes, which are in cache, rather than in the slot's after the copy; nearly every
-  // value is clean and is copied once, as it is.
-  std::string fixed;
-  if (data_ && needs_sanitizing(value)) {
-    fixed.assign(value);
-    sanitize(fixed);
-    value = fixed;
-  }
-  Attribute* a = slot_for(std::move(key), 0, value.size());
-  if (!a) return;
-  if (auto* s = std::get_if<std::string>(&a->value)) {
-    if (value.size() > s->capacity()) data_->attributes.note_growth();
-    s->assign(value);  // into the storage an earlier life left in this slot
-  } else {
-    data_->attributes.note_growth();
-    a->value.emplace<std::string>(value);
-  }
-}
-
-void Span::set_attribute(AttributeKey key, std::string&& value) {
-  Attribute* a = slot_for(std::move(key), 0, value.size());
-  if (!a) return;
-  auto* s = std::get_if<std::string>(&a->value);
-  if (s && s->capacity() >= value.size()) {
-    s->assign(value);  // keeps the slot's storage; `value` frees its own as it would have anyway
-  } else {
-    data_->attributes.note_growth();  // the slot takes the caller's storage
-    a->value = std::move(value);
-    s = &std::get<std::string>(a->value);
-  }
-  if (needs_sanitizing(*s)) {
-    data_->attributes.note_growth();  // replacement characters can lengthen it
-    sanitize(*s);
-  }
-}
-
-void Span::set_attribute(AttributeKey key, const std::vector<std::string>& value) {
-  Attribute* a = slot_for(std::move(key), 4, value.size());
-  if (!a) return;
-  auto* v = std::get_if<std::vector<std::string>>(&a->value);
-  if (!v || !fits_in(*v, value)) data_->attributes.note_growth();
-  if (v) {
-    v->assign(value.begin(), value.end());  // strings assigned into the kept ones' storage
-  } else {
-    v = &a->value.emplace<std::vector<std::string>>(value);
-  }
-  for (std::string& s : *v) {
-    if (needs_sanitizing(s)) {
-      data_->attributes.note_growth();
-      sanitize(s);
-    }
-  }
-}
-
-void Span::set_value(AttributeKey key, AttributeValue value) {
+void Span::set_attribute(const AttributeKey& key, std::string_view value) {
   if (!data_) return;
-  if (auto* s = std::get_if<std::string>(&value)) sanitize(*s);
-  if (auto* v = std::get_if<std::vector<std::string>>(&value)) {
-    for (std::string& s : *v) sanitize(s);
+  // Checked in the caller's bytes; nearly every value is clean and is encoded as it is.
+  if (!needs_sanitizing(value)) return record(key, value);
+  std::string fixed(value);
+  sanitize(fixed);
+  record(key, std::string_view(fixed));
+}
+
+void Span::set_attribute(const AttributeKey& key, std::string&& value) {
+  if (!data_) return;
+  if (needs_sanitizing(value)) sanitize(value);
+  record(key, std::string_view(value));
+}
+
+void Span::set_attribute(const AttributeKey& key, const std::vector<std::string>& value) {
+  if (!data_) return;
+  for (const std::string& s : value) {
+    if (needs_sanitizing(s)) return set_attribute(key, std::vector<std::string>(value));
   }
-  std::size_t size = 0;
-  if (const auto* s = std::get_if<std::string>(&value)) size = s->size();
-  if (const auto* v = std::get_if<std::vector<std::string>>(&value)) size = v->size();
-  Attribute* a = slot_for(std::move(key), value.index(), size);
-  if (!a) return;
-  data_->attributes.note_growth();
-  a->value = std::move(value);
+  record(key, value);
+}
+
+void Span::set_attribute(const AttributeKey& key, std::vector<std::string>&& value) {
+  if (!data_) return;
+  for (std::string& s : value) {
+    if (needs_sanitizing(s)) sanitize(s);
+  }
+  record(key, value);
+}
+
+void Span::set_value(const AttributeKey& key, AttributeValue value) {
+  if (!data_) return;
+  std::visit(
+      [&](auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::vector<std::string>>) {
+          set_attribute(key, std::move(v));
+        } else {
+          record(key, v);
+        }
+      },
+      value);
 }
 
 void Span::add_event(std::string_view name, std::vector<Attribute> attributes) {
@@ -277,7 +240,6 @@ Span Tracer::start_span(std::string_view name, SpanKind kind, const SpanContext&
   data->name.assign(name);
   data->kind = kind;
   data->start_time_unix_nano = now_unix_nano();
-  data->attributes.reserve(32);
   span.data_ = std::move(data);
   return span;
 }

@@ -47,27 +47,23 @@ class Span {
   const SpanContext& context() const noexcept { return context_; }
 
   // One overload per attribute type, so a bool or a double never converts to an integer by accident. A string
-  // literal key is kept without a copy (AttributeKey). A string value is copied into the storage a recycled
-  // record kept in its attribute's slot when there is room (no allocation), and so is a list of strings.
-  void set_attribute(AttributeKey key, std::string_view value);
-  void set_attribute(AttributeKey key, const std::string& value) {
-    set_attribute(std::move(key), std::string_view(value));
+  // literal key is kept without a copy (AttributeKey). The value is encoded into the record's attribute bytes
+  // at once (AttributeList), into the storage a recycled record kept: the caller's value is not held on to.
+  void set_attribute(const AttributeKey& key, std::string_view value);
+  void set_attribute(const AttributeKey& key, const std::string& value) {
+    set_attribute(key, std::string_view(value));
   }
-  void set_attribute(AttributeKey key, std::string&& value);
-  void set_attribute(AttributeKey key, const char* value) {
-    set_attribute(std::move(key), std::string_view(value));
+  void set_attribute(const AttributeKey& key, std::string&& value);
+  void set_attribute(const AttributeKey& key, const char* value) {
+    set_attribute(key, std::string_view(value));
   }
-  void set_attribute(AttributeKey key, bool value) { set_scalar(std::move(key), value); }
-  void set_attribute(AttributeKey key, std::int64_t value) { set_scalar(std::move(key), value); }
-  void set_attribute(AttributeKey key, int value) {
-    set_scalar(std::move(key), static_cast<std::int64_t>(value));
-  }
-  void set_attribute(AttributeKey key, double value) { set_scalar(std::move(key), value); }
-  void set_attribute(AttributeKey key, const std::vector<std::string>& value);
-  void set_attribute(AttributeKey key, std::vector<std::string>&& value) {
-    set_value(std::move(key), std::move(value));
-  }
-  void set_value(AttributeKey key, AttributeValue value);
+  void set_attribute(const AttributeKey& key, bool value) { record(key, value); }
+  void set_attribute(const AttributeKey& key, std::int64_t value) { record(key, value); }
+  void set_attribute(const AttributeKey& key, int value) { record(key, static_cast<std::int64_t>(value)); }
+  void set_attribute(const AttributeKey& key, double value) { record(key, value); }
+  void set_attribute(const AttributeKey& key, const std::vector<std::string>& value);
+  void set_attribute(const AttributeKey& key, std::vector<std::string>&& value);
+  void set_value(const AttributeKey& key, AttributeValue value);
   void add_event(std::string_view name, std::vector<Attribute> attributes = {});
   // Links this span to another (a batch it belongs to, the request a retry repeats, ...).
   void add_link(const SpanContext& other, std::vector<Attribute> attributes = {});
@@ -77,18 +73,19 @@ class Span {
 
  private:
   friend class Tracer;
-  // The attribute `key` is to be written into: the live one with that key, or a new one (in a slot that may
-  // hold an earlier life's value, its storage for the caller to reuse); null when not recording or when the
-  // attribute count limit drops it.
-  // `kind` and `size` as AttributeList::next_slot_for takes them.
-  Attribute* slot_for(AttributeKey&& key, std::size_t kind, std::size_t size);
-  template <class T>
-  void set_scalar(AttributeKey&& key, T value) {
-    constexpr std::size_t kind = std::is_same_v<T, bool> ? 1 : std::is_same_v<T, std::int64_t> ? 2 : 3;
-    static_assert(std::is_same_v<std::variant_alternative_t<kind, AttributeValue>, T>);
-    if (Attribute* a = slot_for(std::move(key), kind, 0)) {
-      a->value.emplace<T>(value);
-    }
+  // Whether an attribute with `key` is recorded: false when not recording, or when it is new and the
+  // attribute count limit drops it. A live one with the key is taken out first, and `replaced` says where it
+  // was (AttributeList::npos when there was none).
+  inline bool admit(const AttributeKey& key, std::size_t& replaced) noexcept;
+  // The rest of admit, for a key that may be set already or a span at the attribute count limit.
+  bool admit_slow(const AttributeKey& key, std::size_t& replaced) noexcept;
+  // Records a value (already valid UTF-8 within the length limit), in the place of a live one with its key.
+  template <class V>
+  void record(const AttributeKey& key, const V& value) {
+    std::size_t replaced = AttributeList::npos;
+    if (!admit(key, replaced)) return;
+    data_->attributes.append(key.view(), value);
+    if (replaced != AttributeList::npos) data_->attributes.move_last_to(replaced);
   }
   // Valid UTF-8, truncated to the value length limit.
   void sanitize(std::string& value) const;
@@ -119,5 +116,17 @@ class Tracer {
   SpanLimits limits_;
   std::shared_ptr<BatchSpanProcessor> processor_;
 };
+
+inline bool Span::admit(const AttributeKey& key, std::size_t& replaced) noexcept {
+  if (!data_) return false;
+  const unsigned bucket = key.bucket();
+  const std::uint64_t bit = std::uint64_t{1} << (bucket % 64);
+  std::uint64_t& word = key_buckets_[bucket / 64];
+  if ((word & bit) == 0 && data_->attributes.size() < tracer_->limits().attribute_count) {
+    word |= bit;  // a key no earlier one shares a bucket with: new
+    return true;
+  }
+  return admit_slow(key, replaced);
+}
 
 }  // namespace sy::telemetry
