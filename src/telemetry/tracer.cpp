@@ -113,10 +113,12 @@ bool Span::needs_sanitizing(std::string_view value) const noexcept {
 }
 
 bool Span::admit_slow(const AttributeKey& key, std::size_t& replaced) noexcept {
-  const unsigned bucket = key.bucket();
-  std::uint64_t& bucket_word = key_buckets_[bucket / 64];
-  const std::uint64_t bucket_bit = std::uint64_t{1} << (bucket % 64);
-  if ((bucket_word & bucket_bit) != 0) {
+  const unsigned first = key.bucket() & 0xff, second = key.bucket() >> 8;
+  std::uint64_t& first_word = key_buckets_[first / 64];
+  std::uint64_t& second_word = key_buckets_[second / 64];
+  const std::uint64_t first_bit = std::uint64_t{1} << (first % 64),
+                      second_bit = std::uint64_t{1} << (second % 64);
+  if ((first_word & first_bit) != 0 && (second_word & second_bit) != 0) {
     replaced = data_->attributes.erase(key.view());
     if (replaced != AttributeList::npos) return true;
   }
@@ -124,7 +126,8 @@ bool Span::admit_slow(const AttributeKey& key, std::size_t& replaced) noexcept {
     ++data_->dropped_attributes_count;
     return false;
   }
-  bucket_word |= bucket_bit;
+  first_word |= first_bit;
+  second_word |= second_bit;
   return true;
 }
 

@@ -94,8 +94,8 @@ class Span {
   std::unique_ptr<SpanData> data_;
   SpanContext context_;
   const Tracer* tracer_ = nullptr;
-  // One bit per hash bucket of the keys set so far: a key whose bit is clear is new, and set_value appends it
-  // without searching the attributes for it.
+  // One bit per hash bucket of the keys set so far (two per key, key_bucket): a key with either bit clear is
+  // new, and is appended without a search of the attributes for it.
   std::array<std::uint64_t, 4> key_buckets_{};
 };
 
@@ -119,11 +119,15 @@ class Tracer {
 
 inline bool Span::admit(const AttributeKey& key, std::size_t& replaced) noexcept {
   if (!data_) return false;
-  const unsigned bucket = key.bucket();
-  const std::uint64_t bit = std::uint64_t{1} << (bucket % 64);
-  std::uint64_t& word = key_buckets_[bucket / 64];
-  if ((word & bit) == 0 && data_->attributes.size() < tracer_->limits().attribute_count) {
-    word |= bit;  // a key no earlier one shares a bucket with: new
+  const unsigned first = key.bucket() & 0xff, second = key.bucket() >> 8;
+  std::uint64_t& first_word = key_buckets_[first / 64];
+  std::uint64_t& second_word = key_buckets_[second / 64];
+  const std::uint64_t first_bit = std::uint64_t{1} << (first % 64),
+                      second_bit = std::uint64_t{1} << (second % 64);
+  if (((first_word & first_bit) == 0 || (second_word & second_bit) == 0) &&
+      data_->attributes.size() < tracer_->limits().attribute_count) {
+    first_word |= first_bit;  // a key no earlier one shares both buckets with: new
+    second_word |= second_bit;
     return true;
   }
   return admit_slow(key, replaced);
