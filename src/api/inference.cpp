@@ -152,14 +152,16 @@ class Inference {
         ctx_(ctx),
         dialect_(dialect),
         body_(body),
-        server_span_(ctx.span ? *ctx.span : no_span()),
-        sink_(writer, ctx, dialect) {
+        server_span_(ctx.span ? *ctx.span : no_span()) {
     call_.endpoint = endpoint;
     call_.body = &body;
     call_.public_model = public_model;
     call_.request_id = ctx.request_id;
     call_.capture_content = capture;
     if (const auto* s = body.if_contains("stream"); s && s->is_bool()) call_.stream = s->get_bool();
+    // Only a stream writes chunks: its sink is made for it alone, which keeps it out of every request's
+    // frame.
+    if (call_.stream) sink_ = std::make_unique<SseChunkSink>(writer, ctx, dialect);
     if (const auto* so = body.if_contains("stream_options"); so && so->is_object()) {
       if (const auto* iu = so->as_object().if_contains("include_usage"); iu && iu->is_bool()) {
         call_.include_usage = iu->get_bool();
@@ -371,7 +373,7 @@ class Inference {
 
     const router::AttemptScope in_flight(router_, selection);
     const auto started = std::chrono::steady_clock::now();
-    sink_.attempt(&router_, &selection, started);
+    if (sink_) sink_->attempt(&router_, &selection, started);
     std::optional<Error> failure;
     bool client_gone = false;
     std::optional<std::string> body;
@@ -385,7 +387,7 @@ class Inference {
         failure = std::move(result.error());
       }
     } else {
-      auto result = co_await provider->stream(call_, sink_);
+      auto result = co_await provider->stream(call_, *sink_);
       if (!result) {
         failure = std::move(result.error());
       } else {
@@ -408,14 +410,14 @@ class Inference {
         to_dialect(status, *body);
         co_await send_json(writer_, ctx_, status, std::move(*body));
       } else {
-        co_await sink_.end();
+        co_await sink_->end();
       }
       co_return true;
     }
     if (failed(selection, span, *failure, elapsed)) {
       // The answer has begun (bytes reached the client, or chunks wait to be written): no retry; the stream
       // ends with the dialect's error event.
-      co_await sink_.end_with_error(*failure);
+      co_await sink_->end_with_error(*failure);
       co_return true;
     }
     error = std::move(*failure);
@@ -496,7 +498,7 @@ class Inference {
     }
     span.end();
     log_upstream_error(ctx_, call_, failure);
-    if (sink_.begun()) {
+    if (sink_ && sink_->begun()) {
       record_error(server_span_, failure);
       record_totals();
       return true;
@@ -576,25 +578,25 @@ class Inference {
   RequestContext& ctx_;
   Dialect& dialect_;
   bj::object& body_;
-  telemetry::Span& server_span_;  // the request's SERVER span, or one that records nothing
-  SseChunkSink sink_;
+  telemetry::Span& server_span_;        // the request's SERVER span, or one that records nothing
+  std::unique_ptr<SseChunkSink> sink_;  // a stream's
   providers::Call call_;
   router::RouteRequest request_;
   EmbeddingBuffer embedding_;  // request_.embedding's floats
   boost::container::small_vector<std::uint32_t, 8> tried_;
   boost::container::small_vector<const router::ModelGroup*, 4> visited_;
-  std::optional<int> num_retries_;                    // from the request
   std::optional<std::chrono::milliseconds> timeout_;  // from the request
   std::vector<std::string> request_fallbacks_;        // from the request
-  bool refused_locally_ = false;  // the last attempt's adapter refused the request without calling upstream
+  std::optional<int> num_retries_;                    // from the request
   int attempts_ = 0;
   int retries_ = 0;
   int fallbacks_used_ = 0;
   // Where the router is: the group being tried, its retries so far, and the fallbacks left.
-  const router::ModelGroup* group_ = nullptr;
   int group_retries_ = 0;
-  std::span<const std::string> fallbacks_;
   bool fallbacks_chosen_ = false;
+  bool refused_locally_ = false;  // the last attempt's adapter refused the request without calling upstream
+  const router::ModelGroup* group_ = nullptr;
+  std::span<const std::string> fallbacks_;
   std::size_t next_fallback_ = 0;
 };
 
