@@ -250,9 +250,10 @@ void AttributeList::move_last_to(std::size_t offset) noexcept {
 }
 
 void AttributeList::prefetch() const noexcept {
+  // The first lines only: the writes go in order from there, which the hardware's prefetcher follows.
   const char* p = bytes_.data();
   if (p == nullptr) return;
-  const char* const end = p + std::min<std::size_t>(bytes_.capacity(), kFirstCapacity);
+  const char* const end = p + std::min<std::size_t>(bytes_.capacity(), kPrefetchBytes);
   for (; p < end; p += 64) __builtin_prefetch(p, 1);
 }
 

@@ -886,6 +886,27 @@ TEST(AttributeListTest, EraseAndMoveLastToReplaceAnAttributeInItsPlace) {
   EXPECT_EQ(list.size(), 3u);
 }
 
+TEST(AttributeListTest, LengthsRoundTripEitherSideOfOneByte) {
+  // Short attributes take a path of their own (every length one byte); around where a length needs two bytes
+  // the bytes must still be the protobuf encoding: sized right, and read back the same.
+  auto varint_size = [](std::size_t n) { return n < 128 ? 1u : n < 16384 ? 2u : 3u; };
+  for (std::size_t key_size : {1u, 20u, 120u, 127u, 128u}) {
+    for (std::size_t value_size = 90; value_size <= 140; ++value_size) {
+      const std::string key(key_size, 'k'), value(value_size, 'v');
+      AttributeList list;
+      list.append(key, std::string_view(value));
+      const std::size_t any_value = 1 + varint_size(value_size) + value_size;
+      const std::size_t key_value =
+          1 + varint_size(key_size) + key_size + 1 + varint_size(any_value) + any_value;
+      ASSERT_EQ(list.encoded().size(), 1 + varint_size(key_value) + key_value)
+          << key_size << "/" << value_size;
+      ASSERT_EQ(list.size(), 1u);
+      EXPECT_EQ(list[0].key, key);
+      EXPECT_EQ(std::get<std::string>(list[0].value), value);
+    }
+  }
+}
+
 TEST(AttributeListTest, ListsKeepTheirElementTypes) {
   AttributeList list{{"ints", std::vector<std::int64_t>{1, -2, 3}},
                      {"bools", std::vector<bool>{true, false}},
