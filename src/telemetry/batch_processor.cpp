@@ -96,9 +96,9 @@ void BatchSpanProcessor::export_available(std::size_t max_batches) noexcept {
     const ExportResult r = exporter_ ? exporter_->export_spans(SpanBatch(batch_view_), resource_, scope_)
                                      : ExportResult::failure;
     // Cleared here, while the encoder has just read them, rather than on a request thread later, which would
-    // take a cache miss on every attribute slot. Clearing keeps their storage (nothing freed but what grew
-    // unusually large), so the records' strings stay with the request threads that reuse them; the free list
-    // hands out the last one cleared first.
+    // take the cache misses. Clearing keeps their storage (nothing freed but what grew unusually large), so
+    // the records' buffers stay with the request threads that reuse them; the free list hands out the last
+    // one cleared first.
     for (const std::unique_ptr<SpanData>& record : batch_) {
       batch_kinds_.push_back(record->kind);
       clear_for_reuse(*record);

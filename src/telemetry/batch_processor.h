@@ -71,9 +71,9 @@ class BatchSpanProcessor {
   Diagnostics diagnostics_;
   SpanQueue<std::unique_ptr<SpanData>> queue_;
   // Cleared records for acquire(), a stack per span kind: the last one pushed is the warmest in cache, and a
-  // record refilled by a span of the kind it last held finds its slots in the order and with the string
-  // capacities that span's attributes need (the gateway's server, route and client spans each set the same
-  // attributes every time), so nothing is searched for room and nothing grows. At most max_queue_size are
+  // record refilled by a span of the kind it last held finds an attribute buffer already the size that span's
+  // attributes need (the gateway's server, route and client spans each set the same attributes every time),
+  // so nothing grows. At most max_queue_size are
   // kept in all. The lock is held for one push or pop (or one batch's pushes on the export thread), and
   // request threads only ever try it.
   void keep(SpanKind kind, std::unique_ptr<SpanData> record);  // with free_mutex_ held
