@@ -236,23 +236,20 @@ std::string encode_traces_protobuf(SpanBatch spans, const Resource& resource,
 
 std::int64_t decode_rejected_spans(std::string_view response) noexcept {
   std::int64_t rejected = 0;
-  std::uint32_t field = 0;
-  Wire type{};
-  std::uint64_t number = 0;
-  std::string_view bytes;
-  wire::Reader outer(response);
-  while (outer.next(field, type, number, bytes)) {
-    if (field != response_field::partial_success || type != Wire::len) continue;
+  bool inner_ok = true;
+  const bool outer_ok = wire::for_each_field(response, [&](std::uint32_t field, Wire type, std::uint64_t,
+                                                           std::string_view bytes) {
+    if (field != response_field::partial_success || type != Wire::len) return;
     // A message field seen twice merges: a later rejected_spans replaces an earlier one.
-    wire::Reader inner(bytes);
-    while (inner.next(field, type, number, bytes)) {
-      if (field == partial_success_field::rejected_spans && type == Wire::varint) {
-        rejected = static_cast<std::int64_t>(number);
-      }
-    }
-    if (!inner.ok()) return 0;
-  }
-  return outer.ok() && rejected > 0 ? rejected : 0;
+    inner_ok = wire::for_each_field(bytes,
+                                    [&](std::uint32_t f, Wire t, std::uint64_t number, std::string_view) {
+                                      if (f == partial_success_field::rejected_spans && t == Wire::varint) {
+                                        rejected = static_cast<std::int64_t>(number);
+                                      }
+                                    }) &&
+               inner_ok;
+  });
+  return outer_ok && inner_ok && rejected > 0 ? rejected : 0;
 }
 
 }  // namespace sy::telemetry

@@ -236,4 +236,17 @@ class Reader {
   bool ok_ = true;
 };
 
+// Calls f(field, type, number, bytes) for each field of `message`, as Reader::next gives them; false when the
+// message ends in bytes that are not a field.
+template <class F>
+bool for_each_field(std::string_view message, F&& f) {
+  Reader r(message);
+  std::uint32_t field = 0;
+  Wire type{};
+  std::uint64_t number = 0;
+  std::string_view bytes;
+  while (r.next(field, type, number, bytes)) f(field, type, number, bytes);
+  return r.ok();
+}
+
 }  // namespace sy::telemetry::wire

@@ -4,6 +4,7 @@
 #include <bit>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <ostream>
 #include <type_traits>
 
@@ -102,90 +103,82 @@ void clear_list(std::vector<T>& v, std::size_t keep) noexcept {
 // empty string.
 AttributeValue decode_any_value(std::string_view bytes);
 
+// The elements of an ArrayValue, each as an E (one of another type reads as E's default).
 template <class E>
-std::vector<E> decode_list(std::string_view array_value, E (*element)(const AttributeValue&)) {
+std::vector<E> decode_list(std::string_view array_value) {
   std::vector<E> out;
-  wire::Reader r(array_value);
-  std::uint32_t field = 0;
-  wire::Wire type{};
-  std::uint64_t number = 0;
-  std::string_view bytes;
-  while (r.next(field, type, number, bytes)) {
-    if (field == wire::array_value_field::values && type == wire::Wire::len) {
-      out.push_back(element(decode_any_value(bytes)));
-    }
-  }
+  wire::for_each_field(array_value,
+                       [&](std::uint32_t field, wire::Wire type, std::uint64_t, std::string_view v) {
+                         if (field != wire::array_value_field::values || type != wire::Wire::len) return;
+                         const AttributeValue element = decode_any_value(v);
+                         const E* e = std::get_if<E>(&element);
+                         out.push_back(e ? *e : E{});
+                       });
   return out;
 }
 
-template <class E>
-E element_as(const AttributeValue& v) {
-  const E* e = std::get_if<E>(&v);
-  return e ? *e : E{};
-}
-
 AttributeValue decode_array(std::string_view array_value) {
-  // The first element's type.
-  wire::Reader r(array_value);
-  std::uint32_t field = 0;
-  wire::Wire type{};
-  std::uint64_t number = 0;
-  std::string_view bytes;
-  std::size_t kind = 0;
-  while (r.next(field, type, number, bytes)) {
-    if (field == wire::array_value_field::values && type == wire::Wire::len) {
-      kind = decode_any_value(bytes).index();
-      break;
-    }
-  }
-  switch (kind) {
+  std::optional<std::size_t> kind;  // the first element's
+  wire::for_each_field(array_value,
+                       [&](std::uint32_t field, wire::Wire type, std::uint64_t, std::string_view v) {
+                         if (!kind && field == wire::array_value_field::values && type == wire::Wire::len) {
+                           kind = decode_any_value(v).index();
+                         }
+                       });
+  switch (kind.value_or(0)) {
     case 1:
-      return decode_list<bool>(array_value, &element_as<bool>);
+      return decode_list<bool>(array_value);
     case 2:
-      return decode_list<std::int64_t>(array_value, &element_as<std::int64_t>);
+      return decode_list<std::int64_t>(array_value);
     case 3:
-      return decode_list<double>(array_value, &element_as<double>);
+      return decode_list<double>(array_value);
     default:
-      return decode_list<std::string>(array_value, &element_as<std::string>);
+      return decode_list<std::string>(array_value);
   }
 }
 
 AttributeValue decode_any_value(std::string_view bytes) {
   AttributeValue value{std::string()};
-  wire::Reader r(bytes);
-  std::uint32_t field = 0;
-  wire::Wire type{};
-  std::uint64_t number = 0;
-  std::string_view text;
-  while (r.next(field, type, number, text)) {
-    namespace f = wire::any_value_field;
-    if (field == f::string_value && type == wire::Wire::len) value = std::string(text);
-    if (field == f::bool_value && type == wire::Wire::varint) value = number != 0;
-    if (field == f::int_value && type == wire::Wire::varint) value = static_cast<std::int64_t>(number);
-    if (field == f::double_value && type == wire::Wire::i64) value = std::bit_cast<double>(number);
-    if (field == f::array_value && type == wire::Wire::len) value = decode_array(text);
-  }
+  wire::for_each_field(bytes,
+                       [&](std::uint32_t field, wire::Wire type, std::uint64_t number, std::string_view v) {
+                         namespace f = wire::any_value_field;
+                         if (field == f::string_value && type == wire::Wire::len) value = std::string(v);
+                         if (field == f::bool_value && type == wire::Wire::varint) value = number != 0;
+                         if (field == f::int_value && type == wire::Wire::varint)
+                           value = static_cast<std::int64_t>(number);
+                         if (field == f::double_value && type == wire::Wire::i64)
+                           value = std::bit_cast<double>(number);
+                         if (field == f::array_value && type == wire::Wire::len) value = decode_array(v);
+                       });
   return value;
 }
 
-// Where the key of the attribute starting at `p` is and where the attribute ends; false on bytes that are
-// not one (which the list never holds).
-bool read_entry(const char* p, const char* end, std::string_view& key, const char*& next) noexcept {
+// One attribute of the list: its key, its KeyValue's bytes, and where the next attribute starts.
+struct Entry {
+  std::string_view key;
+  std::string_view key_value;
+  const char* next = nullptr;
+};
+
+// The attribute starting at `p`; false on bytes that are not one (which the list never holds).
+bool read_entry(const char* p, const char* end, Entry& e) noexcept {
   std::uint64_t length = 0;
   if (p == end || static_cast<unsigned char>(*p) != wire::tag(AttributeList::kField, wire::Wire::len)) {
     return false;
   }
   ++p;
   if (!wire::read_varint(p, end, length) || length > static_cast<std::uint64_t>(end - p)) return false;
-  next = p + length;
-  key = {};
-  if (p != next && static_cast<unsigned char>(*p) == wire::tag(wire::key_value_field::key, wire::Wire::len)) {
+  e.next = p + length;
+  e.key_value = std::string_view(p, static_cast<std::size_t>(length));
+  e.key = {};
+  if (p != e.next &&
+      static_cast<unsigned char>(*p) == wire::tag(wire::key_value_field::key, wire::Wire::len)) {
     const char* k = p + 1;
     std::uint64_t key_length = 0;
-    if (!wire::read_varint(k, next, key_length) || key_length > static_cast<std::uint64_t>(next - k)) {
+    if (!wire::read_varint(k, e.next, key_length) || key_length > static_cast<std::uint64_t>(e.next - k)) {
       return false;
     }
-    key = std::string_view(k, static_cast<std::size_t>(key_length));
+    e.key = std::string_view(k, static_cast<std::size_t>(key_length));
   }
   return true;
 }
@@ -206,39 +199,18 @@ void AttributeList::push_back(const Attribute& attribute) {
 }
 
 std::size_t AttributeList::erase(std::string_view key) noexcept {
-  // The list holds only what append wrote: [tag][length][key tag][key length][key]..., the lengths nearly
-  // always one byte each.
+  // Rare: only for a key whose buckets an earlier key of the span took (see key_bucket).
   const char* const begin = bytes_.data();
   const char* const end = begin + bytes_.size();
-  constexpr char kKeyTag = static_cast<char>(wire::tag(wire::key_value_field::key, wire::Wire::len));
-  for (const char* p = begin; p != end;) {
-    const char* q = p + 1;
-    std::uint64_t length = static_cast<unsigned char>(*q);
-    if (length < 0x80) {
-      ++q;
-    } else if (!wire::read_varint(q, end, length)) {
-      break;
-    }
-    const char* const next = q + length;
-    std::string_view k;
-    if (*q == kKeyTag) {
-      ++q;
-      std::uint64_t key_length = static_cast<unsigned char>(*q);
-      if (key_length < 0x80) {
-        ++q;
-      } else if (!wire::read_varint(q, next, key_length)) {
-        break;
-      }
-      k = std::string_view(q, static_cast<std::size_t>(key_length));
-    }
-    if (k.size() == key.size() && k == key) {
+  Entry e;
+  for (const char* p = begin; p != end && read_entry(p, end, e); p = e.next) {
+    if (e.key == key) {
       const auto offset = static_cast<std::size_t>(p - begin);
-      bytes_.erase(offset, static_cast<std::size_t>(next - p));
+      bytes_.erase(offset, static_cast<std::size_t>(e.next - p));
       --count_;
       decoded_current_ = false;
       return offset;
     }
-    p = next;
   }
   return npos;
 }
@@ -268,25 +240,14 @@ const std::vector<Attribute>& AttributeList::decoded() const {
   decoded_.clear();
   decoded_.reserve(count_);
   const char* const end = bytes_.data() + bytes_.size();
-  std::string_view key;
-  const char* next = nullptr;
-  for (const char* p = bytes_.data(); p != end && read_entry(p, end, key, next); p = next) {
-    Attribute a;
-    a.key = AttributeKey(key);
-    std::uint32_t field = 0;
-    wire::Wire type{};
-    std::uint64_t number = 0;
-    std::string_view bytes;
-    // Skips the field's tag and length; then the KeyValue's own fields.
-    const char* body = p + 1;
-    std::uint64_t length = 0;
-    wire::read_varint(body, end, length);
-    wire::Reader kv(std::string_view(body, static_cast<std::size_t>(next - body)));
-    a.value = std::string();
-    while (kv.next(field, type, number, bytes)) {
-      if (field == wire::key_value_field::value && type == wire::Wire::len) a.value = decode_any_value(bytes);
-    }
-    decoded_.push_back(std::move(a));
+  Entry e;
+  for (const char* p = bytes_.data(); p != end && read_entry(p, end, e); p = e.next) {
+    Attribute& a = decoded_.emplace_back(Attribute{AttributeKey(e.key), std::string()});
+    wire::for_each_field(e.key_value,
+                         [&](std::uint32_t field, wire::Wire type, std::uint64_t, std::string_view v) {
+                           if (field == wire::key_value_field::value && type == wire::Wire::len)
+                             a.value = decode_any_value(v);
+                         });
   }
   decoded_current_ = true;
   return decoded_;
