@@ -112,13 +112,8 @@ bool Span::needs_sanitizing(std::string_view value) const noexcept {
   return (limit > 0 && value.size() > limit) || valid_utf8_prefix(value) != value.size();
 }
 
-bool Span::admit_slow(const AttributeKey& key, std::size_t& replaced) noexcept {
-  const unsigned first = key.bucket() & 0xff, second = key.bucket() >> 8;
-  std::uint64_t& first_word = key_buckets_[first / 64];
-  std::uint64_t& second_word = key_buckets_[second / 64];
-  const std::uint64_t first_bit = std::uint64_t{1} << (first % 64),
-                      second_bit = std::uint64_t{1} << (second % 64);
-  if ((first_word & first_bit) != 0 && (second_word & second_bit) != 0) {
+bool Span::admit_slow(const AttributeKey& key, bool maybe_set, std::size_t& replaced) noexcept {
+  if (maybe_set) {
     replaced = data_->attributes.erase(key.view());
     if (replaced != AttributeList::npos) return true;
   }
@@ -126,8 +121,7 @@ bool Span::admit_slow(const AttributeKey& key, std::size_t& replaced) noexcept {
     ++data_->dropped_attributes_count;
     return false;
   }
-  first_word |= first_bit;
-  second_word |= second_bit;
+  key_bits(key).take();
   return true;
 }
 

@@ -78,8 +78,23 @@ class Span {
   // was (AttributeList::npos when there was none).
   inline bool admit(const AttributeKey& key, std::size_t& replaced) noexcept;
   // The rest of admit, for a key that may be set already or a span at the attribute count limit.
-  bool admit_slow(const AttributeKey& key, std::size_t& replaced) noexcept;
-  // Records a value (already valid UTF-8 within the length limit), in the place of a live one with its key.
+  bool admit_slow(const AttributeKey& key, bool maybe_set, std::size_t& replaced) noexcept;
+  // The key's two bits in key_buckets_ (key_bucket): whether both are taken, and taking them.
+  struct KeyBits {
+    std::uint64_t& first_word;
+    std::uint64_t& second_word;
+    std::uint64_t first_bit, second_bit;
+    bool taken() const noexcept { return (first_word & first_bit) != 0 && (second_word & second_bit) != 0; }
+    void take() noexcept {
+      first_word |= first_bit;
+      second_word |= second_bit;
+    }
+  };
+  KeyBits key_bits(const AttributeKey& key) noexcept {
+    const unsigned first = key.bucket() & 0xff, second = key.bucket() >> 8;
+    return {key_buckets_[first / 64], key_buckets_[second / 64], std::uint64_t{1} << (first % 64),
+            std::uint64_t{1} << (second % 64)};
+  }
   template <class V>
   void record(const AttributeKey& key, const V& value) {
     std::size_t replaced = AttributeList::npos;
@@ -119,18 +134,13 @@ class Tracer {
 
 inline bool Span::admit(const AttributeKey& key, std::size_t& replaced) noexcept {
   if (!data_) return false;
-  const unsigned first = key.bucket() & 0xff, second = key.bucket() >> 8;
-  std::uint64_t& first_word = key_buckets_[first / 64];
-  std::uint64_t& second_word = key_buckets_[second / 64];
-  const std::uint64_t first_bit = std::uint64_t{1} << (first % 64),
-                      second_bit = std::uint64_t{1} << (second % 64);
-  if (((first_word & first_bit) == 0 || (second_word & second_bit) == 0) &&
-      data_->attributes.size() < tracer_->limits().attribute_count) {
-    first_word |= first_bit;  // a key no earlier one shares both buckets with: new
-    second_word |= second_bit;
+  KeyBits bits = key_bits(key);
+  const bool maybe_set = bits.taken();
+  if (!maybe_set && data_->attributes.size() < tracer_->limits().attribute_count) {
+    bits.take();  // a key no earlier one shares both buckets with: new
     return true;
   }
-  return admit_slow(key, replaced);
+  return admit_slow(key, maybe_set, replaced);
 }
 
 }  // namespace sy::telemetry
