@@ -28,10 +28,6 @@ std::string to_hex(const SpanId& id);
 bool from_hex(std::string_view hex, TraceId& out) noexcept;  // 32 lowercase/uppercase hex digits
 bool from_hex(std::string_view hex, SpanId& out) noexcept;   // 16 hex digits
 
-// The characters a std::string holds in place, without heap storage (its short-string buffer). Worked out at
-// start rather than at compile time, which clang (14) does not do for libstdc++'s std::string.
-inline const std::size_t kStringInPlace = std::string().capacity();
-
 using AttributeValue = std::variant<std::string, bool, std::int64_t, double, std::vector<std::string>,
                                     std::vector<bool>, std::vector<std::int64_t>, std::vector<double>>;
 
