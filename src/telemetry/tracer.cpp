@@ -25,8 +25,32 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
   return len;
 }
 
-// How many bytes at the start of `s` are ASCII (nearly every attribute value is ASCII all through), eight at
-// a time.
+// Whether every byte of `s` is ASCII, as nearly every attribute value is: its bytes or-ed together a word at
+// a time (a short value as two overlapping words), without a loop over single bytes but for under four.
+bool all_ascii(std::string_view s) noexcept {
+  const char* const p = s.data();
+  const std::size_t n = s.size();
+  std::uint64_t seen = 0;
+  if (n >= 8) {
+    std::uint64_t word;
+    for (std::size_t i = 0; i + 8 <= n; i += 8) {
+      std::memcpy(&word, p + i, 8);
+      seen |= word;
+    }
+    std::memcpy(&word, p + n - 8, 8);
+    seen |= word;
+  } else if (n >= 4) {
+    std::uint32_t head, tail;
+    std::memcpy(&head, p, 4);
+    std::memcpy(&tail, p + n - 4, 4);
+    seen = head | tail;
+  } else {
+    for (std::size_t i = 0; i < n; ++i) seen |= static_cast<unsigned char>(p[i]);
+  }
+  return (seen & 0x8080808080808080ULL) == 0;
+}
+
+// How many bytes at the start of `s` are ASCII, eight at a time.
 std::size_t ascii_prefix(std::string_view s) noexcept {
   std::size_t i = 0;
   constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
@@ -109,7 +133,8 @@ void Span::sanitize(std::string& value) const {
 
 bool Span::needs_sanitizing(std::string_view value) const noexcept {
   const std::size_t limit = tracer_->limits().attribute_value_length;
-  return (limit > 0 && value.size() > limit) || valid_utf8_prefix(value) != value.size();
+  return (limit > 0 && value.size() > limit) ||
+         (!all_ascii(value) && valid_utf8_prefix(value) != value.size());
 }
 
 bool Span::admit_slow(const AttributeKey& key, bool maybe_set, std::size_t& replaced) noexcept {

@@ -963,6 +963,35 @@ TEST_F(TracerTest, InvalidUtf8BytesBecomeReplacementCharacters) {
             (std::vector<std::string>{"ok", "bad \xef\xbf\xbd"}));
 }
 
+TEST_F(TracerTest, ANonAsciiByteIsFoundWhereverItStands) {
+  // The ASCII check reads words (overlapping at the tail, four-byte words under eight bytes): a bad byte at
+  // any place of a value of any short length must still be seen.
+  SpanLimits limits;
+  limits.attribute_count = 1000;  // 230 attributes
+  make(Sampler(), limits);
+  Span s = tracer_->start_span("utf8", SpanKind::internal, SpanContext{});
+  for (std::size_t n = 1; n <= 20; ++n) {
+    for (std::size_t at = 0; at < n; ++at) {
+      std::string value(n, 'a');
+      value[at] = '\xff';
+      s.set_attribute("k" + std::to_string(n) + "." + std::to_string(at), std::string_view(value));
+    }
+    s.set_attribute("clean" + std::to_string(n), std::string_view(std::string(n, 'a')));
+  }
+  s.end();
+  SpanData d = only_span();
+  for (std::size_t n = 1; n <= 20; ++n) {
+    for (std::size_t at = 0; at < n; ++at) {
+      const Attribute* a = find(d, "k" + std::to_string(n) + "." + std::to_string(at));
+      ASSERT_NE(a, nullptr);
+      std::string expected(n, 'a');
+      expected.replace(at, 1, "\xEF\xBF\xBD");
+      EXPECT_EQ(std::get<std::string>(a->value), expected) << n << " bytes, bad at " << at;
+    }
+    EXPECT_EQ(std::get<std::string>(find(d, "clean" + std::to_string(n))->value), std::string(n, 'a'));
+  }
+}
+
 TEST_F(TracerTest, ManyKeysEachStayOnceWhateverTheirHashBuckets) {
   // More keys than set_value's 256 hash buckets: keys share buckets, and a key set again is still found.
   SpanLimits limits;
