@@ -40,24 +40,16 @@ void record_parameters(telemetry::Span& span, Endpoint endpoint, const bj::objec
   for (const bj::key_value_pair& member : body) {
     const std::string_view key = member.key();
     const bj::value* value = &member.value();
-    switch (key.size()) {
-      case 5:
-        if (key == "top_p") top_p = value;
-        break;
-      case 6:
-        if (key == "stream") stream = value;
-        break;
-      case 10:
-        if (key == "max_tokens") max_tokens = value;
-        break;
-      case 11:
-        if (key == "temperature") temperature = value;
-        break;
-      case 21:
-        if (key == "max_completion_tokens") max_completion_tokens = value;
-        break;
-      default:
-        break;
+    if (key == "max_tokens") {
+      max_tokens = value;
+    } else if (key == "max_completion_tokens") {
+      max_completion_tokens = value;
+    } else if (key == "temperature") {
+      temperature = value;
+    } else if (key == "top_p") {
+      top_p = value;
+    } else if (key == "stream") {
+      stream = value;
     }
   }
   set_number(span, "gen_ai.request.max_tokens", max_completion_tokens ? max_completion_tokens : max_tokens,

@@ -138,24 +138,9 @@ constexpr std::size_t kGuessResource = 2;
 
 // ---- attributes ----
 
-// An attribute of an event, a link or the resource (a span's own are encoded already, in its record).
-void write_attribute(EncodeBuffer& out, std::uint32_t field, const Attribute& a) {
-  std::visit(
-      [&](const auto& v) {
-        using T = std::decay_t<decltype(v)>;
-        using Value = std::conditional_t<std::is_same_v<T, std::string>, std::string_view, T>;
-        const Value& value = v;
-        const std::size_t value_bytes = wire::value_size(value);
-        const std::size_t key_value_bytes = wire::key_value_size(a.key.view(), value_bytes);
-        const std::size_t n = len_field_size(key_value_bytes);
-        wire::put_attribute(out.prepare(n), field, a.key.view(), value, key_value_bytes, value_bytes);
-        out.commit(n);
-      },
-      a.value);
-}
-
+// The attributes of an event, a link or the resource (a span's own are encoded already, in its record).
 void write_attributes(EncodeBuffer& out, std::uint32_t field, std::span<const Attribute> attributes) {
-  for (const Attribute& a : attributes) write_attribute(out, field, a);
+  for (const Attribute& a : attributes) append_attribute(out, field, a);
 }
 
 // ---- spans ----

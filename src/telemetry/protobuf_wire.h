@@ -11,6 +11,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include "telemetry/encode_buffer.h"
+
 namespace sy::telemetry::wire {
 
 enum class Wire : std::uint32_t { varint = 0, i64 = 1, len = 2, i32 = 5 };
@@ -164,24 +166,40 @@ char* put_value(char* p, const L& list) noexcept {
   return p;
 }
 
-// The bytes inside a KeyValue of this key and an AnyValue of `value_bytes` (an empty key is left out, as
-// proto3 leaves out a default).
-constexpr std::size_t key_value_size(std::string_view key, std::size_t value_bytes) noexcept {
-  return (key.empty() ? 0 : len_field_size(key.size())) + len_field_size(value_bytes);
-}
-
-// Writes an attribute as the length-delimited field `field` (one-byte tag) of its message: the KeyValue of
-// `key_value_bytes` (key_value_size), the key, and the AnyValue of `value_bytes` (value_size(value)). Needs
-// len_field_size(key_value_bytes) bytes at `p`.
+// Appends an attribute to `out` as the length-delimited field `field` (a one-byte tag) of its message: a
+// KeyValue holding the key (left out when empty, as proto3 leaves out a default) and an AnyValue of `value`.
+// A short attribute, as nearly all are, has one-byte lengths and is written without sizing each.
 template <class V>
-char* put_attribute(char* p, std::uint32_t field, std::string_view key, const V& value,
-                    std::size_t key_value_bytes, std::size_t value_bytes) noexcept {
+void append_attribute(EncodeBuffer& out, std::uint32_t field, std::string_view key, const V& value) {
+  constexpr std::size_t kShortBytes = 121;  // a key and AnyValue this long: a KeyValue under 128 bytes
+  const std::size_t value_bytes = value_size(value);
+  if (!key.empty() && key.size() + value_bytes <= kShortBytes) {
+    // [tag][KeyValue length][key tag][key length][key][value tag][AnyValue length][AnyValue]
+    const std::size_t n = key.size() + value_bytes + 6;
+    char* p = out.prepare(n);
+    p[0] = static_cast<char>(tag(field, Wire::len));
+    p[1] = static_cast<char>(n - 2);
+    p[2] = static_cast<char>(tag(key_value_field::key, Wire::len));
+    p[3] = static_cast<char>(key.size());
+    copy_bytes(p + 4, key.data(), key.size());
+    p += 4 + key.size();
+    p[0] = static_cast<char>(tag(key_value_field::value, Wire::len));
+    p[1] = static_cast<char>(value_bytes);
+    put_value(p + 2, value);
+    out.commit(n);
+    return;
+  }
+  const std::size_t key_value_bytes =
+      (key.empty() ? 0 : len_field_size(key.size())) + len_field_size(value_bytes);
+  const std::size_t n = len_field_size(key_value_bytes);
+  char* p = out.prepare(n);
   *p++ = static_cast<char>(tag(field, Wire::len));
   p = put_varint(p, key_value_bytes);
   if (!key.empty()) p = put_len_field(p, key_value_field::key, key.data(), key.size());
   *p++ = static_cast<char>(tag(key_value_field::value, Wire::len));
   p = put_varint(p, value_bytes);
-  return put_value(p, value);
+  put_value(p, value);
+  out.commit(n);
 }
 
 // Reads protobuf fields one at a time; any malformed input (truncated, overlong varint, groups) ends it.

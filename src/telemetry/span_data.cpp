@@ -185,17 +185,23 @@ bool read_entry(const char* p, const char* end, Entry& e) noexcept {
 
 }  // namespace
 
-void AttributeList::push_back(const Attribute& attribute) {
+void append_attribute(EncodeBuffer& out, std::uint32_t field, const Attribute& a) {
   std::visit(
       [&](const auto& v) {
-        using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, std::string>) {
-          append(attribute.key.view(), std::string_view(v));
+        if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::string>) {
+          wire::append_attribute(out, field, a.key.view(), std::string_view(v));
         } else {
-          append(attribute.key.view(), v);
+          wire::append_attribute(out, field, a.key.view(), v);
         }
       },
-      attribute.value);
+      a.value);
+}
+
+void AttributeList::push_back(const Attribute& attribute) {
+  last_ = bytes_.size();
+  append_attribute(bytes_, kField, attribute);
+  ++count_;
+  decoded_current_ = false;
 }
 
 std::size_t AttributeList::erase(std::string_view key) noexcept {

@@ -97,6 +97,9 @@ struct Attribute {
   AttributeValue value;
 };
 
+// Appends `a` to `out` as the field `field` of its message (wire::append_attribute, for any value type).
+void append_attribute(EncodeBuffer& out, std::uint32_t field, const Attribute& a);
+
 // A span record's attributes, kept as the bytes OTLP exports them as: each one a Span.attributes field
 // (number 9, a KeyValue holding an AnyValue) in the protobuf wire format, written when the attribute is set,
 // so that exporting a span copies its attributes in one block instead of encoding them one by one. The
@@ -162,29 +165,8 @@ class AttributeList {
   // std::string_view, bool, std::int64_t, double or a std::vector of those (strings as std::string).
   template <class V>
   void append(std::string_view key, const V& value) {
-    const std::size_t value_bytes = wire::value_size(value);
-    std::size_t n;
-    if (!key.empty() && key.size() + value_bytes <= kShortBytes) {
-      // The usual attribute: every length takes one byte. [tag][KeyValue length][key tag][key length][key]
-      // [value tag][AnyValue length][AnyValue].
-      n = key.size() + value_bytes + 6;
-      char* p = bytes_.prepare(n);
-      p[0] = static_cast<char>(wire::tag(kField, wire::Wire::len));
-      p[1] = static_cast<char>(n - 2);
-      p[2] = static_cast<char>(wire::tag(wire::key_value_field::key, wire::Wire::len));
-      p[3] = static_cast<char>(key.size());
-      wire::copy_bytes(p + 4, key.data(), key.size());
-      p += 4 + key.size();
-      p[0] = static_cast<char>(wire::tag(wire::key_value_field::value, wire::Wire::len));
-      p[1] = static_cast<char>(value_bytes);
-      wire::put_value(p + 2, value);
-    } else {
-      const std::size_t key_value_bytes = wire::key_value_size(key, value_bytes);
-      n = wire::len_field_size(key_value_bytes);
-      wire::put_attribute(bytes_.prepare(n), kField, key, value, key_value_bytes, value_bytes);
-    }
     last_ = bytes_.size();
-    bytes_.commit(n);
+    wire::append_attribute(bytes_, kField, key, value);
     ++count_;
     decoded_current_ = false;
   }
@@ -223,7 +205,6 @@ class AttributeList {
   static constexpr std::size_t kFirstCapacity = 1024;  // a usual span's attributes
   static constexpr std::size_t kKeepDecoded = 64;      // decoded attributes kept across clears
   static constexpr std::size_t kPrefetchBytes = 256;
-  static constexpr std::size_t kShortBytes = 121;  // a key and AnyValue this long: a KeyValue under 128 bytes
 };
 
 // OTLP enum values (opentelemetry.proto.trace.v1.Span.SpanKind).
