@@ -6,7 +6,8 @@
   stream     the same over 50 streaming requests (50 content chunks each)
   cpu        utime+stime of the gateway per 1,000 small requests under wrk (64 connections), and its RPS
   rss        VmRSS after a warm-up, and with 1,000 idle keep-alive connections held
-  allocs     heaptrack: allocations per small request (two runs of N and 6N requests under heaptrack)
+  allocs     callgrind: allocations per small request (malloc and its kin, operator new), N requests one after
+             another and under wrk (16 connections), and the functions that allocate
   instructions  callgrind (valgrind): user-space instructions per small request under wrk (16 connections),
              counted only after a warm-up: exact where CPU time on a shared machine varies by +-15%, though blind
              to cache misses and to the kernel
@@ -34,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -53,24 +55,15 @@ def cpu_layout():
 
 
 class Gateway(Switchyard):
-    def __init__(self, binary: Path, label: str, heaptrack: Path | None = None, tracing: bool = False,
-                 callgrind: Path | None = None):
+    def __init__(self, binary: Path, label: str, tracing: bool = False, callgrind: Path | None = None):
         super().__init__(binary)
         self.name = label
-        self.heaptrack = heaptrack
         self.callgrind = callgrind  # the callgrind output file: run under valgrind, not counting until told
         self.tracing = tracing  # as SwitchyardTracing: OTLP/HTTP protobuf to the upstream's receiver
 
     def start(self, workdir, cpus, workers, upstream):
         super().start(workdir, cpus, workers, upstream)
-        if self.heaptrack:  # the same command again, under heaptrack
-            self.procs[0].stop()
-            cmd = self.procs[0].popen.args
-            i = cmd.index(str(self.binary))
-            cmd = cmd[:i] + ["heaptrack", "-o", str(self.heaptrack)] + cmd[i:]
-            self.procs = self.measured = [Proc(self.name, cmd, workdir / f"{self.name}-heaptrack.log",
-                                               env=self.env(upstream))]
-        elif self.callgrind:
+        if self.callgrind:  # the same command again, under valgrind
             self.procs[0].stop()
             cmd = self.procs[0].popen.args
             i = cmd.index(str(self.binary))
@@ -85,15 +78,7 @@ class Gateway(Switchyard):
         return wait_http(f"http://127.0.0.1:{self.port}/health/readiness", 90, self.procs[0])
 
     def server_pid(self) -> int:
-        pid = self.procs[0].pid
-        if not self.heaptrack:
-            return pid
-        for _ in range(100):  # heaptrack's shell wrapper starts the gateway as a child
-            for line in subprocess.run(["pgrep", "-P", str(pid), "-x", "switchyard"], capture_output=True,
-                                       text=True).stdout.split():
-                return int(line)
-            time.sleep(0.05)
-        raise RuntimeError("no gateway process under heaptrack")
+        return self.procs[0].pid
 
 
 def sequential(port: int, path: str, headers: list[str], body: bytes, n: int):
@@ -105,6 +90,41 @@ def sequential(port: int, path: str, headers: list[str], body: bytes, n: int):
             s.sendall(req)
             r = reader.read()
             assert r["status"] == 200, r
+
+
+ALLOCATORS = re.compile(r"(malloc|calloc|realloc|memalign|aligned_alloc|posix_memalign|valloc|pvalloc"
+                        r"|operator new(\[\])?\(.*)$")
+
+
+def allocation_calls(path: Path) -> Counter:
+    """Calls into allocation functions in a callgrind output file, by calling function; calls the allocator
+    makes to itself (tcmalloc's aligned_alloc calling its memalign, say) are left out."""
+    ids = {"fn": {}, "ob": {}}
+
+    def name(kind, rest):  # callgrind names a function or object once, then by its number alone
+        m = re.match(r"\((\d+)\)(?: (.*))?", rest)
+        if not m:
+            return rest
+        if m.group(2) is not None:
+            ids[kind][m.group(1)] = m.group(2)
+        return ids[kind].get(m.group(1), "")
+
+    calls = Counter()
+    ob = fn = fn_ob = callee = ""
+    with open(path, errors="replace") as f:
+        for line in f:
+            if line.startswith("ob="):
+                ob = name("ob", line[3:].strip())
+            elif line.startswith("cob="):
+                name("ob", line[4:].strip())
+            elif line.startswith("fn="):
+                fn, fn_ob = name("fn", line[3:].strip()), ob
+            elif line.startswith("cfn="):
+                callee = name("fn", line[4:].strip())
+            elif line.startswith("calls=") and ALLOCATORS.match(callee):
+                if not ALLOCATORS.match(fn) and "tcmalloc" not in fn_ob and "tcmalloc" not in fn:
+                    calls[fn] += int(line[6:].split()[0])
+    return calls
 
 
 def strace_counts(pid: int, action) -> dict:
@@ -138,8 +158,8 @@ class Probe:
         if not self.upstream.wait_ready():
             raise RuntimeError("upstream nginx did not start: " + self.upstream.proc.log_text())
 
-    def start(self, binary: Path, label: str, heaptrack=None, tracing=False) -> Gateway:
-        g = Gateway(binary, label, heaptrack, tracing)
+    def start(self, binary: Path, label: str, tracing=False) -> Gateway:
+        g = Gateway(binary, label, tracing)
         g.start(self.workdir, self.server_cpus, 1, self.upstream)
         if not g.wait_ready():
             raise RuntimeError(f"{label} did not start: " + g.procs[0].log_text()[-2000:])
@@ -216,27 +236,47 @@ class Probe:
         return res
 
     def allocs(self, binary: Path, label: str, tracing: bool) -> dict:
-        """Allocations per small request: heaptrack's count over two runs of different lengths (start-up and
-        warm-up cancel out in the difference)."""
-        counts = []
-        for n in (self.args.requests, 6 * self.args.requests):
-            data = self.workdir / f"heaptrack-{label}-{n}"
-            g = self.start(binary, label, heaptrack=data, tracing=tracing)
-            try:
-                path, headers = g.request("small")
-                small = self.bodies["small"].read_bytes()
-                sequential(g.port, path, headers, small, 20)
-                sequential(g.port, path, headers, small, n)
-                os.kill(g.server_pid(), signal.SIGTERM)  # the gateway, not heaptrack's wrapper script
-                g.procs[0].popen.wait(30)
-            finally:
-                g.stop()
-            out = next(self.workdir.glob(f"heaptrack-{label}-{n}*"))
-            text = subprocess.run(["heaptrack_print", "-f", str(out), "-p", "0", "-a", "0", "-T", "0", "-l", "0",
-                                   "-s", "0", "-n", "0"], capture_output=True, text=True).stdout
-            m = re.search(r"calls to allocation functions: (\d+)", text)
-            counts.append(int(m.group(1)))
-        return {"allocs_per_req": round((counts[1] - counts[0]) / (5 * self.args.requests), 2)}
+        """Allocations per small request, counted by callgrind: calls into malloc and its kin and operator new
+        from outside the allocator, over N requests one after another and over wrk's requests (16 connections),
+        each after a warm-up. (heaptrack cannot count them: tcmalloc's operator new never calls malloc.)"""
+        out = self.workdir / f"callgrind-allocs-{label}.out"
+        g = Gateway(binary, label, tracing=tracing, callgrind=out)
+        g.start(self.workdir, self.server_cpus, 1, self.upstream)
+        try:
+            if not g.wait_ready():
+                raise RuntimeError(f"{label} did not start under valgrind: " + g.procs[0].log_text()[-2000:])
+            pid = str(g.server_pid())
+            path, headers = g.request("small")
+            small = self.bodies["small"].read_bytes()
+            control = lambda *a: subprocess.run(["callgrind_control", *a, pid], capture_output=True, check=True)
+            sequential(g.port, path, headers, small, 20)
+            control("-i", "on")
+            sequential(g.port, path, headers, small, self.args.requests)
+            control("-i", "off")
+            control("-d")
+            seq_files = set(self.workdir.glob(f"callgrind-allocs-{label}.out*"))
+            self.wrk(g, "small", 16, 3)
+            control("-z")
+            control("-i", "on")
+            w = self.wrk(g, "small", 16, self.args.duration)
+            control("-i", "off")
+            control("-d")
+            wrk_files = set(self.workdir.glob(f"callgrind-allocs-{label}.out*")) - seq_files
+        finally:
+            g.stop()
+        seq, conc = Counter(), Counter()
+        for f in seq_files:
+            seq.update(allocation_calls(f))
+        for f in wrk_files:
+            conc.update(allocation_calls(f))
+        for f in seq_files | wrk_files:
+            f.unlink()
+        n = self.args.requests
+        top = {re.sub(r"\(.*", "", k.replace("(anonymous namespace)::", ""))[:80]: round(v / n, 2)
+               for k, v in seq.most_common(8)}
+        return {"allocs_per_req": round(sum(seq.values()) / n, 2),
+                "allocs_per_req_c16": round(sum(conc.values()) / w["requests"], 2) if w["requests"] else None,
+                "allocating_functions": top}
 
     def instructions(self, binary: Path, label: str, tracing: bool) -> dict:
         """User-space instructions per small request: callgrind counts only while wrk runs, after a warm-up."""
@@ -295,7 +335,7 @@ def main():
             if r % 2:
                 order.reverse()
             for b, l, t in order:
-                name = l.split(":")[0] + ("-tracing" if t else "")  # its work directory and heaptrack files
+                name = l.split(":")[0] + ("-tracing" if t else "")  # its work directory and output files
                 res = probe.measure(b, name, what, t) if what - {"allocs", "instructions"} else {}
                 if "allocs" in what:
                     res.update(probe.allocs(b, name, t))
