@@ -11,6 +11,7 @@
 #include "api/respond.h"
 #include "util/log.h"
 #include "util/random.h"
+#include "util/recycled.h"
 
 namespace sy::api {
 namespace {
@@ -20,7 +21,6 @@ using providers::Endpoint;
 
 constexpr std::string_view kModelsPrefix = "/v1/models/";
 constexpr std::string_view kModelsPrefixShort = "/models/";
-constexpr std::size_t kResponseHeadersReserved = 10;
 
 // Records the status a handler answered with, for the access log. Its methods are not coroutines: each hands
 // back the inner writer's awaitable, which the caller awaits at once (while the views it passed are alive),
@@ -82,14 +82,17 @@ std::int64_t unix_now() {
       .count();
 }
 
-// A client-supplied request id is kept when it is short and printable; otherwise a fresh one is made.
-std::string request_id_for(const http::Request& request) {
+// A client-supplied request id is kept when it is short and printable; otherwise a fresh one is made. Written
+// into `id`, whose storage the (recycled) request context keeps.
+void assign_request_id(const http::Request& request, std::string& id) {
   std::string_view given = request.header("x-request-id");
   if (!given.empty() && given.size() <= 128 &&
       std::all_of(given.begin(), given.end(), [](char c) { return c > 32 && c < 127 && c != '"'; })) {
-    return std::string(given);
+    id.assign(given);
+    return;
   }
-  return random_hex_id();
+  id.clear();
+  append_random_hex_id(id);
 }
 
 // "{method} {route}" as the HTTP conventions name server spans; unknown paths get the method alone, so span
@@ -258,18 +261,20 @@ void answer_directly(const auth::Authenticator& auth, const router::Router& rout
 // functions above: the frame stays small enough for Asio's per-thread recycling of frames (1,020 bytes).
 asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& raw_writer) {
   StatusRecorder writer(raw_writer);
-  RequestContext ctx;
-  ctx.request_id = request_id_for(request);
-  // Room for what an inference answer carries (request id, routing, retries, rate limits) in one allocation.
-  ctx.response_headers.reserve(kResponseHeadersReserved);
-  ctx.response_headers.push_back({"x-request-id", ctx.request_id});
+  // From this thread's spare contexts: the request id and the answer's header fields keep their storage, so
+  // the usual request sets them without allocating.
+  const Recycled<RequestContext> recycled = Recycled<RequestContext>::take();
+  RequestContext& ctx = *recycled;
+  ctx.start = std::chrono::steady_clock::now();
+  assign_request_id(request, ctx.request_id);
+  ctx.response_headers.add("x-request-id", ctx.request_id);
   const Route route = route_of(request.path);
   // The client's wire format: Anthropic's under /v1/messages (whose SDKs read the request id from
   // `request-id`), made only for those requests.
   std::unique_ptr<anthropic::AnthropicDialect> anthropic;
   if (route.messages != MessagesRoute::none) {
     anthropic = std::make_unique<anthropic::AnthropicDialect>();
-    ctx.response_headers.push_back({"request-id", ctx.request_id});
+    ctx.response_headers.add("request-id", ctx.request_id);
   }
   Dialect& dialect = anthropic ? *anthropic : openai_dialect();
 

@@ -27,7 +27,7 @@ Dialect& openai_dialect() noexcept {
 
 boost::asio::awaitable<void> send_error(http::ResponseWriter& w, RequestContext& ctx, const Error& error,
                                         const Dialect& dialect) {
-  if (!error.retry_after.empty()) ctx.response_headers.push_back({"Retry-After", error.retry_after});
+  if (!error.retry_after.empty()) ctx.response_headers.add("Retry-After", error.retry_after);
   Answer answer = dialect.error_response(error);
   return w.send(answer.status, "application/json", std::move(answer.body), ctx.response_headers);
 }

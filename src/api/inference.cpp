@@ -551,19 +551,8 @@ class Inference {
     set_header("x-litellm-attempted-fallbacks", std::to_string(fallbacks_used_));
   }
 
-  void set_header(std::string_view name, std::string_view value) {
-    for (auto& h : ctx_.response_headers) {
-      if (h.name == name) {
-        h.value = value;
-        return;
-      }
-    }
-    ctx_.response_headers.push_back({std::string(name), std::string(value)});
-  }
-
-  void remove_header(std::string_view name) {
-    std::erase_if(ctx_.response_headers, [name](const http::Header& h) { return h.name == name; });
-  }
+  void set_header(std::string_view name, std::string_view value) { ctx_.response_headers.set(name, value); }
+  void remove_header(std::string_view name) { ctx_.response_headers.remove(name); }
 
   void record_totals() {
     if (!server_span_.recording()) return;

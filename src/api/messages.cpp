@@ -71,7 +71,7 @@ CountPlan plan_count(const router::Router& router, bj::value& parsed, boost::sys
 }
 
 void set_header(RequestContext& ctx, std::string_view name, std::string_view value) {
-  ctx.response_headers.push_back({std::string(name), std::string(value)});
+  ctx.response_headers.add(name, value);
 }
 
 }  // namespace

@@ -2,6 +2,17 @@
 
 namespace sy::api {
 
+void RequestContext::recycle() noexcept {
+  static constexpr std::size_t kKeepId = 128;  // the longest request id a client may give
+  if (request_id.capacity() > kKeepId) std::string().swap(request_id);
+  request_id.clear();
+  response_headers.recycle();
+  telemetry = nullptr;
+  span = nullptr;
+  baggage.clear();
+  client_gone = false;
+}
+
 // Not a coroutine: it hands back the writer's awaitable (the body is a value, the headers the context's,
 // which outlives the caller's co_await), so answering costs no coroutine frame of its own.
 boost::asio::awaitable<void> send_json(http::ResponseWriter& w, RequestContext& ctx, int status,

@@ -16,15 +16,19 @@
 
 namespace sy::api {
 
-// What a handler knows about the request it serves.
+// What a handler knows about the request it serves. Recycled from one request to the next on a thread
+// (util/recycled.h): the request id and the answer's header fields keep their storage.
 struct RequestContext {
   std::string request_id;
-  std::vector<http::Header> response_headers;  // sent with every answer (x-request-id, ...)
+  http::HeaderList response_headers;  // sent with every answer (x-request-id, ...)
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   const telemetry::Telemetry* telemetry = nullptr;  // null: tracing is off
   telemetry::Span* span = nullptr;                  // the request's SERVER span
   telemetry::Baggage baggage;                       // from the incoming request, passed upstream
   bool client_gone = false;                         // the client left before the answer was complete
+
+  // Empties it for the next request.
+  void recycle() noexcept;
 };
 
 boost::asio::awaitable<void> send_json(http::ResponseWriter& w, RequestContext& ctx, int status,

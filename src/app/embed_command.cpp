@@ -34,7 +34,7 @@ asio::awaitable<std::optional<std::string>> embed_batch(const http::Origin& orig
   request.origin = &origin;
   request.target = target;
   request.headers = {{"content-type", "application/json"}};
-  if (!key.empty()) request.headers.push_back({"authorization", "Bearer " + key});
+  if (!key.empty()) request.headers.add("authorization", "Bearer ").append(key);
   request.body = bj::serialize(bj::object{{"model", c.model}, {"input", std::move(input)}});
   request.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(c.timeout_seconds * 1000));
   const auto response = co_await http::fetch(request);

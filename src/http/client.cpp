@@ -498,6 +498,20 @@ asio::awaitable<Result<ClientResponse>> run(const ClientRequest& r, BodySink* si
 
 }  // namespace
 
+void ClientRequest::recycle() noexcept {
+  static constexpr std::size_t kKeepBody = 64 * 1024;
+  const ClientRequest defaults;
+  method = defaults.method;
+  origin = nullptr;
+  target.clear();
+  headers.recycle();
+  if (body.capacity() > kKeepBody) std::string().swap(body);
+  body.clear();
+  connect_timeout = defaults.connect_timeout;
+  timeout = defaults.timeout;
+  max_response_bytes = defaults.max_response_bytes;
+}
+
 std::string Origin::key() const {
   std::string out;
   append_key(out, *this);

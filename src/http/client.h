@@ -35,12 +35,16 @@ struct ClientRequest {
   std::string_view method = "POST";
   const Origin* origin = nullptr;
   std::string target;  // full path including base_path
-  std::vector<Header> headers;
+  HeaderList headers;
   std::string body;
   std::chrono::milliseconds connect_timeout{10'000};
   // Non-streaming: the whole exchange. Streaming: each wait for the head or for more body bytes.
   std::chrono::milliseconds timeout{600'000};
   std::size_t max_response_bytes = 64u * 1024 * 1024;
+
+  // Empties it for the next request, keeping the storage of its target, header fields and body (a body
+  // up to 64 KB): a provider builds its requests in the thread's recycled ones (util/recycled.h).
+  void recycle() noexcept;
 };
 
 struct ClientResponse {

@@ -1,5 +1,7 @@
 #include "http/message.h"
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -15,6 +17,50 @@ bool iequals_same_size(std::string_view a, std::string_view b) noexcept {
     if (x != y) return false;
   }
   return true;
+}
+
+std::string& HeaderList::add(std::string_view name, std::string_view value) {
+  if (size_ == fields_.size()) fields_.emplace_back();
+  Header& h = fields_[size_];
+  h.name.assign(name);
+  h.value.assign(value);
+  ++size_;
+  return h.value;
+}
+
+void HeaderList::set(std::string_view name, std::string_view value) {
+  for (std::size_t i = 0; i < size_; ++i) {
+    if (fields_[i].name == name) {
+      fields_[i].value.assign(value);
+      return;
+    }
+  }
+  add(name, value);
+}
+
+void HeaderList::remove(std::string_view name) noexcept {
+  for (std::size_t i = 0; i < size_;) {
+    if (fields_[i].name == name) {
+      // To the end of the list, where its strings wait for reuse; the fields after it move up one.
+      std::rotate(fields_.begin() + static_cast<std::ptrdiff_t>(i),
+                  fields_.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                  fields_.begin() + static_cast<std::ptrdiff_t>(size_));
+      --size_;
+    } else {
+      ++i;
+    }
+  }
+}
+
+void HeaderList::recycle() noexcept {
+  static constexpr std::size_t kKeepFields = 16;
+  static constexpr std::size_t kKeepBytes = 256;  // per string: a usual name or value, not a long cookie
+  size_ = 0;
+  if (fields_.size() > kKeepFields) fields_.erase(fields_.begin() + kKeepFields, fields_.end());
+  for (Header& h : fields_) {
+    if (h.name.capacity() > kKeepBytes) std::string().swap(h.name);
+    if (h.value.capacity() > kKeepBytes) std::string().swap(h.value);
+  }
 }
 
 bool has_header(std::span<const Header> headers, std::string_view name) noexcept {

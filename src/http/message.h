@@ -15,6 +15,41 @@ struct Header {
   std::string value;
 };
 
+// Header fields built for one request or answer. Clearing the list keeps its fields' strings, and their
+// capacity, for the next fields set: a list recycled from one request to the next (see util/recycled.h)
+// sets its usual fields without allocating. Read as a span of Header.
+class HeaderList {
+ public:
+  HeaderList() = default;
+  HeaderList(std::initializer_list<Header> fields) : fields_(fields), size_(fields.size()) {}
+  HeaderList& operator=(std::initializer_list<Header> fields) {
+    clear();
+    for (const Header& h : fields) add(h.name, h.value);
+    return *this;
+  }
+
+  // Appends a field; returns its value, for the caller to complete in place.
+  std::string& add(std::string_view name, std::string_view value = {});
+  // Gives the first field of that name (exact comparison) this value, or appends one.
+  void set(std::string_view name, std::string_view value);
+  // Removes every field of that name (exact comparison); the others keep their order.
+  void remove(std::string_view name) noexcept;
+  void clear() noexcept { size_ = 0; }
+  // Clears the list and frees the storage of fields beyond what an answer usually carries.
+  void recycle() noexcept;
+
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  std::span<const Header> fields() const noexcept { return {fields_.data(), size_}; }
+  operator std::span<const Header>() const noexcept { return fields(); }
+  const Header* begin() const noexcept { return fields_.data(); }
+  const Header* end() const noexcept { return fields_.data() + size_; }
+
+ private:
+  std::vector<Header> fields_;  // the first size_ are the list; the rest keep their storage for reuse
+  std::size_t size_ = 0;
+};
+
 // Case-insensitive ASCII comparison of header names. Inline, so that the usual answer (the sizes differ)
 // costs no call: a request looks names up ~60 times.
 bool iequals_same_size(std::string_view a, std::string_view b) noexcept;

@@ -43,11 +43,17 @@ FastRandom& FastRandom::thread_instance() noexcept {
   return rng;
 }
 
-std::string random_hex_id() {
+void append_random_hex_id(std::string& out) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::uint64_t v = FastRandom::thread_instance().next();
-  std::string out(16, '0');
-  for (int i = 15; i >= 0; --i, v >>= 4) out[static_cast<std::size_t>(i)] = kHex[v & 0xf];
+  const std::size_t at = out.size();
+  out.resize(at + 16);
+  for (int i = 15; i >= 0; --i, v >>= 4) out[at + static_cast<std::size_t>(i)] = kHex[v & 0xf];
+}
+
+std::string random_hex_id() {
+  std::string out;
+  append_random_hex_id(out);
   return out;
 }
 

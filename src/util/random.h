@@ -20,5 +20,7 @@ class FastRandom {
 
 // 16 lowercase hex characters from the thread's random source.
 std::string random_hex_id();
+// The same, appended to `out` (whose storage a caller may keep from one id to the next).
+void append_random_hex_id(std::string& out);
 
 }  // namespace sy

@@ -1,6 +1,7 @@
-// Unit tests for parsing an upstream api_base into an Origin.
+// Unit tests for parsing an upstream api_base into an Origin, and for recycling a client request.
 #include "http/client.h"
 
+#include <chrono>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -136,6 +137,36 @@ TEST(ParseOriginTest, HostHeaderCarriesNonDefaultPort) {
   EXPECT_EQ(parse_origin("http://127.0.0.1:8000/v1").value().host_header, "127.0.0.1:8000");
   EXPECT_EQ(parse_origin("https://example.com:8443").value().host_header, "example.com:8443");
   EXPECT_EQ(parse_origin("http://[::1]:9000/v1").value().host_header, "[::1]:9000");
+}
+
+TEST(ClientRequestTest, RecyclingResetsEverythingAndKeepsTheUsualStorage) {
+  const Origin origin = parse_ok("http://127.0.0.1:8080/v1");
+  ClientRequest r;
+  r.method = "GET";
+  r.origin = &origin;
+  r.target = "/v1/chat/completions?api-version=2024-10-21";
+  r.headers.add("Authorization", "Bearer sk-a-key-that-is-long-enough-to-allocate");
+  r.body.assign(4000, 'b');
+  r.timeout = std::chrono::milliseconds(5);
+  r.connect_timeout = std::chrono::milliseconds(6);
+  r.max_response_bytes = 7;
+  const char* body = r.body.data();
+  r.recycle();
+  const ClientRequest fresh;
+  EXPECT_EQ(r.method, fresh.method);
+  EXPECT_EQ(r.origin, nullptr);
+  EXPECT_TRUE(r.target.empty());
+  EXPECT_TRUE(r.headers.empty());
+  EXPECT_TRUE(r.body.empty());
+  EXPECT_EQ(r.timeout, fresh.timeout);
+  EXPECT_EQ(r.connect_timeout, fresh.connect_timeout);
+  EXPECT_EQ(r.max_response_bytes, fresh.max_response_bytes);
+  r.body.assign(3000, 'c');
+  EXPECT_EQ(r.body.data(), body);  // kept
+
+  r.body.assign(1 << 20, 'd');  // a 1 MB body is not kept
+  r.recycle();
+  EXPECT_LT(r.body.capacity(), std::size_t{1} << 20);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
-// Unit tests for the header-field writer both HTTP heads share (requests upstream, responses to clients).
+// Unit tests for the header-field writer both HTTP heads share (requests upstream, responses to clients), and
+// for the header list requests and answers are built in.
 #include "http/message.h"
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -74,6 +76,75 @@ TEST(HasHeaderTest, MatchesNamesCaseInsensitively) {
   EXPECT_TRUE(has_header(headers, "content-type"));
   EXPECT_FALSE(has_header(headers, "content-length"));
   EXPECT_FALSE(has_header({}, "content-type"));
+}
+
+std::vector<std::string> names_and_values(const HeaderList& list) {
+  std::vector<std::string> out;
+  for (const Header& h : list) out.push_back(h.name + "=" + h.value);
+  return out;
+}
+
+TEST(HeaderListTest, SetReplacesInPlaceAddAppendsRemoveKeepsTheOrder) {
+  HeaderList list;
+  list.add("a", "1");
+  list.add("b", "2");
+  list.add("a", "3");
+  list.set("b", "two");
+  list.set("c", "4");
+  EXPECT_EQ(names_and_values(list), (std::vector<std::string>{"a=1", "b=two", "a=3", "c=4"}));
+  list.set("a", "one");  // the first of that name
+  EXPECT_EQ(names_and_values(list), (std::vector<std::string>{"a=one", "b=two", "a=3", "c=4"}));
+  list.remove("a");  // every one of that name
+  EXPECT_EQ(names_and_values(list), (std::vector<std::string>{"b=two", "c=4"}));
+  list.remove("absent");
+  list.remove("B");  // exact names: a different case is another name here
+  EXPECT_EQ(list.size(), 2u);
+  list.add("d", "x").append("yz");  // completed in place
+  EXPECT_EQ(names_and_values(list), (std::vector<std::string>{"b=two", "c=4", "d=xyz"}));
+  const std::span<const Header> fields = list;
+  ASSERT_EQ(fields.size(), 3u);
+  EXPECT_EQ(fields[2].value, "xyz");
+  EXPECT_TRUE(has_header(list, "D"));
+}
+
+TEST(HeaderListTest, ARemovedOrClearedFieldsStorageServesTheNextField) {
+  HeaderList list;
+  const std::string long_value(100, 'v');
+  list.add("x-litellm-attempted-retries", long_value);
+  const char* storage = list.fields()[0].value.data();
+  list.clear();
+  EXPECT_TRUE(list.empty());
+  list.add("x-litellm-attempted-fallbacks", std::string(90, 'w'));
+  EXPECT_EQ(list.fields()[0].value.data(), storage);  // no allocation for it
+  list.remove("x-litellm-attempted-fallbacks");
+  list.set("x-litellm-model-id", std::string(80, 'u'));
+  EXPECT_EQ(list.fields()[0].value.data(), storage);
+  EXPECT_EQ(names_and_values(list), (std::vector<std::string>{"x-litellm-model-id=" + std::string(80, 'u')}));
+}
+
+TEST(HeaderListTest, RecyclingEmptiesTheListAndFreesWhatIsUnusuallyLarge) {
+  HeaderList list;
+  for (int i = 0; i < 40; ++i) list.add("x-field-" + std::to_string(i), std::to_string(i));
+  list.add("x-big", std::string(10'000, 'b'));
+  list.recycle();
+  EXPECT_TRUE(list.empty());
+  EXPECT_EQ(list.begin(), list.end());
+  for (int i = 0; i < 41; ++i) list.add("x-again-" + std::to_string(i), "v");
+  EXPECT_EQ(list.size(), 41u);
+  EXPECT_EQ(list.fields()[40].name, "x-again-40");
+  list.recycle();
+  list.add("x-small", "s");
+  for (const Header& h : list) EXPECT_LT(h.value.capacity(), 10'000u);
+}
+
+TEST(HeaderListTest, AssignedFromAListOfFields) {
+  HeaderList list = {{"Accept", "application/json"}, {"X-A", "1"}};
+  EXPECT_EQ(names_and_values(list), (std::vector<std::string>{"Accept=application/json", "X-A=1"}));
+  list = {{"X-B", "2"}};
+  EXPECT_EQ(names_and_values(list), (std::vector<std::string>{"X-B=2"}));
+  std::string out;
+  append_fields(out, list, {});
+  EXPECT_EQ(out, "X-B: 2\r\n");
 }
 
 }  // namespace

@@ -1,8 +1,11 @@
-// Unit tests for the small utilities: errors, JSON helpers, the random source and log-level parsing.
+// Unit tests for the small utilities: errors, JSON helpers, the random source, log-level parsing and the
+// per-thread recycling of request objects.
 #include <cstdint>
 #include <set>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
@@ -11,6 +14,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/random.h"
+#include "util/recycled.h"
 
 namespace sy {
 namespace {
@@ -367,6 +371,65 @@ TEST(LogLevelTest, EnabledFollowsLevel) {
   log::set_level(log::Level::info);  // the default, for other tests
   EXPECT_TRUE(log::enabled(log::Level::info));
   EXPECT_FALSE(log::enabled(log::Level::debug));
+}
+
+// ---- recycled.h ----
+
+struct Reusable {
+  std::string text;
+  int recycled = 0;
+  void recycle() noexcept {
+    text.clear();
+    ++recycled;
+  }
+};
+
+TEST(RecycledTest, AGivenBackObjectIsEmptiedAndTakenAgainWithItsStorage) {
+  const std::size_t before = Recycled<Reusable>::spare_count();
+  const Reusable* address = nullptr;
+  const char* storage = nullptr;
+  {
+    Recycled<Reusable> r = Recycled<Reusable>::take();
+    r->text.assign(200, 'x');
+    address = &*r;
+    storage = r->text.data();
+  }
+  EXPECT_EQ(Recycled<Reusable>::spare_count(), before + 1);
+  Recycled<Reusable> again = Recycled<Reusable>::take();
+  EXPECT_EQ(&*again, address);
+  EXPECT_TRUE(again->text.empty());
+  EXPECT_EQ(again->recycled, 1);
+  again->text.assign(150, 'y');
+  EXPECT_EQ(again->text.data(), storage);  // the capacity came back with it
+}
+
+TEST(RecycledTest, MovingHandsTheObjectOnAndAssigningGivesTheOldOneBack) {
+  Recycled<Reusable> a = Recycled<Reusable>::take();
+  Recycled<Reusable> b = Recycled<Reusable>::take();
+  const Reusable* first = &*a;
+  const std::size_t spare = Recycled<Reusable>::spare_count();
+  b = std::move(a);  // b's object goes back
+  EXPECT_EQ(&*b, first);
+  EXPECT_EQ(Recycled<Reusable>::spare_count(), spare + 1);
+  Recycled<Reusable> c(std::move(b));
+  EXPECT_EQ(&*c, first);
+  EXPECT_EQ(Recycled<Reusable>::spare_count(), spare + 1);
+}
+
+TEST(RecycledTest, AThreadKeepsAtMostItsLimitAndEachThreadItsOwn) {
+  {
+    std::vector<Recycled<Reusable>> many;
+    for (std::size_t i = 0; i < Recycled<Reusable>::kKeep + 10; ++i)
+      many.push_back(Recycled<Reusable>::take());
+  }
+  EXPECT_EQ(Recycled<Reusable>::spare_count(), Recycled<Reusable>::kKeep);
+  std::size_t other_thread = 99;
+  std::thread([&] {
+    other_thread = Recycled<Reusable>::spare_count();
+    Recycled<Reusable> r = Recycled<Reusable>::take();  // made there, given back there
+  }).join();
+  EXPECT_EQ(other_thread, 0u);
+  EXPECT_EQ(Recycled<Reusable>::spare_count(), Recycled<Reusable>::kKeep);
 }
 
 }  // namespace

@@ -178,13 +178,12 @@ Result<http::ClientRequest> build_http_request(Call& call, std::string body, boo
   r.origin = origin.value();
   r.target = messages_path(r.origin->base_path, count_tokens);
   api_key = api_key_for(d);
-  if (!api_key.empty()) r.headers.push_back({"x-api-key", api_key});
-  r.headers.push_back(
-      {"anthropic-version", version->empty() ? std::string(kDefaultVersion) : version.value()});
-  if (!beta->empty()) r.headers.push_back({"anthropic-beta", beta.value()});
-  r.headers.push_back({"Content-Type", "application/json"});
-  r.headers.push_back({"Accept", call.stream && !count_tokens ? "text/event-stream" : "application/json"});
-  for (const http::Header& h : call.upstream_headers) r.headers.push_back(h);
+  if (!api_key.empty()) r.headers.add("x-api-key", api_key);
+  r.headers.add("anthropic-version", version->empty() ? std::string_view(kDefaultVersion) : version.value());
+  if (!beta->empty()) r.headers.add("anthropic-beta", beta.value());
+  r.headers.add("Content-Type", "application/json");
+  r.headers.add("Accept", call.stream && !count_tokens ? "text/event-stream" : "application/json");
+  for (const http::Header& h : call.upstream_headers) r.headers.add(h.name, h.value);
   r.body = std::move(body);
   r.timeout = call.timeout;
   return r;

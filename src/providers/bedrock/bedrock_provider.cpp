@@ -129,10 +129,10 @@ void sign_request(Call& call, Prepared& p) {
   in.service = "bedrock";
   in.amz_date = format_amz_date(std::chrono::system_clock::now());
   SignedHeaders signed_headers = sign(in, p.credentials);
-  r.headers.push_back({"Content-Type", "application/json"});
-  r.headers.push_back({"Accept", call.stream ? "application/vnd.amazon.eventstream" : "application/json"});
-  for (auto& [name, value] : signed_headers.headers) r.headers.push_back({std::move(name), std::move(value)});
-  for (const auto& h : call.upstream_headers) r.headers.push_back(h);
+  r.headers.add("Content-Type", "application/json");
+  r.headers.add("Accept", call.stream ? "application/vnd.amazon.eventstream" : "application/json");
+  for (const auto& [name, value] : signed_headers.headers) r.headers.add(name, value);
+  for (const auto& h : call.upstream_headers) r.headers.add(h.name, h.value);
 }
 
 asio::awaitable<Result<bool>> prepare(Call& call, Prepared& p) {

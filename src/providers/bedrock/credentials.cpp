@@ -461,7 +461,7 @@ asio::awaitable<SourceOutcome> from_container(const Inputs& in) {
   request.origin = &ep.origin;
   request.target = ep.target;
   request.headers = {{"Accept", "application/json"}};
-  if (!authorization.empty()) request.headers.push_back({"Authorization", authorization});
+  if (!authorization.empty()) request.headers.add("Authorization", authorization);
   request.connect_timeout = 2s;
   request.timeout = 5s;
   request.max_response_bytes = kMaxResponseBytes;

@@ -10,6 +10,7 @@
 #include "http/sse.h"
 #include "providers/openai/chunk_rewriter.h"
 #include "util/json.h"
+#include "util/recycled.h"
 #include "util/string_map.h"
 
 namespace sy::providers {
@@ -72,7 +73,9 @@ Result<const http::Origin*> origin_for(const config::Deployment& d) {
   return &it->second;
 }
 
-std::string api_key_for(const config::Deployment& d) {
+// The deployment's key, or its provider's environment variable: a view of the configuration or of the
+// environment, both of which outlive the request.
+std::string_view api_key_for(const config::Deployment& d) {
   if (!d.params.api_key.empty()) return d.params.api_key;
   const ProviderDefaults* defaults = defaults_for(d.params.provider);
   if (defaults && !defaults->key_env.empty()) {
@@ -114,7 +117,7 @@ void append_encoded(std::string& out, std::string_view text) {
 // Azure OpenAI: /openai/deployments/{deployment}/{operation}?api-version=..., authenticated by an `api-key`
 // header, or by a Microsoft Entra ID bearer token (`azure_ad_token`, else AZURE_AD_TOKEN) when no key is set.
 void azure_target_and_auth(const config::Deployment& d, Endpoint endpoint, http::ClientRequest& r,
-                           std::string& secret) {
+                           std::string_view& secret) {
   std::string version = d.params.api_version;
   if (version.empty()) version = env_or_empty("AZURE_API_VERSION");
   if (version.empty()) version = kAzureDefaultApiVersion;
@@ -126,18 +129,21 @@ void azure_target_and_auth(const config::Deployment& d, Endpoint endpoint, http:
   append_encoded(r.target, version);
   secret = api_key_for(d);
   if (!secret.empty()) {
-    r.headers.push_back({"api-key", secret});
+    r.headers.add("api-key", secret);
     return;
   }
   if (const auto* token = d.params.extra.if_contains("azure_ad_token"); token && token->is_string()) {
-    secret = std::string(token->get_string());
+    secret = token->get_string();
   }
-  if (secret.empty()) secret = env_or_empty("AZURE_AD_TOKEN");
-  if (!secret.empty()) r.headers.push_back({"Authorization", "Bearer " + secret});
+  if (secret.empty()) {
+    if (const char* v = std::getenv("AZURE_AD_TOKEN")) secret = v;
+  }
+  if (!secret.empty()) r.headers.add("Authorization", "Bearer ").append(secret);
 }
 
-// Builds the upstream request; `api_key` receives the key so errors can scrub it.
-Result<http::ClientRequest> build_request(Call& call, std::string& api_key) {
+// Builds the upstream request, in one of the thread's recycled requests (whose target, header fields and body
+// keep their storage); `api_key` receives the key so errors can scrub it.
+Result<Recycled<http::ClientRequest>> build_request(Call& call, std::string_view& api_key) {
   const config::Deployment& d = *call.deployment;
   auto origin = origin_for(d);
   if (!origin) return origin.error();
@@ -149,8 +155,8 @@ Result<http::ClientRequest> build_request(Call& call, std::string& api_key) {
   }
   call.meta.server_address = origin.value()->host;
   call.meta.server_port = origin.value()->port;
-  http::ClientRequest r;
-  r.headers.reserve(3 + call.upstream_headers.size());  // the key, Content-Type, Accept, then the call's own
+  Recycled<http::ClientRequest> request = Recycled<http::ClientRequest>::take();
+  http::ClientRequest& r = *request;
   r.origin = origin.value();
   r.target = r.origin->base_path;
   while (r.target.ends_with('/')) r.target.pop_back();
@@ -159,14 +165,14 @@ Result<http::ClientRequest> build_request(Call& call, std::string& api_key) {
   } else {
     r.target += path_for(call.endpoint);
     api_key = api_key_for(d);
-    if (!api_key.empty()) r.headers.push_back({"Authorization", "Bearer " + api_key});
+    if (!api_key.empty()) r.headers.add("Authorization", "Bearer ").append(api_key);
   }
-  r.headers.push_back({"Content-Type", "application/json"});
-  r.headers.push_back({"Accept", call.stream ? "text/event-stream" : "application/json"});
-  for (auto& h : call.upstream_headers) r.headers.push_back(h);
+  r.headers.add("Content-Type", "application/json");
+  r.headers.add("Accept", call.stream ? "text/event-stream" : "application/json");
+  for (const http::Header& h : call.upstream_headers) r.headers.add(h.name, h.value);
   json::serialize_into(*call.body, r.body, call.body_bytes);
   r.timeout = call.timeout;
-  return r;
+  return request;
 }
 
 void scrub(std::string& text, std::string_view secret) {
@@ -268,10 +274,10 @@ Error map_upstream_error(int status, std::string_view body, std::string_view ret
 }
 
 asio::awaitable<Result<Response>> OpenAiProvider::complete(Call& call) {
-  std::string api_key;
+  std::string_view api_key;
   auto request = build_request(call, api_key);
   if (!request) co_return request.error();
-  auto response = co_await http::fetch(request.value());
+  auto response = co_await http::fetch(*request.value());
   if (!response) co_return response.error();
   const http::ClientResponse& r = response.value();
   call.meta.upstream_status = r.status;
@@ -291,14 +297,14 @@ asio::awaitable<Result<Response>> OpenAiProvider::complete(Call& call) {
 }
 
 asio::awaitable<Result<bool>> OpenAiProvider::stream(Call& call, ChunkSink& sink) {
-  std::string api_key;
+  std::string_view api_key;
   auto request = build_request(call, api_key);
   if (!request) co_return request.error();
   // Usage is always asked of the upstream (traces and routing need token counts); a client that did not ask
   // for it does not see it.
   const RewriteOptions options{call.public_model, &call.meta, !call.include_usage, call.capture_content};
   ChunkForwarder forwarder(sink, options, api_key);
-  auto response = co_await http::fetch_streaming(request.value(), forwarder);
+  auto response = co_await http::fetch_streaming(*request.value(), forwarder);
   if (forwarder.client_gone_) co_return false;
   if (forwarder.error_) co_return *forwarder.error_;
   if (!response) co_return response.error();
