@@ -38,12 +38,6 @@ bool parse_hex(std::string_view hex, std::array<std::uint8_t, N>& out) noexcept 
 
 }  // namespace
 
-bool is_valid(const TraceId& id) noexcept {
-  return std::any_of(id.begin(), id.end(), [](std::uint8_t b) { return b != 0; });
-}
-bool is_valid(const SpanId& id) noexcept {
-  return std::any_of(id.begin(), id.end(), [](std::uint8_t b) { return b != 0; });
-}
 std::string to_hex(const TraceId& id) {
   return hex_of(id);
 }

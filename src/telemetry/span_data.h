@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <iosfwd>
 #include <span>
@@ -21,8 +22,18 @@ namespace sy::telemetry {
 using TraceId = std::array<std::uint8_t, 16>;
 using SpanId = std::array<std::uint8_t, 8>;
 
-bool is_valid(const TraceId& id) noexcept;  // not all zero
-bool is_valid(const SpanId& id) noexcept;
+// Not all zero. Inline, as words: a request checks ids a dozen times (each span's start, the propagators).
+inline bool is_valid(const TraceId& id) noexcept {
+  std::uint64_t high, low;
+  std::memcpy(&high, id.data(), sizeof high);
+  std::memcpy(&low, id.data() + sizeof high, sizeof low);
+  return (high | low) != 0;
+}
+inline bool is_valid(const SpanId& id) noexcept {
+  std::uint64_t word;
+  std::memcpy(&word, id.data(), sizeof word);
+  return word != 0;
+}
 std::string to_hex(const TraceId& id);
 std::string to_hex(const SpanId& id);
 bool from_hex(std::string_view hex, TraceId& out) noexcept;  // 32 lowercase/uppercase hex digits
