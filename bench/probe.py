@@ -12,7 +12,10 @@
              counted only after a warm-up: exact where CPU time on a shared machine varies by +-15%, though blind
              to cache misses and to the kernel
 
-    python3 bench/probe.py --bin build/switchyard --bin /tmp/old/switchyard --what syscalls,cpu,rss --rounds 3
+    python3 bench/probe.py --bin build/switchyard --bin OTHER/switchyard --what syscalls,cpu,rss --rounds 3
+
+Besides what scripts/install-deps.sh installs, `syscalls`, `big` and `stream` need strace, and `allocs` and
+`instructions` valgrind (both Debian packages: apt-get install strace valgrind).
 
 `--tracing on` runs the gateways with tracing on, exporting OTLP/HTTP protobuf to the upstream nginx's OTLP
 receiver exactly as `make bench`'s switchyard-otel target does; `--tracing both` runs every binary both ways and
