@@ -20,11 +20,14 @@ bool iequals_same_size(std::string_view a, std::string_view b) noexcept {
 }
 
 std::string& HeaderList::add(std::string_view name, std::string_view value) {
-  if (size_ == fields_.size()) fields_.emplace_back();
-  Header& h = fields_[size_];
+  if (size_ == fields_.size()) {
+    // The field is made before the vector grows: `name` or `value` may be a field of this list.
+    fields_.push_back(Header{std::string(name), std::string(value)});
+    return fields_[size_++].value;
+  }
+  Header& h = fields_[size_++];
   h.name.assign(name);
   h.value.assign(value);
-  ++size_;
   return h.value;
 }
 

@@ -137,6 +137,25 @@ TEST(HeaderListTest, RecyclingEmptiesTheListAndFreesWhatIsUnusuallyLarge) {
   for (const Header& h : list) EXPECT_LT(h.value.capacity(), 10'000u);
 }
 
+TEST(HeaderListTest, AFieldCopiedFromTheListItselfSurvivesItsGrowth) {
+  HeaderList list;
+  list.add("x-original-name-long-enough", std::string(40, 'o'));
+  for (int i = 0; i < 20; ++i) {
+    const Header& first = list.fields()[0];
+    list.add(first.name, first.value);  // the vector grows under these views now and then
+  }
+  ASSERT_EQ(list.size(), 21u);
+  for (const Header& h : list) {
+    EXPECT_EQ(h.name, "x-original-name-long-enough");
+    EXPECT_EQ(h.value, std::string(40, 'o'));
+  }
+  list.clear();
+  list.add("a", "1");
+  list.add("b", "2");
+  list.add(list.fields()[1].name, list.fields()[0].value);  // reusing kept storage
+  EXPECT_EQ(names_and_values(list), (std::vector<std::string>{"a=1", "b=2", "b=1"}));
+}
+
 TEST(HeaderListTest, AssignedFromAListOfFields) {
   HeaderList list = {{"Accept", "application/json"}, {"X-A", "1"}};
   EXPECT_EQ(names_and_values(list), (std::vector<std::string>{"Accept=application/json", "X-A=1"}));
