@@ -139,15 +139,16 @@ TEST(HeaderListTest, RecyclingEmptiesTheListAndFreesWhatIsUnusuallyLarge) {
 
 TEST(HeaderListTest, AFieldCopiedFromTheListItselfSurvivesItsGrowth) {
   HeaderList list;
-  list.add("x-original-name-long-enough", std::string(40, 'o'));
+  // Short strings keep their bytes inside the vector's own storage, which its growth frees.
+  list.add("x-short", "v");
   for (int i = 0; i < 20; ++i) {
     const Header& first = list.fields()[0];
     list.add(first.name, first.value);  // the vector grows under these views now and then
   }
   ASSERT_EQ(list.size(), 21u);
   for (const Header& h : list) {
-    EXPECT_EQ(h.name, "x-original-name-long-enough");
-    EXPECT_EQ(h.value, std::string(40, 'o'));
+    EXPECT_EQ(h.name, "x-short");
+    EXPECT_EQ(h.value, "v");
   }
   list.clear();
   list.add("a", "1");
