@@ -130,6 +130,10 @@ def allocation_calls(path: Path) -> Counter:
     return calls
 
 
+
+def callgrind_control(g, *args):
+    subprocess.run(["callgrind_control", *args, str(g.server_pid())], capture_output=True, check=True)
+
 def strace_counts(pid: int, action) -> dict:
     out = tempfile.mktemp(suffix=".strace")
     p = subprocess.Popen(["strace", "-f", "-c", "-o", out, "-p", str(pid)], stderr=subprocess.DEVNULL)
@@ -238,34 +242,38 @@ class Probe:
             g.stop()
         return res
 
+    def under_callgrind(self, binary: Path, label: str, tracing: bool, out: Path) -> Gateway:
+        """The gateway started under callgrind (counting nothing until told), ready for requests."""
+        g = Gateway(binary, label, tracing=tracing, callgrind=out)
+        g.start(self.workdir, self.server_cpus, 1, self.upstream)
+        if not g.wait_ready():
+            log = g.procs[0].log_text()[-2000:]
+            g.stop()
+            raise RuntimeError(f"{label} did not start under valgrind: " + log)
+        return g
+
     def allocs(self, binary: Path, label: str, tracing: bool) -> dict:
         """Allocations per small request, counted by callgrind: calls into malloc and its kin and operator new
         from outside the allocator, over N requests one after another and over wrk's requests (16 connections),
         each after a warm-up. (heaptrack cannot count them: tcmalloc's operator new never calls malloc.)"""
-        out = self.workdir / f"callgrind-allocs-{label}.out"
-        g = Gateway(binary, label, tracing=tracing, callgrind=out)
-        g.start(self.workdir, self.server_cpus, 1, self.upstream)
+        g = self.under_callgrind(binary, label, tracing, self.workdir / f"callgrind-allocs-{label}.out")
         try:
-            if not g.wait_ready():
-                raise RuntimeError(f"{label} did not start under valgrind: " + g.procs[0].log_text()[-2000:])
-            pid = str(g.server_pid())
             path, headers = g.request("small")
             small = self.bodies["small"].read_bytes()
-            control = lambda *a: subprocess.run(["callgrind_control", *a, pid], capture_output=True, check=True)
             # A warm-up long enough for the span records of a first export batch (512 spans) to come back for
             # reuse, as they do under steady load.
             sequential(g.port, path, headers, small, 400)
-            control("-i", "on")
+            callgrind_control(g, "-i", "on")
             sequential(g.port, path, headers, small, self.args.requests)
-            control("-i", "off")
-            control("-d")
+            callgrind_control(g, "-i", "off")
+            callgrind_control(g, "-d")
             seq_files = set(self.workdir.glob(f"callgrind-allocs-{label}.out*"))
             self.wrk(g, "small", 16, 3)
-            control("-z")
-            control("-i", "on")
+            callgrind_control(g, "-z")
+            callgrind_control(g, "-i", "on")
             w = self.wrk(g, "small", 16, self.args.duration)
-            control("-i", "off")
-            control("-d")
+            callgrind_control(g, "-i", "off")
+            callgrind_control(g, "-d")
             wrk_files = set(self.workdir.glob(f"callgrind-allocs-{label}.out*")) - seq_files
         finally:
             g.stop()
@@ -285,18 +293,13 @@ class Probe:
 
     def instructions(self, binary: Path, label: str, tracing: bool) -> dict:
         """User-space instructions per small request: callgrind counts only while wrk runs, after a warm-up."""
-        out = self.workdir / f"callgrind-{label}.out"
-        g = Gateway(binary, label, tracing=tracing, callgrind=out)
-        g.start(self.workdir, self.server_cpus, 1, self.upstream)
+        g = self.under_callgrind(binary, label, tracing, self.workdir / f"callgrind-{label}.out")
         try:
-            if not g.wait_ready():
-                raise RuntimeError(f"{label} did not start under valgrind: " + g.procs[0].log_text()[-2000:])
             self.wrk(g, "small", 16, 3)
-            pid = str(g.server_pid())
-            subprocess.run(["callgrind_control", "-i", "on", pid], capture_output=True, check=True)
+            callgrind_control(g, "-i", "on")
             w = self.wrk(g, "small", 16, self.args.duration * 2)
-            subprocess.run(["callgrind_control", "-i", "off", pid], capture_output=True, check=True)
-            subprocess.run(["callgrind_control", "-d", pid], capture_output=True, check=True)
+            callgrind_control(g, "-i", "off")
+            callgrind_control(g, "-d")
         finally:
             g.stop()
         total = 0
