@@ -73,13 +73,19 @@ Result<const http::Origin*> origin_for(const config::Deployment& d) {
   return &it->second;
 }
 
+// An environment variable's value, or empty: a view of the environment, which the gateway never changes.
+std::string_view env_view(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string_view(v) : std::string_view();
+}
+
 // The deployment's key, or its provider's environment variable: a view of the configuration or of the
 // environment, both of which outlive the request.
 std::string_view api_key_for(const config::Deployment& d) {
   if (!d.params.api_key.empty()) return d.params.api_key;
   const ProviderDefaults* defaults = defaults_for(d.params.provider);
   if (defaults && !defaults->key_env.empty()) {
-    if (const char* v = std::getenv(std::string(defaults->key_env).c_str())) return v;
+    return env_view(std::string(defaults->key_env).c_str());
   }
   return {};
 }
@@ -93,11 +99,6 @@ std::string_view path_for(Endpoint e) {
     default:
       return "/chat/completions";
   }
-}
-
-std::string env_or_empty(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? std::string(v) : std::string();
 }
 
 // Unreserved characters stay; everything else is percent-encoded (a deployment name or API version in a URL).
@@ -119,7 +120,7 @@ void append_encoded(std::string& out, std::string_view text) {
 void azure_target_and_auth(const config::Deployment& d, Endpoint endpoint, http::ClientRequest& r,
                            std::string_view& secret) {
   std::string version = d.params.api_version;
-  if (version.empty()) version = env_or_empty("AZURE_API_VERSION");
+  if (version.empty()) version = env_view("AZURE_API_VERSION");
   if (version.empty()) version = kAzureDefaultApiVersion;
   if (!r.target.ends_with("/openai")) r.target += "/openai";
   r.target += "/deployments/";
@@ -135,9 +136,7 @@ void azure_target_and_auth(const config::Deployment& d, Endpoint endpoint, http:
   if (const auto* token = d.params.extra.if_contains("azure_ad_token"); token && token->is_string()) {
     secret = token->get_string();
   }
-  if (secret.empty()) {
-    if (const char* v = std::getenv("AZURE_AD_TOKEN")) secret = v;
-  }
+  if (secret.empty()) secret = env_view("AZURE_AD_TOKEN");
   if (!secret.empty()) r.headers.add("Authorization", "Bearer ").append(secret);
 }
 
