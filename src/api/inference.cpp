@@ -36,55 +36,51 @@ std::optional<Error> validate_messages(const bj::value& messages) {
   if (arr.empty())
     return invalid_request("'messages' must contain at least one message.", "messages", "invalid_value");
   for (std::size_t i = 0; i < arr.size(); ++i) {
-    const std::string path = "messages[" + std::to_string(i) + "]";
     const auto* m = arr[i].if_object();
+    const auto* role = m ? m->if_contains("role") : nullptr;
+    if (role && role->is_string()) continue;
+    // The path is spelled only for the error.
+    const std::string path = "messages[" + std::to_string(i) + "]";
     if (!m) return wrong_type(path, "an object");
-    const auto* role = m->if_contains("role");
     if (!role) return missing(path + ".role");
-    if (!role->is_string()) return wrong_type(path + ".role", "a string");
+    return wrong_type(path + ".role", "a string");
   }
   return std::nullopt;
 }
 
 }  // namespace
 
-std::optional<Error> validate_request(Endpoint endpoint, const bj::object& body) {
-  const auto* model = body.if_contains("model");
-  if (!model) return missing("model");
-  if (!model->is_string() || model->get_string().empty()) return wrong_type("model", "a non-empty string");
-  if (const auto* stream = body.if_contains("stream"); stream && !stream->is_bool() && !stream->is_null()) {
-    return wrong_type("stream", "a boolean");
-  }
+std::optional<Error> validate_request(Endpoint endpoint, const RequestFields& f) {
+  if (!f.model) return missing("model");
+  if (!f.model->is_string() || f.model->get_string().empty())
+    return wrong_type("model", "a non-empty string");
+  if (f.stream && !f.stream->is_bool() && !f.stream->is_null()) return wrong_type("stream", "a boolean");
   // LiteLLM's per-request routing fields.
-  if (const auto* n = body.if_contains("num_retries");
+  if (const auto* n = f.num_retries;
       n && !n->is_null() &&
       !((n->is_int64() && n->get_int64() >= 0 && n->get_int64() <= 100) || n->is_uint64())) {
     return wrong_type("num_retries", "an integer from 0 to 100");
   }
-  if (const auto* t = body.if_contains("timeout");
-      t && !t->is_null() && !(t->is_number() && t->to_number<double>() > 0)) {
+  if (const auto* t = f.timeout; t && !t->is_null() && !(t->is_number() && t->to_number<double>() > 0)) {
     return wrong_type("timeout", "a positive number of seconds");
   }
-  if (const auto* f = body.if_contains("fallbacks"); f && !f->is_null()) {
-    const auto* list = f->if_array();
+  if (const auto* fallbacks = f.fallbacks; fallbacks && !fallbacks->is_null()) {
+    const auto* list = fallbacks->if_array();
     if (!list || !std::all_of(list->begin(), list->end(), [](const bj::value& v) { return v.is_string(); })) {
       return wrong_type("fallbacks", "an array of model names");
     }
   }
   switch (endpoint) {
-    case Endpoint::chat_completions: {
-      const auto* messages = body.if_contains("messages");
-      if (!messages) return missing("messages");
-      return validate_messages(*messages);
-    }
-    case Endpoint::completions: {
-      const auto* prompt = body.if_contains("prompt");
-      if (!prompt) return missing("prompt");
-      if (!prompt->is_string() && !prompt->is_array()) return wrong_type("prompt", "a string or an array");
+    case Endpoint::chat_completions:
+      if (!f.messages) return missing("messages");
+      return validate_messages(*f.messages);
+    case Endpoint::completions:
+      if (!f.prompt) return missing("prompt");
+      if (!f.prompt->is_string() && !f.prompt->is_array())
+        return wrong_type("prompt", "a string or an array");
       return std::nullopt;
-    }
     case Endpoint::embeddings: {
-      const auto* input = body.if_contains("input");
+      const auto* input = f.input;
       if (!input) return missing("input");
       if (!input->is_string() && !input->is_array()) return wrong_type("input", "a string or an array");
       if (input->is_array() && input->get_array().empty()) {
@@ -96,12 +92,16 @@ std::optional<Error> validate_request(Endpoint endpoint, const bj::object& body)
   return std::nullopt;
 }
 
+std::optional<Error> validate_request(Endpoint endpoint, const bj::object& body) {
+  return validate_request(endpoint, RequestFields::of(body));
+}
+
 namespace {
 
 // Parses and validates synchronously; only the answer is awaited. (Keeping error values out of co_await
 // expressions also sidesteps g++ 12 destroying temporaries of a co_await expression twice.)
 std::optional<Error> parse_request(Endpoint endpoint, bj::value& parsed, boost::system::error_code ec,
-                                   Dialect& dialect, std::string& public_model) {
+                                   Dialect& dialect, std::string& public_model, RequestFields& fields) {
   if (ec) {
     return invalid_request("We could not parse the JSON body of your request: " + ec.message() + ".", {},
                            "invalid_json");
@@ -109,8 +109,9 @@ std::optional<Error> parse_request(Endpoint endpoint, bj::value& parsed, boost::
   if (!parsed.is_object())
     return invalid_request("The request body must be a JSON object.", {}, "invalid_json");
   if (auto error = dialect.translate_request(parsed)) return error;
-  if (auto error = validate_request(endpoint, parsed.as_object())) return error;
-  public_model = parsed.as_object().at("model").get_string();
+  fields = RequestFields::of(parsed.as_object());
+  if (auto error = validate_request(endpoint, fields)) return error;
+  public_model = fields.model->get_string();
   return std::nullopt;
 }
 
@@ -143,9 +144,10 @@ telemetry::Span& no_span() noexcept {
 // One request through the router: attempts, retries and fallbacks until an answer reaches the client.
 class Inference {
  public:
+  // `fields` are the body's, found before anything changed it.
   Inference(Endpoint endpoint, const router::Router& router, http::ResponseWriter& writer,
-            RequestContext& ctx, Dialect& dialect, bj::object& body, std::string_view public_model,
-            bool capture)
+            RequestContext& ctx, Dialect& dialect, bj::object& body, const RequestFields& fields,
+            std::string_view public_model, bool capture)
       : endpoint_(endpoint),
         router_(router),
         writer_(writer),
@@ -158,17 +160,19 @@ class Inference {
     call_.public_model = public_model;
     call_.request_id = ctx.request_id;
     call_.capture_content = capture;
-    if (const auto* s = body.if_contains("stream"); s && s->is_bool()) call_.stream = s->get_bool();
+    if (endpoint != Endpoint::embeddings && fields.stream && fields.stream->is_bool()) {
+      call_.stream = fields.stream->get_bool();
+    }
     // Only a stream writes chunks: its sink is made for it alone, which keeps it out of every request's
     // frame.
     if (call_.stream) sink_ = std::make_unique<SseChunkSink>(writer, ctx, dialect);
-    if (const auto* so = body.if_contains("stream_options"); so && so->is_object()) {
+    if (const auto* so = fields.stream_options; so && so->is_object()) {
       if (const auto* iu = so->as_object().if_contains("include_usage"); iu && iu->is_bool()) {
         call_.include_usage = iu->get_bool();
       }
     }
-    if (endpoint == Endpoint::embeddings) call_.stream = false;
-    take_routing_fields();
+    if (ctx.telemetry) parameters_ = GenAiParameters::of(fields);
+    take_routing_fields(fields);
     request_.stream = call_.stream;
     request_.prompt_field = endpoint == Endpoint::chat_completions ? "messages"
                             : endpoint == Endpoint::completions    ? "prompt"
@@ -226,29 +230,19 @@ class Inference {
   // LiteLLM's per-request `num_retries`, `timeout` (seconds) and `fallbacks` (model names) override the
   // router's settings for this request; they are the gateway's, so they are not sent upstream. Types were
   // validated.
-  void take_routing_fields() {
-    // One pass over the body's few members; the erases (each a search of its own) only for those present.
-    bool present = false;
-    for (const auto& member : body_) {
-      const std::string_view key = member.key();
-      const bj::value& v = member.value();
-      if (key == "num_retries") {
-        if (v.is_number())
-          num_retries_ = static_cast<int>(std::min<std::uint64_t>(100, v.to_number<std::uint64_t>()));
-      } else if (key == "timeout") {
-        if (v.is_number())
-          timeout_ =
-              std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(v.to_number<double>() * 1000)));
-      } else if (key == "fallbacks") {
-        if (v.is_array()) {
-          for (const auto& f : v.get_array()) request_fallbacks_.emplace_back(f.get_string());
-        }
-      } else {
-        continue;
-      }
-      present = true;
+  void take_routing_fields(const RequestFields& fields) {
+    if (!fields.num_retries && !fields.timeout && !fields.fallbacks) return;
+    if (const bj::value* v = fields.num_retries; v && v->is_number()) {
+      num_retries_ = static_cast<int>(std::min<std::uint64_t>(100, v->to_number<std::uint64_t>()));
     }
-    if (!present) return;
+    if (const bj::value* v = fields.timeout; v && v->is_number()) {
+      timeout_ =
+          std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(v->to_number<double>() * 1000)));
+    }
+    if (const bj::value* v = fields.fallbacks; v && v->is_array()) {
+      for (const auto& f : v->get_array()) request_fallbacks_.emplace_back(f.get_string());
+    }
+    // The pointers die with the first erase.
     body_.erase("num_retries");
     body_.erase("timeout");
     body_.erase("fallbacks");
@@ -453,7 +447,7 @@ class Inference {
       thread_local std::string name;
       name.assign(operation_name(endpoint_)).append(" ").append(d.params.provider_model);
       span = ctx_.telemetry->tracer().start_span(name, telemetry::SpanKind::client, ctx_.span->context());
-      record_attempt(span, endpoint_, d, body_);
+      record_attempt(span, endpoint_, d, parameters_);
       if (span.recording()) {
         span.set_attribute("switchyard.attempt", static_cast<std::int64_t>(number));
         span.set_attribute("router.model_group", visited_.back()->name);
@@ -567,6 +561,7 @@ class Inference {
   RequestContext& ctx_;
   Dialect& dialect_;
   bj::object& body_;
+  GenAiParameters parameters_;          // for the CLIENT spans, when tracing
   telemetry::Span& server_span_;        // the request's SERVER span, or one that records nothing
   std::unique_ptr<SseChunkSink> sink_;  // a stream's
   providers::Call call_;
@@ -596,14 +591,15 @@ namespace {
 // Parses and checks the request, and finds its model group: null, with `refusal`, when it is refused.
 const router::ModelGroup* admit(Endpoint endpoint, const router::Router& router, const http::Request& request,
                                 RequestContext& ctx, Dialect& dialect, bj::value& parsed,
-                                std::string& public_model, bool capture, std::unique_ptr<Error>& refusal) {
+                                std::string& public_model, RequestFields& fields, bool capture,
+                                std::unique_ptr<Error>& refusal) {
   boost::system::error_code ec;
   parsed = bj::parse(request.body, ec, parsed.storage(), json::parse_options());
-  if (std::optional<Error> error = parse_request(endpoint, parsed, ec, dialect, public_model)) {
+  if (std::optional<Error> error = parse_request(endpoint, parsed, ec, dialect, public_model, fields)) {
     refusal = std::make_unique<Error>(std::move(*error));
     return nullptr;
   }
-  if (ctx.span) record_request(*ctx.span, endpoint, parsed.as_object(), public_model, capture);
+  if (ctx.span) record_request(*ctx.span, endpoint, fields, public_model, capture);
   const router::ModelGroup* group = router.group(public_model);
   if (group) return group;
   if (ctx.telemetry) {
@@ -634,13 +630,15 @@ asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& 
   // A refusal is rare: kept behind a pointer, it takes no room in every request's frame.
   std::unique_ptr<Error> refusal;
   const bool capture = ctx.telemetry && ctx.telemetry->capture_message_content();
+  RequestFields fields;
   const router::ModelGroup* group =
-      admit(endpoint, router, request, ctx, dialect, parsed, public_model, capture, refusal);
+      admit(endpoint, router, request, ctx, dialect, parsed, public_model, fields, capture, refusal);
   if (!group) {
     co_await send_error(writer, ctx, *refusal, dialect);
     co_return;
   }
-  Inference inference(endpoint, router, writer, ctx, dialect, parsed.as_object(), public_model, capture);
+  Inference inference(endpoint, router, writer, ctx, dialect, parsed.as_object(), fields, public_model,
+                      capture);
   inference.set_api_key(auth::Authenticator::presented_key(request));
   inference.set_body_bytes(request.body.size());
   co_await inference.run(*group, embedder);

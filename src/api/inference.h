@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 
 #include "api/dialect.h"
+#include "api/request_fields.h"
 #include "api/respond.h"
 #include "api/routing_embedding.h"
 #include "http/message.h"
@@ -19,6 +20,7 @@
 namespace sy::api {
 
 // Checks the fields the gateway relies on; the error names the offending field.
+std::optional<Error> validate_request(providers::Endpoint endpoint, const RequestFields& fields);
 std::optional<Error> validate_request(providers::Endpoint endpoint, const boost::json::object& body);
 
 // `dialect` is the client's wire format: the request is translated in and every answer out through it.

@@ -8,15 +8,12 @@ namespace {
 namespace bj = boost::json;
 using providers::Endpoint;
 
-void set_number(telemetry::Span& span, const telemetry::AttributeKey& key, const bj::value* v, bool as_int) {
-  if (!v) return;
-  if (as_int) {
-    if (v->is_int64()) span.set_attribute(key, v->get_int64());
-    if (v->is_uint64()) span.set_attribute(key, static_cast<std::int64_t>(v->get_uint64()));
-    return;
-  }
-  if (v->is_double()) span.set_attribute(key, v->get_double());
-  if (v->is_int64()) span.set_attribute(key, static_cast<double>(v->get_int64()));
+// The request parameters both the SERVER and the CLIENT span carry.
+void record_parameters(telemetry::Span& span, Endpoint endpoint, const GenAiParameters& p) {
+  if (p.max_tokens) span.set_attribute("gen_ai.request.max_tokens", *p.max_tokens);
+  if (p.temperature) span.set_attribute("gen_ai.request.temperature", *p.temperature);
+  if (p.top_p) span.set_attribute("gen_ai.request.top_p", *p.top_p);
+  if (endpoint != Endpoint::embeddings) span.set_attribute("gen_ai.request.stream", p.stream);
 }
 
 }  // namespace
@@ -32,57 +29,38 @@ std::string_view operation_name(Endpoint endpoint) noexcept {
   }
 }
 
-// The request parameters both the SERVER and the CLIENT span carry, read in one pass over the body's members
-// (a lookup per parameter searched them five times).
-void record_parameters(telemetry::Span& span, Endpoint endpoint, const bj::object& body) {
-  const bj::value *max_tokens = nullptr, *max_completion_tokens = nullptr, *temperature = nullptr,
-                  *top_p = nullptr, *stream = nullptr;
-  for (const bj::key_value_pair& member : body) {
-    const std::string_view key = member.key();
-    const bj::value* value = &member.value();
-    if (key == "max_tokens") {
-      max_tokens = value;
-    } else if (key == "max_completion_tokens") {
-      max_completion_tokens = value;
-    } else if (key == "temperature") {
-      temperature = value;
-    } else if (key == "top_p") {
-      top_p = value;
-    } else if (key == "stream") {
-      stream = value;
+void record_request(telemetry::Span& span, Endpoint endpoint, const RequestFields& fields,
+                    std::string_view public_model, bool capture_content) {
+  if (!span.recording()) return;
+  span.set_attribute("gen_ai.operation.name", operation_name(endpoint));
+  if (!public_model.empty()) span.set_attribute("gen_ai.request.model", public_model);
+  record_parameters(span, endpoint, GenAiParameters::of(fields));
+  if (capture_content) {
+    for (const bj::value* v : {fields.messages, fields.prompt, fields.input}) {
+      if (v) span.set_attribute("gen_ai.prompt", bj::serialize(*v));
     }
-  }
-  set_number(span, "gen_ai.request.max_tokens", max_completion_tokens ? max_completion_tokens : max_tokens,
-             true);
-  set_number(span, "gen_ai.request.temperature", temperature, false);
-  set_number(span, "gen_ai.request.top_p", top_p, false);
-  if (endpoint != Endpoint::embeddings) {
-    span.set_attribute("gen_ai.request.stream", stream && stream->is_bool() && stream->get_bool());
   }
 }
 
 void record_request(telemetry::Span& span, Endpoint endpoint, const bj::object& body,
                     std::string_view public_model, bool capture_content) {
-  if (!span.recording()) return;
-  span.set_attribute("gen_ai.operation.name", operation_name(endpoint));
-  if (!public_model.empty()) span.set_attribute("gen_ai.request.model", public_model);
-  record_parameters(span, endpoint, body);
-  if (capture_content) {
-    for (std::string_view key : {"messages", "prompt", "input"}) {
-      if (const auto* v = body.if_contains(key)) span.set_attribute("gen_ai.prompt", bj::serialize(*v));
-    }
-  }
+  record_request(span, endpoint, RequestFields::of(body), public_model, capture_content);
 }
 
 void record_attempt(telemetry::Span& span, Endpoint endpoint, const config::Deployment& d,
-                    const bj::object& body) {
+                    const GenAiParameters& parameters) {
   if (!span.recording()) return;
-  record_parameters(span, endpoint, body);
+  record_parameters(span, endpoint, parameters);
   span.set_attribute("gen_ai.operation.name", operation_name(endpoint));
   span.set_attribute("gen_ai.provider.name", d.params.provider);
   span.set_attribute("gen_ai.system", d.params.provider);
   span.set_attribute("gen_ai.request.model", d.params.provider_model);
   span.set_attribute("switchyard.deployment.id", d.info.id);
+}
+
+void record_attempt(telemetry::Span& span, Endpoint endpoint, const config::Deployment& d,
+                    const bj::object& body) {
+  record_attempt(span, endpoint, d, GenAiParameters::of(RequestFields::of(body)));
 }
 
 void record_error(telemetry::Span& span, const Error& error) {

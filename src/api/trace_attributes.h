@@ -7,6 +7,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "api/request_fields.h"
 #include "providers/provider.h"
 #include "telemetry/tracer.h"
 #include "util/error.h"
@@ -15,11 +16,16 @@ namespace sy::api {
 
 std::string_view operation_name(providers::Endpoint endpoint) noexcept;
 
-// Request-side GenAI attributes (operation, requested model and parameters), on the SERVER span.
+// Request-side GenAI attributes (operation, requested model and parameters), on the SERVER span; from the
+// fields found in the body, or from the body.
+void record_request(telemetry::Span& span, providers::Endpoint endpoint, const RequestFields& fields,
+                    std::string_view public_model, bool capture_content);
 void record_request(telemetry::Span& span, providers::Endpoint endpoint, const boost::json::object& body,
                     std::string_view public_model, bool capture_content);
 
-// The attempt's CLIENT span, as it starts.
+// The attempt's CLIENT span, as it starts: the request's parameters, or those in `body`.
+void record_attempt(telemetry::Span& span, providers::Endpoint endpoint, const config::Deployment& deployment,
+                    const GenAiParameters& parameters);
 void record_attempt(telemetry::Span& span, providers::Endpoint endpoint, const config::Deployment& deployment,
                     const boost::json::object& body);
 
