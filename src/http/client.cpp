@@ -94,6 +94,13 @@ struct Connection {
 // Idle keep-alive connections of this worker thread, by origin. Never shared across threads.
 struct Pool {
   std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
+  // The list of the origin used last: a request and its answer's give-back, and nearly every request after
+  // them, go to the same origin, found by comparing it instead of formatting and hashing its key. (Lists are
+  // never erased, and a map's elements stay where they are as it grows.)
+  std::vector<std::unique_ptr<Connection>>* last = nullptr;
+  bool last_tls = false;
+  std::uint16_t last_port = 0;
+  std::string last_host;
 };
 
 Pool& thread_pool() {
@@ -127,29 +134,31 @@ void append_key(std::string& out, const Origin& o) {
   out.append(p, end);
 }
 
-// The pool key of an origin, formatted into this thread's scratch string (no allocation per request): valid
-// until the next call on this thread, so used at once and never across a co_await.
-const std::string& pool_key(const Origin& o) {
-  thread_local std::string key;
-  key.clear();
-  append_key(key, o);
-  return key;
+// This thread's idle connections to `o` (an empty list at first).
+std::vector<std::unique_ptr<Connection>>& idle_list(const Origin& o) {
+  Pool& pool = thread_pool();
+  if (pool.last && pool.last_port == o.port && pool.last_tls == o.tls && pool.last_host == o.host) {
+    return *pool.last;
+  }
+  pool.last = &pool.idle[o.key()];
+  pool.last_tls = o.tls;
+  pool.last_port = o.port;
+  pool.last_host = o.host;
+  return *pool.last;
 }
 
-std::unique_ptr<Connection> take_idle(const std::string& key) {
-  auto& idle = thread_pool().idle;
-  auto it = idle.find(key);
-  if (it == idle.end()) return nullptr;
-  while (!it->second.empty()) {
-    auto conn = std::move(it->second.back());
-    it->second.pop_back();
+std::unique_ptr<Connection> take_idle(const Origin& o) {
+  auto& list = idle_list(o);
+  while (!list.empty()) {
+    auto conn = std::move(list.back());
+    list.pop_back();
     if (still_open(*conn)) return conn;
   }
   return nullptr;
 }
 
-void give_back(const std::string& key, std::unique_ptr<Connection> conn) {
-  auto& list = thread_pool().idle[key];
+void give_back(const Origin& o, std::unique_ptr<Connection> conn) {
+  auto& list = idle_list(o);
   if (list.size() >= kMaxIdlePerOrigin) return;
   if (list.size() >= kWarmIdle) conn->buffer.shrink_to_fit();
   list.push_back(std::move(conn));
@@ -479,7 +488,7 @@ asio::awaitable<Result<ClientResponse>> exchange_on(Connection& conn, const Clie
 
 asio::awaitable<Result<ClientResponse>> run(const ClientRequest& r, BodySink* sink) {
   for (int attempt = 0; attempt < 2; ++attempt) {
-    std::unique_ptr<Connection> conn = attempt == 0 ? take_idle(pool_key(*r.origin)) : nullptr;
+    std::unique_ptr<Connection> conn = attempt == 0 ? take_idle(*r.origin) : nullptr;
     const bool reused = conn != nullptr;
     if (!conn) {
       auto connected = co_await connect(*r.origin, std::min(r.connect_timeout, r.timeout));
@@ -490,7 +499,7 @@ asio::awaitable<Result<ClientResponse>> run(const ClientRequest& r, BodySink* si
     Result<ClientResponse> result = co_await exchange_on(*conn, r, sink, reused, st);
     conn->deadline->disarm();
     if (!result && st.stale) continue;  // the pooled connection had been closed by the upstream
-    if (result && st.reusable && !st.abandoned) give_back(pool_key(*r.origin), std::move(conn));
+    if (result && st.reusable && !st.abandoned) give_back(*r.origin, std::move(conn));
     co_return result;
   }
   co_return upstream_failed("connection closed");

@@ -469,3 +469,45 @@ describe('a pool as large as the traffic', { timeout: 60_000 }, () => {
     assert.equal(upstream.connectionsOpened - before, 100, 'the second wave reused the pooled connections');
   });
 });
+
+describe('pooled connections of two upstreams', { timeout: 60_000 }, () => {
+  let gw;
+  let a;
+  let b;
+  before(async () => {
+    a = await startMockUpstream();
+    b = await startMockUpstream();
+    gw = await startGateway({
+      workers: 1, // one worker, one pool: requests alternate between its two origins
+      config: {
+        model_list: [
+          upstreamModel('to-a', 'ok', a.apiBase),
+          upstreamModel('to-b', 'ok', b.apiBase),
+          // the same origin as to-a under another base path: one pool with it
+          upstreamModel('to-a-root', 'ok', a.apiBase.replace(/\/v1$/, '')),
+        ],
+        general_settings: { master_key: MASTER_KEY },
+      },
+    });
+  });
+  after(async () => {
+    await gw?.stop();
+    await a?.close();
+    await b?.close();
+  });
+
+  // Each request reuses its own origin's idle connection, never the other origin's one it just pooled.
+  it('alternating requests each reach their own upstream over one connection per origin', { timeout: 20_000 }, async () => {
+    const plan = [];
+    for (let i = 0; i < 8; i++) plan.push('to-a', 'to-b', 'to-a-root', 'to-b');
+    for (const [i, model] of plan.entries()) {
+      const r = await postJson(gw, '/v1/chat/completions', { model, messages: [{ role: 'user', content: `alt ${i}` }] }, { key: MASTER_KEY });
+      assert.equal(r.status, 200, r.text);
+    }
+    assert.deepEqual(a.requests.map((r) => r.path), [...Array(8)].flatMap(() => ['/v1/chat/completions', '/chat/completions']));
+    assert.equal(b.requests.length, 16);
+    assert.ok(b.requests.every((r) => r.path === '/v1/chat/completions'));
+    assert.equal(a.connectionsOpened, 1, 'one connection to a, reused by both base paths');
+    assert.equal(b.connectionsOpened, 1, 'one connection to b');
+  });
+});
