@@ -19,6 +19,8 @@
 #include "http/deadline.h"
 
 namespace sy::http {
+
+using namespace std::string_view_literals;
 namespace {
 
 namespace asio = boost::asio;
@@ -257,21 +259,21 @@ void format_head(std::string& out, const ClientRequest& r) {
   out += r.method;
   out += ' ';
   out += r.target;
-  out += " HTTP/1.1\r\n";
+  out += " HTTP/1.1\r\n"sv;
   if (!has_header(r.headers, "host")) {
-    out += "Host: ";
+    out += "Host: "sv;
     out += r.origin->host_header;
-    out += "\r\n";
+    out += "\r\n"sv;
   }
-  if (!has_header(r.headers, "user-agent")) out += "User-Agent: switchyard/" SWITCHYARD_VERSION "\r\n";
+  if (!has_header(r.headers, "user-agent")) out += "User-Agent: switchyard/" SWITCHYARD_VERSION "\r\n"sv;
   append_fields(out, r.headers, {"content-length", "transfer-encoding"});
   // A body, or a method that has one by nature, gets a length (as Beast's prepare_payload does).
   if (!r.body.empty() || r.method == "POST" || r.method == "PUT" || r.method == "OPTIONS") {
-    out += "Content-Length: ";
+    out += "Content-Length: "sv;
     out += std::to_string(r.body.size());
-    out += "\r\n";
+    out += "\r\n"sv;
   }
-  out += "\r\n";
+  out += "\r\n"sv;
 }
 
 // Writes on a plain socket what it takes at once (no trip through the event loop for a request that fits in

@@ -9,6 +9,8 @@
 
 namespace sy::http {
 
+using namespace std::string_view_literals;
+
 bool iequals_same_size(std::string_view a, std::string_view b) noexcept {
   for (std::size_t i = 0; i < a.size(); ++i) {
     char x = a[i], y = b[i];
@@ -124,9 +126,9 @@ void append_fields(std::string& out, std::span<const Header> headers,
     for (std::string_view name : ours) skip = skip || iequals(h.name, name);
     if (skip) continue;
     out += h.name;
-    out += ": ";
+    out += ": "sv;
     out += h.value;
-    out += "\r\n";
+    out += "\r\n"sv;
   }
 }
 

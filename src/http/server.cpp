@@ -22,6 +22,8 @@
 #include "util/log.h"
 
 namespace sy::http {
+
+using namespace std::string_view_literals;
 namespace {
 
 namespace asio = boost::asio;
@@ -72,7 +74,7 @@ Error server_error(int status, std::string type, std::string message, std::strin
 void format_head(std::string& out, unsigned version, int status, std::string_view content_type,
                  std::span<const Header> extra, bool keep_alive, std::size_t length) {
   out.clear();
-  out += "HTTP/";
+  out += "HTTP/"sv;
   out += static_cast<char>('0' + version / 10);
   out += '.';
   out += static_cast<char>('0' + version % 10);
@@ -81,18 +83,18 @@ void format_head(std::string& out, unsigned version, int status, std::string_vie
                   static_cast<char>('0' + status % 10), ' '};
   out.append(code, 4);
   out += bhttp::obsolete_reason(static_cast<bhttp::status>(status));
-  out += "\r\n";
-  if (!has_header(extra, "server")) out += "Server: switchyard\r\n";
+  out += "\r\n"sv;
+  if (!has_header(extra, "server")) out += "Server: switchyard\r\n"sv;
   if (!has_header(extra, "content-type")) {
-    out += "Content-Type: ";
+    out += "Content-Type: "sv;
     out += content_type;
-    out += "\r\n";
+    out += "\r\n"sv;
   }
   append_fields(out, extra, {"content-length", "transfer-encoding", "connection"});
-  if (version >= 11 && !keep_alive) out += "Connection: close\r\n";
-  if (version < 11 && keep_alive) out += "Connection: keep-alive\r\n";
+  if (version >= 11 && !keep_alive) out += "Connection: close\r\n"sv;
+  if (version < 11 && keep_alive) out += "Connection: keep-alive\r\n"sv;
   if (!(status / 100 == 1 || status == 204 || status == 304)) {
-    out += "Content-Length: ";
+    out += "Content-Length: "sv;
     char digits[24];
     char* end = digits + sizeof digits;
     char* p = end;
@@ -101,9 +103,9 @@ void format_head(std::string& out, unsigned version, int status, std::string_vie
       length /= 10;
     } while (length != 0);
     out.append(p, end);
-    out += "\r\n";
+    out += "\r\n"sv;
   }
-  out += "\r\n";
+  out += "\r\n"sv;
 }
 
 // Writes responses on one connection; tracks whether anything reached the socket and whether the client is
