@@ -126,7 +126,9 @@ Api::Api(std::shared_ptr<const config::Config> config, const telemetry::Telemetr
       auth_(config_->general_settings.master_key),
       router_(*config_),
       embedder_(RoutingEmbedder::cache_size_for(config_->router)),
-      telemetry_(telemetry) {}
+      telemetry_(telemetry) {
+  if (telemetry_) span_attributes_ = deployment_span_attributes(*config_);
+}
 
 namespace {
 
@@ -301,7 +303,7 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
       } else {
         // Anthropic's messages are chat completions in Anthropic's dialect.
         const Endpoint e = route.endpoint.value_or(Endpoint::chat_completions);
-        co_await handle_inference(e, router_, request, writer, ctx, dialect, &embedder_);
+        co_await handle_inference(e, router_, request, writer, ctx, dialect, &embedder_, span_attributes_);
       }
     } catch (const std::exception& e) {
       end_failed_span(server_span, e);

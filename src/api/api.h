@@ -5,10 +5,12 @@
 
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
 #include "api/routing_embedding.h"
+#include "api/trace_attributes.h"
 #include "auth/authenticator.h"
 #include "config/config.h"
 #include "http/message.h"
@@ -33,6 +35,7 @@ class Api {
   router::Router router_;
   RoutingEmbedder embedder_;
   const telemetry::Telemetry* telemetry_ = nullptr;
+  std::vector<DeploymentSpanAttributes> span_attributes_;  // by router slot; only with telemetry
 };
 
 }  // namespace sy::api

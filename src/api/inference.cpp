@@ -147,9 +147,11 @@ class Inference {
   // `fields` are the body's, found before anything changed it.
   Inference(Endpoint endpoint, const router::Router& router, http::ResponseWriter& writer,
             RequestContext& ctx, Dialect& dialect, bj::object& body, const RequestFields& fields,
-            std::string_view public_model, bool capture)
+            std::string_view public_model, bool capture,
+            std::span<const DeploymentSpanAttributes> span_attributes)
       : endpoint_(endpoint),
         router_(router),
+        span_attributes_(span_attributes),
         writer_(writer),
         ctx_(ctx),
         dialect_(dialect),
@@ -325,6 +327,13 @@ class Inference {
     return s;
   }
 
+  // The selected deployment's span attributes, encoded at start-up; null when it has none there.
+  const DeploymentSpanAttributes* span_attributes(const router::Selection& s) const noexcept {
+    if (s.slot >= span_attributes_.size() || span_attributes_[s.slot].deployment != s.deployment)
+      return nullptr;
+    return &span_attributes_[s.slot];
+  }
+
   // The "route" span of a decision that is acted on.
   void record_route(const router::Selection& s, const router::ModelGroup& group,
                     std::chrono::steady_clock::time_point started) {
@@ -347,8 +356,11 @@ class Inference {
       span.set_attribute("router.fallback_depth", static_cast<std::int64_t>(fallbacks_used_));
     if (std::isfinite(s.decision.score)) span.set_attribute("router.score", s.decision.score);
     if (s.deployment) {
-      span.set_attribute("router.model_selected", s.deployment->params.provider_model);
-      span.set_attribute("router.deployment_id", s.deployment->info.id);
+      if (const DeploymentSpanAttributes* known = span_attributes(s)) {
+        span.set_attributes(known->route);
+      } else {
+        span.set_attributes(DeploymentSpanAttributes(*s.deployment).route);
+      }
     }
     if (s.all_cooling_down) span.set_attribute("router.all_cooling_down", true);
     if (s.refusal) span.set_status(telemetry::StatusCode::error, s.refusal->message);
@@ -447,7 +459,7 @@ class Inference {
       thread_local std::string name;
       name.assign(operation_name(endpoint_)).append(" ").append(d.params.provider_model);
       span = ctx_.telemetry->tracer().start_span(name, telemetry::SpanKind::client, ctx_.span->context());
-      record_attempt(span, endpoint_, d, parameters_);
+      record_attempt(span, endpoint_, d, parameters_, span_attributes(selection));
       if (span.recording()) {
         span.set_attribute("switchyard.attempt", static_cast<std::int64_t>(number));
         span.set_attribute("router.model_group", visited_.back()->name);
@@ -470,7 +482,7 @@ class Inference {
   // A successful attempt's bookkeeping: its outcome on the spans, and the router's statistics.
   void succeeded(const router::Selection& selection, telemetry::Span& span,
                  std::chrono::steady_clock::duration elapsed) {
-    record_outcome(server_span_, span, call_, nullptr, call_.capture_content);
+    record_outcome(server_span_, span, call_, nullptr, call_.capture_content, span_attributes(selection));
     std::int64_t tokens = std::max<std::int64_t>(0, call_.meta.prompt_tokens) +
                           std::max<std::int64_t>(0, call_.meta.completion_tokens);
     if (call_.meta.prompt_tokens < 0) tokens += providers::estimate_prompt_tokens(endpoint_, body_);
@@ -483,7 +495,7 @@ class Inference {
   // answer has begun, so that the failure ends it instead of another attempt following.
   bool failed(const router::Selection& selection, telemetry::Span& span, const Error& failure,
               std::chrono::steady_clock::duration elapsed) {
-    record_outcome(server_span_, span, call_, &failure, call_.capture_content);
+    record_outcome(server_span_, span, call_, &failure, call_.capture_content, span_attributes(selection));
     const router::FailureKind kind = router::classify(failure);
     const bool cooled = router_.failed(selection, kind, failure, elapsed);
     if (span.recording()) {
@@ -557,6 +569,7 @@ class Inference {
 
   Endpoint endpoint_;
   const router::Router& router_;
+  std::span<const DeploymentSpanAttributes> span_attributes_;  // by router slot
   http::ResponseWriter& writer_;
   RequestContext& ctx_;
   Dialect& dialect_;
@@ -621,8 +634,8 @@ const router::ModelGroup* admit(Endpoint endpoint, const router::Router& router,
 
 asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& router,
                                        http::Request& request, http::ResponseWriter& writer,
-                                       RequestContext& ctx, Dialect& dialect,
-                                       const RoutingEmbedder* embedder) {
+                                       RequestContext& ctx, Dialect& dialect, const RoutingEmbedder* embedder,
+                                       std::span<const DeploymentSpanAttributes> span_attributes) {
   // One arena per request for the parsed body: freed at once when the request ends.
   json::RequestArena arena(request.body.size());
   bj::value parsed(bj::storage_ptr(arena.resource()));
@@ -638,7 +651,7 @@ asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& 
     co_return;
   }
   Inference inference(endpoint, router, writer, ctx, dialect, parsed.as_object(), fields, public_model,
-                      capture);
+                      capture, span_attributes);
   inference.set_api_key(auth::Authenticator::presented_key(request));
   inference.set_body_bytes(request.body.size());
   co_await inference.run(*group, embedder);

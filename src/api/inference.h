@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
@@ -12,6 +13,7 @@
 #include "api/request_fields.h"
 #include "api/respond.h"
 #include "api/routing_embedding.h"
+#include "api/trace_attributes.h"
 #include "http/message.h"
 #include "http/response_writer.h"
 #include "providers/provider.h"
@@ -25,9 +27,11 @@ std::optional<Error> validate_request(providers::Endpoint endpoint, const boost:
 
 // `dialect` is the client's wire format: the request is translated in and every answer out through it.
 // `embedder` gets the embedding a learned strategy routes on, when it needs one (null: never fetched).
+// `span_attributes`: the deployments' span attributes by router slot, encoded once (empty: made per span).
 boost::asio::awaitable<void> handle_inference(providers::Endpoint endpoint, const router::Router& router,
                                               http::Request& request, http::ResponseWriter& writer,
                                               RequestContext& ctx, Dialect& dialect = openai_dialect(),
-                                              const RoutingEmbedder* embedder = nullptr);
+                                              const RoutingEmbedder* embedder = nullptr,
+                                              std::span<const DeploymentSpanAttributes> span_attributes = {});
 
 }  // namespace sy::api

@@ -29,6 +29,25 @@ std::string_view operation_name(Endpoint endpoint) noexcept {
   }
 }
 
+DeploymentSpanAttributes::DeploymentSpanAttributes(const config::Deployment& d)
+    : deployment(&d),
+      client{{"gen_ai.provider.name", d.params.provider},
+             {"gen_ai.system", d.params.provider},
+             {"gen_ai.request.model", d.params.provider_model},
+             {"switchyard.deployment.id", d.info.id}},
+      server{{"llm.model", d.params.provider_model},
+             {"llm.provider", d.params.provider},
+             {"gen_ai.provider.name", d.params.provider},
+             {"gen_ai.system", d.params.provider}},
+      route{{"router.model_selected", d.params.provider_model}, {"router.deployment_id", d.info.id}} {}
+
+std::vector<DeploymentSpanAttributes> deployment_span_attributes(const config::Config& config) {
+  std::vector<DeploymentSpanAttributes> all;
+  all.reserve(config.model_list.size());
+  for (const config::Deployment& d : config.model_list) all.emplace_back(d);
+  return all;
+}
+
 void record_request(telemetry::Span& span, Endpoint endpoint, const RequestFields& fields,
                     std::string_view public_model, bool capture_content) {
   if (!span.recording()) return;
@@ -48,14 +67,15 @@ void record_request(telemetry::Span& span, Endpoint endpoint, const bj::object& 
 }
 
 void record_attempt(telemetry::Span& span, Endpoint endpoint, const config::Deployment& d,
-                    const GenAiParameters& parameters) {
+                    const GenAiParameters& parameters, const DeploymentSpanAttributes* attributes) {
   if (!span.recording()) return;
   record_parameters(span, endpoint, parameters);
   span.set_attribute("gen_ai.operation.name", operation_name(endpoint));
-  span.set_attribute("gen_ai.provider.name", d.params.provider);
-  span.set_attribute("gen_ai.system", d.params.provider);
-  span.set_attribute("gen_ai.request.model", d.params.provider_model);
-  span.set_attribute("switchyard.deployment.id", d.info.id);
+  if (attributes) {
+    span.set_attributes(attributes->client);
+  } else {
+    span.set_attributes(DeploymentSpanAttributes(d).client);
+  }
 }
 
 void record_attempt(telemetry::Span& span, Endpoint endpoint, const config::Deployment& d,
@@ -71,7 +91,7 @@ void record_error(telemetry::Span& span, const Error& error) {
 }
 
 void record_outcome(telemetry::Span& server, telemetry::Span& attempt, const providers::Call& call,
-                    const Error* error, bool capture_content) {
+                    const Error* error, bool capture_content, const DeploymentSpanAttributes* attributes) {
   const config::Deployment& d = *call.deployment;
   const providers::ResponseMeta& m = call.meta;
   for (telemetry::Span* span : {&server, &attempt}) {
@@ -83,10 +103,11 @@ void record_outcome(telemetry::Span& server, telemetry::Span& attempt, const pro
     if (m.completion_tokens >= 0) span->set_attribute("gen_ai.usage.output_tokens", m.completion_tokens);
   }
   if (server.recording()) {
-    server.set_attribute("llm.model", d.params.provider_model);
-    server.set_attribute("llm.provider", d.params.provider);
-    server.set_attribute("gen_ai.provider.name", d.params.provider);
-    server.set_attribute("gen_ai.system", d.params.provider);
+    if (attributes) {
+      server.set_attributes(attributes->server);
+    } else {
+      server.set_attributes(DeploymentSpanAttributes(d).server);
+    }
     if (m.prompt_tokens >= 0) server.set_attribute("llm.tokens.prompt", m.prompt_tokens);
     if (m.completion_tokens >= 0) server.set_attribute("llm.tokens.completion", m.completion_tokens);
     if (capture_content && !m.completion_text.empty())

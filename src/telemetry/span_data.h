@@ -182,6 +182,14 @@ class AttributeList {
     decoded_current_ = false;
   }
   void push_back(const Attribute& attribute);
+  // Appends all of `other`'s attributes (encoded already), without looking for their keys.
+  void append_all(const AttributeList& other) {
+    if (other.count_ == 0) return;
+    last_ = bytes_.size() + other.last_;
+    bytes_.append(other.bytes_.data(), other.bytes_.size());
+    count_ += other.count_;
+    decoded_current_ = false;
+  }
   // Removes the attribute with this key: returns where it was (for move_last_to), or npos when none has it.
   std::size_t erase(std::string_view key) noexcept;
   // Moves the attribute appended last to `offset` (where erase took out the one it replaces), the ones from

@@ -1,5 +1,6 @@
 #include "telemetry/tracer.h"
 
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
@@ -193,6 +194,46 @@ void Span::set_value(const AttributeKey& key, AttributeValue value) {
         }
       },
       value);
+}
+
+void AttributeBlock::add(const Attribute& attribute) {
+  auto same = std::find_if(attributes_.begin(), attributes_.end(),
+                           [&](const Attribute& a) { return a.key.view() == attribute.key.view(); });
+  if (same != attributes_.end()) {
+    attributes_.erase(same);
+  }
+  attributes_.push_back(attribute);
+  encoded_.clear();
+  longest_text_ = 0;
+  valid_utf8_ = true;
+  const auto text = [this](std::string_view s) {
+    longest_text_ = std::max(longest_text_, s.size());
+    valid_utf8_ = valid_utf8_ && (all_ascii(s) || valid_utf8_prefix(s) == s.size());
+  };
+  for (const Attribute& a : attributes_) {
+    encoded_.push_back(a);
+    if (const auto* s = std::get_if<std::string>(&a.value)) text(*s);
+    if (const auto* list = std::get_if<std::vector<std::string>>(&a.value)) {
+      for (const std::string& s : *list) text(s);
+    }
+  }
+}
+
+void Span::set_attributes(const AttributeBlock& block) {
+  if (!data_ || block.attributes_.empty()) return;
+  const SpanLimits& limits = tracer_->limits();
+  bool whole = block.valid_utf8_ &&
+               (limits.attribute_value_length == 0 || block.longest_text_ <= limits.attribute_value_length) &&
+               data_->attributes.size() + block.size() <= limits.attribute_count;
+  for (std::size_t i = 0; whole && i < block.attributes_.size(); ++i) {
+    whole = !key_bits(block.attributes_[i].key).taken();
+  }
+  if (!whole) {
+    for (const Attribute& a : block.attributes_) set_value(a.key, a.value);
+    return;
+  }
+  for (const Attribute& a : block.attributes_) key_bits(a.key).take();
+  data_->attributes.append_all(block.encoded_);
 }
 
 void Span::add_event(std::string_view name, std::vector<Attribute> attributes) {

@@ -5,11 +5,14 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <variant>
+#include <vector>
 
 #include "telemetry/batch_processor.h"
 #include "telemetry/context.h"
@@ -34,6 +37,28 @@ void truncate_utf8(std::string& s, std::size_t max_chars);
 class Tracer;
 
 // One span in progress. Move-only; ends itself when destroyed if nobody ended it.
+// Attributes encoded once and added to many spans as one block of bytes: the same provider, model and
+// deployment id go on every span of every call to a deployment. A later attribute with a key the block has
+// already replaces that one.
+class AttributeBlock {
+ public:
+  AttributeBlock() = default;
+  AttributeBlock(std::initializer_list<Attribute> attributes) {
+    for (const Attribute& a : attributes) add(a);
+  }
+  void add(const Attribute& attribute);
+
+  std::size_t size() const noexcept { return attributes_.size(); }
+  std::span<const Attribute> attributes() const noexcept { return attributes_; }
+
+ private:
+  friend class Span;
+  std::vector<Attribute> attributes_;
+  AttributeList encoded_;
+  std::size_t longest_text_ = 0;  // bytes of the longest string (or string element) value
+  bool valid_utf8_ = true;        // every string is valid UTF-8
+};
+
 class Span {
  public:
   Span() = default;
@@ -64,6 +89,9 @@ class Span {
   void set_attribute(const AttributeKey& key, const std::vector<std::string>& value);
   void set_attribute(const AttributeKey& key, std::vector<std::string>&& value);
   void set_value(const AttributeKey& key, AttributeValue value);
+  // Every attribute of `block`, as set_value would set them one by one. Copied as the block's bytes when none
+  // of its keys may be set already, nothing needs truncating or mending and all fit under the count limit.
+  void set_attributes(const AttributeBlock& block);
   void add_event(std::string_view name, std::vector<Attribute> attributes = {});
   // Links this span to another (a batch it belongs to, the request a retry repeats, ...).
   void add_link(const SpanContext& other, std::vector<Attribute> attributes = {});

@@ -311,6 +311,116 @@ TEST_F(TracerTest, AKeyGivenAsALiteralOrAsTextIsOneAttribute) {
   EXPECT_EQ(std::get<std::int64_t>(d.attributes[1].value), 2);
 }
 
+// ---- attribute blocks ----
+
+// A block set on a span records exactly what setting its attributes one by one records: the same encoded
+// bytes (order included) and the same dropped count, on a fresh span, over keys set already, at the count
+// limit, past the value length limit and with text that is not UTF-8; and keys set after it replace its own.
+TEST_F(TracerTest, ABlockRecordsWhatItsAttributesOneByOneRecord) {
+  const AttributeBlock block{{"gen_ai.system", "openai"},
+                             {"gen_ai.request.model", "gpt-4o-mini-2024-07-18"},
+                             {"switchyard.deployment.id", "dep-a"},
+                             {"n", std::int64_t{3}},
+                             {"flags", std::vector<std::string>{"x", "yy"}}};
+  struct Case {
+    const char* name;
+    SpanLimits limits;
+    std::function<void(Span&)> before, after;
+  };
+  SpanLimits count_limit;
+  count_limit.attribute_count = 4;
+  SpanLimits length_limit;
+  length_limit.attribute_value_length = 4;
+  const std::vector<Case> cases = {
+      {"fresh", {}, [](Span&) {}, [](Span&) {}},
+      {"a key set already",
+       {},
+       [](Span& s) {
+         s.set_attribute("a", 1);
+         s.set_attribute("gen_ai.system", "x");
+       },
+       [](Span&) {}},
+      {"replaced after",
+       {},
+       [](Span& s) { s.set_attribute("a", 1); },
+       [](Span& s) {
+         s.set_attribute("switchyard.deployment.id", "dep-b");
+         s.set_attribute("z", true);
+       }},
+      {"count limit", count_limit,
+       [](Span& s) {
+         s.set_attribute("a", 1);
+         s.set_attribute("b", 2);
+       },
+       [](Span& s) { s.set_attribute("c", 3); }},
+      {"length limit", length_limit, [](Span&) {}, [](Span&) {}},
+  };
+  for (const Case& c : cases) {
+    make(Sampler(), c.limits);
+    {
+      std::lock_guard lock(sink_->m);
+      sink_->spans.clear();
+    }
+    {
+      Span whole = tracer_->start_span("whole", SpanKind::internal, SpanContext{});
+      Span single = tracer_->start_span("single", SpanKind::internal, SpanContext{});
+      c.before(whole);
+      c.before(single);
+      whole.set_attributes(block);
+      for (const Attribute& a : block.attributes()) single.set_value(a.key, a.value);
+      c.after(whole);
+      c.after(single);
+    }
+    const std::vector<SpanData> spans = flush();
+    ASSERT_EQ(spans.size(), 2u) << c.name;
+    const SpanData& whole = spans[0].name == "whole" ? spans[0] : spans[1];
+    const SpanData& single = spans[0].name == "whole" ? spans[1] : spans[0];
+    EXPECT_EQ(whole.attributes.encoded(), single.attributes.encoded()) << c.name;
+    EXPECT_EQ(whole.attributes.size(), single.attributes.size()) << c.name;
+    EXPECT_EQ(whole.dropped_attributes_count, single.dropped_attributes_count) << c.name;
+  }
+  // Spot checks of what the cases recorded.
+  make();
+  {
+    std::lock_guard lock(sink_->m);
+    sink_->spans.clear();
+  }
+  {
+    Span s = tracer_->start_span("s", SpanKind::internal, SpanContext{});
+    s.set_attribute("gen_ai.system", "before");
+    s.set_attributes(block);
+    s.set_attribute("switchyard.deployment.id", "after");
+  }
+  const SpanData d = only_span();
+  ASSERT_EQ(d.attributes.size(), 5u);
+  EXPECT_EQ(std::get<std::string>(find(d, "gen_ai.system")->value), "openai");
+  EXPECT_EQ(std::get<std::string>(find(d, "switchyard.deployment.id")->value), "after");
+}
+
+TEST_F(TracerTest, ABlockMendsTextThatIsNotUtf8AndTruncatesLikeSetAttribute) {
+  SpanLimits limits;
+  limits.attribute_value_length = 3;
+  make(Sampler(), limits);
+  const AttributeBlock block{{"bad", std::string("a\xff"
+                                                 "b")},
+                             {"long", "abcdef"}};
+  {
+    Span s = tracer_->start_span("s", SpanKind::internal, SpanContext{});
+    s.set_attributes(block);
+  }
+  const SpanData d = only_span();
+  EXPECT_TRUE(is_valid_utf8(std::get<std::string>(find(d, "bad")->value)));
+  EXPECT_EQ(std::get<std::string>(find(d, "long")->value), "abc");
+}
+
+TEST(AttributeBlockTest, ALaterAttributeWithTheSameKeyReplacesTheEarlier) {
+  AttributeBlock block{{"a", "1"}, {"b", "2"}};
+  block.add({"a", "3"});
+  ASSERT_EQ(block.size(), 2u);
+  EXPECT_EQ(block.attributes()[0].key, "b");
+  EXPECT_EQ(std::get<std::string>(block.attributes()[1].value), "3");
+}
+
 TEST_F(TracerTest, AttributeCountLimitDropsAndCounts) {
   SpanLimits limits;
   limits.attribute_count = 3;
