@@ -319,3 +319,31 @@ TEST(ChunkRewriterTest, ScannedStreamMatchesParsedStream) {
 
 }  // namespace
 }  // namespace sy::providers::openai
+
+namespace sy::providers::openai {
+namespace {
+
+// The public model name goes in as a JSON string: plain names are quoted as they are, and names with a
+// quote, a backslash, a control character, DEL or UTF-8 come out exactly as the serializer writes them.
+TEST(ChunkRewriterTest, ThePublicNameIsQuotedAsTheSerializerQuotesIt) {
+  const std::vector<std::string> names = {"gpt-4o-mini",
+                                          "a",
+                                          "",
+                                          "with \"quote\"",
+                                          "back\\slash",
+                                          std::string("tab\there"),
+                                          std::string("nul\0x", 5),
+                                          "del\x7f",
+                                          "caf\xc3\xa9 \xe2\x82\xac"};
+  for (const std::string& name : names) {
+    const Outcome o = rewrite(R"({"id":"x","model":"upstream-model","choices":[]})", false, false, name);
+    ASSERT_EQ(o.result, Rewrite::ok) << name;
+    EXPECT_TRUE(o.scanned) << name;
+    EXPECT_EQ(o.out, R"({"id":"x","model":)" + bj::serialize(bj::string_view(name)) + R"(,"choices":[]})")
+        << name;
+    EXPECT_EQ(bj::parse(o.out).at("model").as_string(), name);
+  }
+}
+
+}  // namespace
+}  // namespace sy::providers::openai
