@@ -211,8 +211,8 @@ Route route_of(std::string_view path) {
 // The answer of a request no endpoint handler serves (health, models, and every refusal before a handler
 // runs): an error or a body; neither for a request the handler is to answer.
 void answer_directly(const auth::Authenticator& auth, const router::Router& router,
-                     const http::Request& request, const Route& route, std::optional<Error>& error,
-                     std::string& body) {
+                     const http::Request& request, std::string_view api_key, const Route& route,
+                     std::optional<Error>& error, std::string& body) {
   const std::string_view path = request.path;
   const bool get = request.method == "GET" || request.method == "HEAD";
   const bool post = request.method == "POST";
@@ -233,7 +233,7 @@ void answer_directly(const auth::Authenticator& auth, const router::Router& rout
     error = not_found("Unknown path " + std::string(path) + ".");
   } else if ((inference && !post) || (models && !get)) {
     error = method_not_allowed(request.method);
-  } else if (!auth.allows(request)) {
+  } else if (!auth.allows_key(api_key)) {
     error = Error{
         401,
         "authentication_error",
@@ -291,7 +291,9 @@ asio::awaitable<void> Api::handle(http::Request& request, http::ResponseWriter& 
   // Answers are built into named locals first: g++ 12 destroys temporaries of a co_await expression twice.
   std::optional<Error> error;
   std::string body;
-  answer_directly(auth_, router_, request, route, error, body);
+  // Read once: the inference path splits experiments by it too.
+  if (!route.health) ctx.api_key = auth::Authenticator::presented_key(request);
+  answer_directly(auth_, router_, request, ctx.api_key, route, error, body);
   if (error) {
     co_await send_error(writer, ctx, *error, dialect);
   } else if (!body.empty()) {

@@ -10,7 +10,6 @@
 
 #include "api/sse_chunk_sink.h"
 #include "api/trace_attributes.h"
-#include "auth/authenticator.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/random.h"
@@ -652,7 +651,7 @@ asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& 
   }
   Inference inference(endpoint, router, writer, ctx, dialect, parsed.as_object(), fields, public_model,
                       capture, span_attributes);
-  inference.set_api_key(auth::Authenticator::presented_key(request));
+  inference.set_api_key(ctx.api_key);
   inference.set_body_bytes(request.body.size());
   co_await inference.run(*group, embedder);
 }

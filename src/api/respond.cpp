@@ -6,6 +6,7 @@ void RequestContext::recycle() noexcept {
   static constexpr std::size_t kKeepId = 128;  // the longest request id a client may give
   if (request_id.capacity() > kKeepId) std::string().swap(request_id);
   request_id.clear();
+  api_key = {};
   response_headers.recycle();
   telemetry = nullptr;
   span = nullptr;

@@ -20,6 +20,7 @@ namespace sy::api {
 // (util/recycled.h): the request id and the answer's header fields keep their storage.
 struct RequestContext {
   std::string request_id;
+  std::string_view api_key;  // the key the client presented (in the request's own bytes); empty: none
   http::HeaderList response_headers;  // sent with every answer (x-request-id, ...)
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   const telemetry::Telemetry* telemetry = nullptr;  // null: tracing is off

@@ -103,9 +103,8 @@ bool Authenticator::keys_equal(std::string_view a, std::string_view b) noexcept 
   return equal;
 }
 
-bool Authenticator::allows(const http::Request& request) const noexcept {
+bool Authenticator::allows_key(std::string_view key) const noexcept {
   if (!enabled_) return true;
-  std::string_view key = presented_key(request);
   if (key.empty()) return false;
   if (master_size_ <= kKeyWindow)
     return key.size() <= kKeyWindow && window_equal(key, master_window_, master_size_);

@@ -18,7 +18,9 @@ class Authenticator {
   Authenticator& operator=(const Authenticator&) = default;
 
   bool enabled() const noexcept { return enabled_; }
-  bool allows(const http::Request& request) const noexcept;
+  bool allows(const http::Request& request) const noexcept { return allows_key(presented_key(request)); }
+  // Whether `presented` (presented_key's answer) is the master key, or any key when auth is off.
+  bool allows_key(std::string_view presented) const noexcept;
 
   // The key a request presents, from whichever header carries it; empty when none.
   static std::string_view presented_key(const http::Request& request) noexcept;
