@@ -13,6 +13,8 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/random.h"
+#include "util/recycled.h"
+#include "util/request_body.h"
 
 namespace sy::api {
 namespace {
@@ -140,12 +142,20 @@ telemetry::Span& no_span() noexcept {
   return none;
 }
 
+// What admission read of a request for the inference path.
+struct Admission {
+  RequestFields fields;  // the document's members; all null when the body was scanned, not parsed
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
+  GenAiParameters parameters;  // when tracing
+};
+
 // One request through the router: attempts, retries and fallbacks until an answer reaches the client.
 class Inference {
  public:
-  // `fields` are the body's, found before anything changed it.
+  // `admission` is what admit() read of the request; `body` its document, or its scanned text.
   Inference(Endpoint endpoint, const router::Router& router, http::ResponseWriter& writer,
-            RequestContext& ctx, Dialect& dialect, bj::object& body, const RequestFields& fields,
+            RequestContext& ctx, Dialect& dialect, json::BodyRef body, const Admission& admission,
             std::string_view public_model, bool capture,
             std::span<const DeploymentSpanAttributes> span_attributes)
       : endpoint_(endpoint),
@@ -155,32 +165,26 @@ class Inference {
         ctx_(ctx),
         dialect_(dialect),
         body_(body),
+        parameters_(admission.parameters),
         server_span_(ctx.span ? *ctx.span : no_span()) {
     call_.endpoint = endpoint;
-    call_.body = &body;
+    call_.body = body;
     call_.public_model = public_model;
     call_.request_id = ctx.request_id;
     call_.capture_content = capture;
-    if (endpoint != Endpoint::embeddings && fields.stream && fields.stream->is_bool()) {
-      call_.stream = fields.stream->get_bool();
-    }
+    call_.stream = admission.stream;
+    call_.include_usage = admission.include_usage;
     // Only a stream writes chunks: its sink is made for it alone, which keeps it out of every request's
     // frame.
     if (call_.stream) sink_ = std::make_unique<SseChunkSink>(writer, ctx, dialect);
-    if (const auto* so = fields.stream_options; so && so->is_object()) {
-      if (const auto* iu = so->as_object().if_contains("include_usage"); iu && iu->is_bool()) {
-        call_.include_usage = iu->get_bool();
-      }
-    }
-    if (ctx.telemetry) parameters_ = GenAiParameters::of(fields);
-    take_routing_fields(fields);
+    take_routing_fields(admission.fields);
     request_.stream = call_.stream;
     request_.prompt_field = endpoint == Endpoint::chat_completions ? "messages"
                             : endpoint == Endpoint::completions    ? "prompt"
                                                                    : "input";
-    request_.body = &body;
+    request_.body = body;
     if (router.settings().enable_pre_call_checks) {
-      request_.prompt_tokens = providers::estimate_prompt_tokens(endpoint, body);
+      request_.prompt_tokens = providers::estimate_prompt_tokens(endpoint, *body);
     }
   }
 
@@ -243,10 +247,10 @@ class Inference {
     if (const bj::value* v = fields.fallbacks; v && v->is_array()) {
       for (const auto& f : v->get_array()) request_fallbacks_.emplace_back(f.get_string());
     }
-    // The pointers die with the first erase.
-    body_.erase("num_retries");
-    body_.erase("timeout");
-    body_.erase("fallbacks");
+    // The pointers die with the first erase. (Fields come from a document: a scanned body has none.)
+    body_->erase("num_retries");
+    body_->erase("timeout");
+    body_->erase("fallbacks");
   }
 
   // After a failed attempt (its error `error`), puts the next one in `selection`: another deployment of the
@@ -439,7 +443,7 @@ class Inference {
     call_.deployment = &d;
     call_.public_model = visited_.back()->name;
     call_.timeout = timeout_ ? *timeout_ : router_.timeout(d, call_.stream);
-    call_.meta = {};
+    call_.meta.clear();
     call_.upstream_headers.clear();
     set_routing_headers(selection);
 
@@ -484,7 +488,7 @@ class Inference {
     record_outcome(server_span_, span, call_, nullptr, call_.capture_content, span_attributes(selection));
     std::int64_t tokens = std::max<std::int64_t>(0, call_.meta.prompt_tokens) +
                           std::max<std::int64_t>(0, call_.meta.completion_tokens);
-    if (call_.meta.prompt_tokens < 0) tokens += providers::estimate_prompt_tokens(endpoint_, body_);
+    if (call_.meta.prompt_tokens < 0) tokens += providers::estimate_prompt_tokens(endpoint_, *body_);
     router_.succeeded(selection, elapsed, tokens);
     span.end();
     record_totals();
@@ -572,11 +576,14 @@ class Inference {
   http::ResponseWriter& writer_;
   RequestContext& ctx_;
   Dialect& dialect_;
-  bj::object& body_;
+  json::BodyRef body_;
   GenAiParameters parameters_;          // for the CLIENT spans, when tracing
   telemetry::Span& server_span_;        // the request's SERVER span, or one that records nothing
   std::unique_ptr<SseChunkSink> sink_;  // a stream's
-  providers::Call call_;
+  // From this thread's spares, out of the frame (which must stay within the 1,020 bytes Asio recycles): the
+  // answer's id, model and finish reasons keep their storage from request to request.
+  Recycled<providers::Call> recycled_call_ = Recycled<providers::Call>::take();
+  providers::Call& call_ = *recycled_call_;
   router::RouteRequest request_;
   EmbeddingBuffer embedding_;  // request_.embedding's floats
   boost::container::small_vector<std::uint32_t, 8> tried_;
@@ -600,18 +607,9 @@ class Inference {
 
 namespace {
 
-// Parses and checks the request, and finds its model group: null, with `refusal`, when it is refused.
-const router::ModelGroup* admit(Endpoint endpoint, const router::Router& router, const http::Request& request,
-                                RequestContext& ctx, Dialect& dialect, bj::value& parsed,
-                                std::string& public_model, RequestFields& fields, bool capture,
-                                std::unique_ptr<Error>& refusal) {
-  boost::system::error_code ec;
-  parsed = bj::parse(request.body, ec, parsed.storage(), json::parse_options());
-  if (std::optional<Error> error = parse_request(endpoint, parsed, ec, dialect, public_model, fields)) {
-    refusal = std::make_unique<Error>(std::move(*error));
-    return nullptr;
-  }
-  if (ctx.span) record_request(*ctx.span, endpoint, fields, public_model, capture);
+// The model group `public_model` names: null, with `refusal`, when there is none.
+const router::ModelGroup* group_of(const router::Router& router, RequestContext& ctx,
+                                   const std::string& public_model, std::unique_ptr<Error>& refusal) {
   const router::ModelGroup* group = router.group(public_model);
   if (group) return group;
   if (ctx.telemetry) {
@@ -629,6 +627,47 @@ const router::ModelGroup* admit(Endpoint endpoint, const router::Router& router,
   return nullptr;
 }
 
+// Checks the request and finds its model group: null, with `refusal`, when it is refused. A chat request in
+// OpenAI's dialect is read from its text by the scanner when it can vouch for it (`scanned` then holds the
+// body, unparsed); any other is parsed into `parsed`, and so is one the scanner declines (which validation
+// may refuse: its errors come from the document).
+const router::ModelGroup* admit(Endpoint endpoint, const router::Router& router, const http::Request& request,
+                                RequestContext& ctx, Dialect& dialect, bj::value& parsed,
+                                std::optional<json::RequestBody>& scanned, std::string& public_model,
+                                Admission& a, bool capture, std::unique_ptr<Error>& refusal) {
+  if (endpoint == Endpoint::chat_completions && !capture && &dialect == &openai_dialect()) {
+    if (std::optional<ScannedChat> chat = scan_chat_request(request.body)) {
+      scanned.emplace(request.body, chat->model_value, parsed.storage());
+      public_model = chat->model;
+      a.stream = chat->stream;
+      a.parameters = chat->parameters;
+      if (ctx.span) record_request(*ctx.span, endpoint, a.parameters, public_model);
+      return group_of(router, ctx, public_model, refusal);
+    }
+  }
+  boost::system::error_code ec;
+  parsed = bj::parse(request.body, ec, parsed.storage(), json::parse_options());
+  RequestFields& fields = a.fields;
+  if (std::optional<Error> error = parse_request(endpoint, parsed, ec, dialect, public_model, fields)) {
+    refusal = std::make_unique<Error>(std::move(*error));
+    return nullptr;
+  }
+  if (endpoint != Endpoint::embeddings && fields.stream && fields.stream->is_bool()) {
+    a.stream = fields.stream->get_bool();
+  }
+  if (const auto* so = fields.stream_options; so && so->is_object()) {
+    if (const auto* iu = so->as_object().if_contains("include_usage"); iu && iu->is_bool()) {
+      a.include_usage = iu->get_bool();
+    }
+  }
+  if (ctx.telemetry) a.parameters = GenAiParameters::of(fields);
+  if (ctx.span) {
+    record_request(*ctx.span, endpoint, a.parameters, public_model);
+    if (capture) record_prompt(*ctx.span, fields);
+  }
+  return group_of(router, ctx, public_model, refusal);
+}
+
 }  // namespace
 
 asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& router,
@@ -642,15 +681,20 @@ asio::awaitable<void> handle_inference(Endpoint endpoint, const router::Router& 
   // A refusal is rare: kept behind a pointer, it takes no room in every request's frame.
   std::unique_ptr<Error> refusal;
   const bool capture = ctx.telemetry && ctx.telemetry->capture_message_content();
-  RequestFields fields;
-  const router::ModelGroup* group =
-      admit(endpoint, router, request, ctx, dialect, parsed, public_model, fields, capture, refusal);
+  std::optional<json::RequestBody> scanned;
+  // Read by the Inference's constructor before anything suspends: per thread, out of the frame, which must
+  // stay within the 1,020 bytes Asio recycles (a larger frame is allocated and freed every request).
+  thread_local Admission admission;
+  admission = Admission();
+  const router::ModelGroup* group = admit(endpoint, router, request, ctx, dialect, parsed, scanned,
+                                          public_model, admission, capture, refusal);
   if (!group) {
     co_await send_error(writer, ctx, *refusal, dialect);
     co_return;
   }
-  Inference inference(endpoint, router, writer, ctx, dialect, parsed.as_object(), fields, public_model,
-                      capture, span_attributes);
+  Inference inference(endpoint, router, writer, ctx, dialect,
+                      scanned ? json::BodyRef(&*scanned) : json::BodyRef(&parsed.as_object()), admission,
+                      public_model, capture, span_attributes);
   inference.set_api_key(ctx.api_key);
   inference.set_body_bytes(request.body.size());
   co_await inference.run(*group, embedder);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string_view>
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -41,5 +42,20 @@ struct GenAiParameters {
 
   static GenAiParameters of(const RequestFields& fields) noexcept;
 };
+
+// A chat completion request read from its text by the scanner (util/json_scan.h), without a parse: only
+// when the scanner vouches for the text and for everything validation checks, and the request has nothing
+// that only the document path handles. Nothing (and the caller parses) when
+// - the text is not a JSON object the scanner accepts, or a top-level key has an escape or comes twice;
+// - validation would refuse it: `model` is not a non-empty string without escapes, `stream` not a boolean or
+//   null, `messages` not a non-empty array of objects each with one `role` that is a string;
+// - it has `stream_options` or LiteLLM's routing fields (`num_retries`, `timeout`, `fallbacks`).
+struct ScannedChat {
+  std::string_view model_value;  // the model member's value as it stands in the text, quotes included
+  std::string_view model;        // between the quotes
+  bool stream = false;
+  GenAiParameters parameters;  // as GenAiParameters::of would read them from the document
+};
+std::optional<ScannedChat> scan_chat_request(std::string_view text);
 
 }  // namespace sy::api

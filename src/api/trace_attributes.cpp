@@ -48,22 +48,26 @@ std::vector<DeploymentSpanAttributes> deployment_span_attributes(const config::C
   return all;
 }
 
-void record_request(telemetry::Span& span, Endpoint endpoint, const RequestFields& fields,
-                    std::string_view public_model, bool capture_content) {
+void record_request(telemetry::Span& span, Endpoint endpoint, const GenAiParameters& parameters,
+                    std::string_view public_model) {
   if (!span.recording()) return;
   span.set_attribute("gen_ai.operation.name", operation_name(endpoint));
   if (!public_model.empty()) span.set_attribute("gen_ai.request.model", public_model);
-  record_parameters(span, endpoint, GenAiParameters::of(fields));
-  if (capture_content) {
-    for (const bj::value* v : {fields.messages, fields.prompt, fields.input}) {
-      if (v) span.set_attribute("gen_ai.prompt", bj::serialize(*v));
-    }
+  record_parameters(span, endpoint, parameters);
+}
+
+void record_prompt(telemetry::Span& span, const RequestFields& fields) {
+  if (!span.recording()) return;
+  for (const bj::value* v : {fields.messages, fields.prompt, fields.input}) {
+    if (v) span.set_attribute("gen_ai.prompt", bj::serialize(*v));
   }
 }
 
 void record_request(telemetry::Span& span, Endpoint endpoint, const bj::object& body,
                     std::string_view public_model, bool capture_content) {
-  record_request(span, endpoint, RequestFields::of(body), public_model, capture_content);
+  const RequestFields fields = RequestFields::of(body);
+  record_request(span, endpoint, GenAiParameters::of(fields), public_model);
+  if (capture_content) record_prompt(span, fields);
 }
 
 void record_attempt(telemetry::Span& span, Endpoint endpoint, const config::Deployment& d,

@@ -32,10 +32,11 @@ struct DeploymentSpanAttributes {
 // One per model_list entry, in its order (the router's slots).
 std::vector<DeploymentSpanAttributes> deployment_span_attributes(const config::Config& config);
 
-// Request-side GenAI attributes (operation, requested model and parameters), on the SERVER span; from the
-// fields found in the body, or from the body.
-void record_request(telemetry::Span& span, providers::Endpoint endpoint, const RequestFields& fields,
-                    std::string_view public_model, bool capture_content);
+// Request-side GenAI attributes (operation, requested model and parameters), on the SERVER span; the
+// prompt, when message content is captured. Or all of that from the body.
+void record_request(telemetry::Span& span, providers::Endpoint endpoint, const GenAiParameters& parameters,
+                    std::string_view public_model);
+void record_prompt(telemetry::Span& span, const RequestFields& fields);
 void record_request(telemetry::Span& span, providers::Endpoint endpoint, const boost::json::object& body,
                     std::string_view public_model, bool capture_content);
 

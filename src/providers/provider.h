@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "http/message.h"
 #include "util/error.h"
+#include "util/request_body.h"
 
 namespace sy::providers {
 
@@ -30,14 +31,19 @@ struct ResponseMeta {
   std::string server_address;   // network providers only
   int server_port = 0;
   int upstream_status = 0;
+
+  // Empties it for another attempt, keeping what its strings and vector allocated (not a completion text
+  // beyond 64 KB).
+  void clear() noexcept;
 };
 
-// One call of one deployment. `body` is the client's request, parsed once; the adapter may rewrite it in
-// place.
+// One call of one deployment. `body` is the client's request: its document, parsed once when first asked
+// for, which the adapter may rewrite in place; or, while nothing has parsed it, its text (body.unparsed()),
+// which an adapter that sends the request on as it is may send with the model value replaced.
 struct Call {
   Endpoint endpoint = Endpoint::chat_completions;
   const config::Deployment* deployment = nullptr;
-  boost::json::object* body = nullptr;
+  json::BodyRef body{};
   // The size of the text `body` was parsed from, when known: a hint for serializing it, or what becomes of
   // it.
   std::size_t body_bytes = 0;
@@ -49,6 +55,9 @@ struct Call {
   std::string_view request_id;
   std::chrono::milliseconds timeout{600'000};  // the whole attempt (streams: connect and each wait for bytes)
   std::vector<http::Header> upstream_headers;  // added to the upstream request (trace context, later)
+
+  // Empties it for the next request (a recycled Call, util/recycled.h), keeping what it allocated.
+  void recycle() noexcept;
 };
 
 struct Response {

@@ -77,4 +77,34 @@ std::int64_t estimate_prompt_tokens(Endpoint endpoint, const boost::json::object
   return std::max<std::int64_t>(1, tokens);
 }
 
+void ResponseMeta::clear() noexcept {
+  static constexpr std::size_t kKeepText = 64 * 1024;
+  id.clear();
+  model.clear();
+  finish_reasons.clear();
+  prompt_tokens = -1;
+  completion_tokens = -1;
+  if (completion_text.capacity() > kKeepText) std::string().swap(completion_text);
+  completion_text.clear();
+  server_address.clear();
+  server_port = 0;
+  upstream_status = 0;
+}
+
+void Call::recycle() noexcept {
+  const Call defaults;
+  endpoint = defaults.endpoint;
+  deployment = nullptr;
+  body = {};
+  body_bytes = 0;
+  public_model = {};
+  stream = false;
+  include_usage = false;
+  capture_content = false;
+  meta.clear();
+  request_id = {};
+  timeout = defaults.timeout;
+  upstream_headers.clear();
+}
+
 }  // namespace sy::providers

@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "router/stats.h"
 #include "util/error.h"
+#include "util/request_body.h"
 #include "util/random.h"
 
 namespace sy::router {
@@ -31,7 +32,7 @@ class Predictor;
 struct RouteRequest {
   bool stream = false;
   std::int64_t prompt_tokens = -1;             // estimated; -1 when not estimated
-  const boost::json::object* body = nullptr;   // the parsed request (for content-aware strategies)
+  json::ConstBodyRef body{};                   // the request (for content-aware strategies): parsed on use
   std::string_view prompt_field = "messages";  // names the prompt in a context-length error
   std::string_view api_key{};                  // the key presented: experiments hash it; never recorded
   // The routing text's embedding a strategy asked for (Strategy::embedding_need), as the embedding model

@@ -85,6 +85,21 @@ void serialize_into(const boost::json::object& o, std::string& out, std::size_t 
   serialize_with(sr, out, size_hint);
 }
 
+void append_quoted(std::string& out, std::string_view text) {
+  const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u < 0x7f && c != '"' && c != '\\';
+  });
+  if (!plain) {
+    out += boost::json::serialize(boost::json::string_view(text.data(), text.size()));
+    return;
+  }
+  out.reserve(out.size() + text.size() + 2);
+  out += '"';
+  out += text;
+  out += '"';
+}
+
 std::string content_text(const boost::json::value& content) {
   if (const auto* s = content.if_string()) return std::string(*s);
   std::string out;

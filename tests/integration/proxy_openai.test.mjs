@@ -5,6 +5,7 @@ import {
   startGateway,
   postJson,
   postStream,
+  request,
   classifyChatEvents,
   assertNoSecrets,
   withTimeout,
@@ -421,6 +422,47 @@ describe('pooled upstream connections', { timeout: 60_000 }, () => {
       // wait (bounded, polled) until the upstream has closed the idle connection the gateway keeps
       await waitFor(() => upstream.connectionsClosed > closed, { timeoutMs: 3000, message: 'upstream closed the idle connection' });
     }
+  });
+
+  // A chat body the scanner vouches for goes upstream as the client wrote it: its spacing, number forms,
+  // escapes and member order, only the model value replaced (the parsed path would write the JSON anew).
+  it('a chat body goes upstream byte for byte but for the model value', { timeout: 10_000 }, async () => {
+    const text = '{ "messages" : [ {"role":"user", "content":"caf\\u00e9 1.0"} ],\n "model" : "up", "temperature": 1.0, "top_p":5e-1, "user":"u\\/1" }';
+    const r = await request(gw, '/v1/chat/completions', {
+      method: 'POST',
+      body: text,
+      headers: { 'content-type': 'application/json' },
+      key: MASTER_KEY,
+    });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(upstream.requests.at(-1).rawBody, text.replace('"up"', '"ok"'));
+    assert.equal(r.json.model, 'up');
+  });
+
+  it('a streamed chat body asks the upstream for usage at its end, and the client sees none', { timeout: 10_000 }, async () => {
+    const text = '{"model":"up","stream":true,"messages":[{"role":"user","content":"s"}]} ';
+    const r = await request(gw, '/v1/chat/completions', {
+      method: 'POST',
+      body: text,
+      headers: { 'content-type': 'application/json' },
+      key: MASTER_KEY,
+    });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(upstream.requests.at(-1).rawBody, '{"model":"ok","stream":true,"messages":[{"role":"user","content":"s"}],"stream_options":{"include_usage":true}} ');
+    assert.ok(r.text.includes('data: [DONE]'), r.text);
+    assert.ok(!r.text.includes('"usage"'), 'the client did not ask for usage');
+  });
+
+  it('a body with routing fields is parsed: they never reach the upstream', { timeout: 10_000 }, async () => {
+    const text = '{"model":"up","num_retries":0,"messages":[{"role":"user","content":"r"}],"timeout":30}';
+    const r = await request(gw, '/v1/chat/completions', {
+      method: 'POST',
+      body: text,
+      headers: { 'content-type': 'application/json' },
+      key: MASTER_KEY,
+    });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(JSON.parse(upstream.requests.at(-1).rawBody), { model: 'ok', messages: [{ role: 'user', content: 'r' }] });
   });
 
   it('back-to-back requests reuse a connection', { timeout: 10_000 }, async () => {

@@ -19,6 +19,8 @@ TEST(RequestContextTest, ARecycledContextCarriesNothingOfTheLastRequest) {
   ctx.telemetry = reinterpret_cast<const telemetry::Telemetry*>(&span);  // any non-null address: never read
   ctx.baggage.push_back({"tenant", "a"});
   ctx.client_gone = true;
+  const std::string presented = "sk-presented";
+  ctx.api_key = presented;
   const char* id_storage = ctx.request_id.data();
 
   ctx.recycle();
@@ -28,6 +30,7 @@ TEST(RequestContextTest, ARecycledContextCarriesNothingOfTheLastRequest) {
   EXPECT_EQ(ctx.telemetry, nullptr);
   EXPECT_TRUE(ctx.baggage.empty());
   EXPECT_FALSE(ctx.client_gone);
+  EXPECT_TRUE(ctx.api_key.empty());
   ctx.request_id.assign(60, 's');
   EXPECT_EQ(ctx.request_id.data(), id_storage);  // the id's storage is kept
 

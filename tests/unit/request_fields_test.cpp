@@ -1,11 +1,16 @@
-// Unit tests for the one-pass lookup of a request body's members (api/request_fields.h) and the generation
-// parameters read from them.
+// Unit tests for the one-pass lookup of a request body's members (api/request_fields.h), the generation
+// parameters read from them, and chat requests read by the scanner without a parse.
 #include "api/request_fields.h"
 
+#include <cstddef>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
+
+#include "api/inference.h"
 
 namespace sy::api {
 namespace {
@@ -73,6 +78,89 @@ TEST(RequestFieldsTest, GenAiParametersPreferMaxCompletionTokensAndTakeNumbersOn
 
   p = parameters("{}");
   EXPECT_FALSE(p.max_tokens || p.temperature || p.top_p || p.stream);
+}
+
+}  // namespace
+}  // namespace sy::api
+
+// ---- chat requests read by the scanner (scan_chat_request) ----
+
+namespace sy::api {
+namespace {
+
+// A scanned request must say what the document path says: validation passes, and the model, stream flag
+// and generation parameters are the document's.
+void expect_same_as_document(std::string_view text) {
+  SCOPED_TRACE(std::string(text));
+  const std::optional<ScannedChat> scanned = scan_chat_request(text);
+  ASSERT_TRUE(scanned.has_value());
+  const bj::object doc = bj::parse(text).as_object();
+  const RequestFields fields = RequestFields::of(doc);
+  EXPECT_FALSE(validate_request(providers::Endpoint::chat_completions, fields).has_value());
+  EXPECT_EQ(scanned->model, fields.model->as_string());
+  EXPECT_EQ(bj::parse(scanned->model_value).as_string(), fields.model->as_string());
+  EXPECT_EQ(scanned->model_value.data() - text.data(),
+            static_cast<std::ptrdiff_t>(text.find(scanned->model_value)));  // a view into the text
+  const GenAiParameters p = GenAiParameters::of(fields);
+  EXPECT_EQ(scanned->stream, p.stream);
+  EXPECT_EQ(scanned->parameters.stream, p.stream);
+  EXPECT_EQ(scanned->parameters.max_tokens, p.max_tokens);
+  EXPECT_EQ(scanned->parameters.temperature, p.temperature);
+  EXPECT_EQ(scanned->parameters.top_p, p.top_p);
+}
+
+TEST(ScanChatRequestTest, ReadsWhatTheDocumentPathReads) {
+  expect_same_as_document(R"({"model":"m","messages":[{"role":"user","content":"hi"}]})");
+  expect_same_as_document(
+      R"({"model":"gpt-4o-mini","messages":[{"role":"system","content":"s"},{"role":"user","content":[{"type":"text","text":"x"}]}],"max_tokens":64,"temperature":0.2,"top_p":1,"stream":true})");
+  expect_same_as_document(
+      R"( { "model" : "m" , "messages" : [ { "content" : "caf\u00e9 \n", "role" : "user" } ] , "stream" : null } )");
+  expect_same_as_document(
+      R"({"model":"m","messages":[{"role":"user"}],"max_tokens":7,"max_completion_tokens":9,"stream":false})");
+  expect_same_as_document(
+      R"({"model":"m","messages":[{"role":"user"}],"max_tokens":1.5,"temperature":"hot"})");
+  expect_same_as_document(R"({"model":"m","messages":[{"role":"user"}],"max_tokens":18446744073709551615})");
+  expect_same_as_document(R"({"model":"m","messages":[{"role":"user"}],"temperature":-1e-3,"top_p":2E2})");
+  expect_same_as_document(
+      R"({"model":"m","messages":[{"role":"user"}],"temperature":123456789012345678901234567890})");
+  expect_same_as_document(
+      R"({"model":"m","messages":[{"role":"user"}],"max_tokens":null,"tools":[{"a":{}}]})");
+}
+
+TEST(ScanChatRequestTest, LeavesToTheDocumentWhatItCannotVouchFor) {
+  for (const std::string_view text : {
+           // not a scanned JSON object
+           R"(not json)",
+           R"([1])",
+           R"({"model":"m","messages":[{"role":"user"}]} x)",
+           R"({"model":"m","messages":[{"role":"user","content":"\ud83d\ude00"}]})",  // a surrogate escape
+           // keys with escapes or twice
+           R"({"mod\u0065l":"m","messages":[{"role":"user"}]})",
+           R"({"model":"m","model":"n","messages":[{"role":"user"}]})",
+           R"({"model":"m","messages":[{"role":"user"}],"user":"a","user":"b"})",
+           // what validation refuses
+           R"({"messages":[{"role":"user"}]})",
+           R"({"model":"","messages":[{"role":"user"}]})",
+           R"({"model":42,"messages":[{"role":"user"}]})",
+           R"({"model":"m\"x","messages":[{"role":"user"}]})",
+           R"({"model":"m","messages":[{"role":"user"}],"stream":"true"})",
+           R"({"model":"m"})",
+           R"({"model":"m","messages":[]})",
+           R"({"model":"m","messages":{}})",
+           R"({"model":"m","messages":[1]})",
+           R"({"model":"m","messages":[{"content":"x"}]})",
+           R"({"model":"m","messages":[{"role":1}]})",
+           R"({"model":"m","messages":[{"role":"user","role":"system"}]})",
+           R"({"model":"m","messages":[{"r\u006fle":"user"}]})",
+           // what only the document path handles
+           R"({"model":"m","messages":[{"role":"user"}],"stream_options":{"include_usage":true}})",
+           R"({"model":"m","messages":[{"role":"user"}],"num_retries":1})",
+           R"({"model":"m","messages":[{"role":"user"}],"timeout":3})",
+           R"({"model":"m","messages":[{"role":"user"}],"fallbacks":["b"]})",
+           R"({"model":"m","messages":[{"role":"user"}],"temperature":1e999})",
+       }) {
+    EXPECT_FALSE(scan_chat_request(text).has_value()) << text;
+  }
 }
 
 }  // namespace

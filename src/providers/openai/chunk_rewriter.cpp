@@ -1,6 +1,5 @@
 #include "providers/openai/chunk_rewriter.h"
 
-#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -141,23 +140,6 @@ bool usage_counts(std::string_view usage, std::vector<json::RawMember>& members,
   return true;
 }
 
-// `name` as a JSON string. A name of printable ASCII without a quote or a backslash, as model names are, is
-// quoted as it is (a serializer set up for a dozen bytes cost ~400 instructions per answer); any other goes
-// through the serializer.
-std::string quoted(std::string_view name) {
-  const bool plain = std::all_of(name.begin(), name.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u >= 0x20 && u < 0x7f && c != '"' && c != '\\';
-  });
-  if (!plain) return bj::serialize(bj::string_view(name));
-  std::string out;
-  out.reserve(name.size() + 2);
-  out += '"';
-  out += name;
-  out += '"';
-  return out;
-}
-
 }  // namespace
 
 // Parses into a stack arena: no heap churn per document of ordinary size.
@@ -183,7 +165,9 @@ Rewrite rewrite_document(std::string_view in, const RewriteOptions& opt, std::st
 }
 
 ChunkRewriter::ChunkRewriter(const RewriteOptions& options, Framing framing)
-    : options_(options), framing_(framing), quoted_model_(quoted(options.public_model)) {}
+    : options_(options), framing_(framing) {
+  json::append_quoted(quoted_model_, options.public_model);
+}
 
 Rewrite ChunkRewriter::rewrite(std::string_view chunk, std::string& out) {
   Rewrite result = Rewrite::ok;
