@@ -636,7 +636,7 @@ const router::ModelGroup* admit(Endpoint endpoint, const router::Router& router,
                                 std::optional<json::RequestBody>& scanned, std::string& public_model,
                                 Admission& a, bool capture, std::unique_ptr<Error>& refusal) {
   if (endpoint == Endpoint::chat_completions && !capture && &dialect == &openai_dialect()) {
-    if (std::optional<ScannedChat> chat = scan_chat_request(request.body)) {
+    if (std::optional<ScannedChat> chat = scan_chat_request(request.body, ctx.telemetry != nullptr)) {
       scanned.emplace(request.body, chat->model_value, parsed.storage());
       public_model = chat->model;
       a.stream = chat->stream;

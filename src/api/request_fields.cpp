@@ -87,7 +87,7 @@ struct ScanScratch {
 
 }  // namespace
 
-std::optional<ScannedChat> scan_chat_request(std::string_view text) {
+std::optional<ScannedChat> scan_chat_request(std::string_view text, bool with_parameters) {
   thread_local ScanScratch scratch;
   std::vector<json::RawMember>& members = scratch.members;
   json::NestedArray& messages = scratch.messages;
@@ -135,15 +135,16 @@ std::optional<ScannedChat> scan_chat_request(std::string_view text) {
     }
     if (roles != 1) return std::nullopt;
   }
+  out.stream = stream == "true";
+  out.parameters.stream = out.stream;
+  if (!with_parameters) return out;
   for (const std::string_view raw : {max_tokens, max_completion_tokens, temperature, top_p}) {
     if (number_of(raw).kind == Number::Kind::out_of_range) return std::nullopt;
   }
-  out.stream = stream == "true";
   out.parameters.max_tokens =
       max_tokens_of(!max_completion_tokens.empty() ? max_completion_tokens : max_tokens);
   out.parameters.temperature = double_of(temperature);
   out.parameters.top_p = double_of(top_p);
-  out.parameters.stream = out.stream;
   return out;
 }
 

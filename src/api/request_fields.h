@@ -54,8 +54,9 @@ struct ScannedChat {
   std::string_view model_value;  // the model member's value as it stands in the text, quotes included
   std::string_view model;        // between the quotes
   bool stream = false;
-  GenAiParameters parameters;  // as GenAiParameters::of would read them from the document
+  GenAiParameters parameters;  // as GenAiParameters::of would read them from the document: only the stream
+                               // flag unless `with_parameters` (they are for the spans)
 };
-std::optional<ScannedChat> scan_chat_request(std::string_view text);
+std::optional<ScannedChat> scan_chat_request(std::string_view text, bool with_parameters = true);
 
 }  // namespace sy::api

@@ -165,3 +165,20 @@ TEST(ScanChatRequestTest, LeavesToTheDocumentWhatItCannotVouchFor) {
 
 }  // namespace
 }  // namespace sy::api
+
+namespace sy::api {
+namespace {
+
+TEST(ScanChatRequestTest, WithoutParametersOnlyTheStreamFlagIsRead) {
+  const std::string_view text =
+      R"({"model":"m","messages":[{"role":"user"}],"max_tokens":5,"temperature":1e999,"stream":true})";
+  const std::optional<ScannedChat> bare = scan_chat_request(text, false);
+  ASSERT_TRUE(bare.has_value());  // an out-of-range number matters only to the spans
+  EXPECT_TRUE(bare->stream);
+  EXPECT_TRUE(bare->parameters.stream);
+  EXPECT_FALSE(bare->parameters.max_tokens || bare->parameters.temperature || bare->parameters.top_p);
+  EXPECT_FALSE(scan_chat_request(text).has_value());
+}
+
+}  // namespace
+}  // namespace sy::api
