@@ -23,79 +23,7 @@ namespace asio = boost::asio;
 namespace bj = boost::json;
 using providers::Endpoint;
 
-Error missing(std::string field) {
-  return invalid_request("Missing required parameter: '" + field + "'.", field, "missing_required_parameter");
-}
-Error wrong_type(std::string field, std::string_view expected) {
-  return invalid_request("Invalid type for '" + field + "': expected " + std::string(expected) + ".", field,
-                         "invalid_type");
-}
-
-std::optional<Error> validate_messages(const bj::value& messages) {
-  if (!messages.is_array()) return wrong_type("messages", "an array of message objects");
-  const auto& arr = messages.get_array();
-  if (arr.empty())
-    return invalid_request("'messages' must contain at least one message.", "messages", "invalid_value");
-  for (std::size_t i = 0; i < arr.size(); ++i) {
-    const auto* m = arr[i].if_object();
-    const auto* role = m ? m->if_contains("role") : nullptr;
-    if (role && role->is_string()) continue;
-    // The path is spelled only for the error.
-    const std::string path = "messages[" + std::to_string(i) + "]";
-    if (!m) return wrong_type(path, "an object");
-    if (!role) return missing(path + ".role");
-    return wrong_type(path + ".role", "a string");
-  }
-  return std::nullopt;
-}
-
 }  // namespace
-
-std::optional<Error> validate_request(Endpoint endpoint, const RequestFields& f) {
-  if (!f.model) return missing("model");
-  if (!f.model->is_string() || f.model->get_string().empty())
-    return wrong_type("model", "a non-empty string");
-  if (f.stream && !f.stream->is_bool() && !f.stream->is_null()) return wrong_type("stream", "a boolean");
-  // LiteLLM's per-request routing fields.
-  if (const auto* n = f.num_retries;
-      n && !n->is_null() &&
-      !((n->is_int64() && n->get_int64() >= 0 && n->get_int64() <= 100) || n->is_uint64())) {
-    return wrong_type("num_retries", "an integer from 0 to 100");
-  }
-  if (const auto* t = f.timeout; t && !t->is_null() && !(t->is_number() && t->to_number<double>() > 0)) {
-    return wrong_type("timeout", "a positive number of seconds");
-  }
-  if (const auto* fallbacks = f.fallbacks; fallbacks && !fallbacks->is_null()) {
-    const auto* list = fallbacks->if_array();
-    if (!list || !std::all_of(list->begin(), list->end(), [](const bj::value& v) { return v.is_string(); })) {
-      return wrong_type("fallbacks", "an array of model names");
-    }
-  }
-  switch (endpoint) {
-    case Endpoint::chat_completions:
-      if (!f.messages) return missing("messages");
-      return validate_messages(*f.messages);
-    case Endpoint::completions:
-      if (!f.prompt) return missing("prompt");
-      if (!f.prompt->is_string() && !f.prompt->is_array())
-        return wrong_type("prompt", "a string or an array");
-      return std::nullopt;
-    case Endpoint::embeddings: {
-      const auto* input = f.input;
-      if (!input) return missing("input");
-      if (!input->is_string() && !input->is_array()) return wrong_type("input", "a string or an array");
-      if (input->is_array() && input->get_array().empty()) {
-        return invalid_request("'input' must not be empty.", "input", "invalid_value");
-      }
-      return std::nullopt;
-    }
-  }
-  return std::nullopt;
-}
-
-std::optional<Error> validate_request(Endpoint endpoint, const bj::object& body) {
-  return validate_request(endpoint, RequestFields::of(body));
-}
 
 namespace {
 

@@ -21,10 +21,6 @@
 
 namespace sy::api {
 
-// Checks the fields the gateway relies on; the error names the offending field.
-std::optional<Error> validate_request(providers::Endpoint endpoint, const RequestFields& fields);
-std::optional<Error> validate_request(providers::Endpoint endpoint, const boost::json::object& body);
-
 // `dialect` is the client's wire format: the request is translated in and every answer out through it.
 // `embedder` gets the embedding a learned strategy routes on, when it needs one (null: never fetched).
 // `span_attributes`: the deployments' span attributes by router slot, encoded once (empty: made per span).

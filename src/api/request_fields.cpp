@@ -1,6 +1,8 @@
 #include "api/request_fields.h"
 
+#include <algorithm>
 #include <charconv>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -10,6 +12,33 @@ namespace sy::api {
 namespace {
 
 namespace bj = boost::json;
+using providers::Endpoint;
+
+Error missing(std::string field) {
+  return invalid_request("Missing required parameter: '" + field + "'.", field, "missing_required_parameter");
+}
+Error wrong_type(std::string field, std::string_view expected) {
+  return invalid_request("Invalid type for '" + field + "': expected " + std::string(expected) + ".", field,
+                         "invalid_type");
+}
+
+std::optional<Error> validate_messages(const bj::value& messages) {
+  if (!messages.is_array()) return wrong_type("messages", "an array of message objects");
+  const auto& arr = messages.get_array();
+  if (arr.empty())
+    return invalid_request("'messages' must contain at least one message.", "messages", "invalid_value");
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    const auto* m = arr[i].if_object();
+    const auto* role = m ? m->if_contains("role") : nullptr;
+    if (role && role->is_string()) continue;
+    // The path is spelled only for the error.
+    const std::string path = "messages[" + std::to_string(i) + "]";
+    if (!m) return wrong_type(path, "an object");
+    if (!role) return missing(path + ".role");
+    return wrong_type(path + ".role", "a string");
+  }
+  return std::nullopt;
+}
 
 // Sets `slot` to `value` when the key matches and no earlier member took it.
 void take(const bj::value*& slot, std::string_view key, std::string_view name,
@@ -41,6 +70,8 @@ struct Number {
   double d = 0;
 };
 
+constexpr std::size_t kMaxPlainNumber = 24;  // characters
+
 Number number_of(std::string_view raw) noexcept {
   Number n;
   if (raw.empty() || !(raw.front() == '-' || (raw.front() >= '0' && raw.front() <= '9'))) return n;
@@ -57,10 +88,26 @@ Number number_of(std::string_view raw) noexcept {
       }
     }
   }
+  // A long literal, or one near the ends of a double's range, is left to the parser: its default reading
+  // of such numbers differs from a correctly rounded one (an overflow, 0 × 10^615 read as NaN, ...), and a
+  // generation parameter never looks like that.
+  if (raw.size() > kMaxPlainNumber) {
+    n.kind = Number::Kind::out_of_range;
+    return n;
+  }
+  if (const std::size_t e = raw.find_first_of("eE"); e != std::string_view::npos) {
+    int exponent = 0;
+    const char* from = raw.data() + e + 1 + (raw[e + 1] == '+' ? 1 : 0);
+    if (auto [p, ec] = std::from_chars(from, end, exponent);
+        ec != std::errc() || exponent > 300 || exponent < -300) {
+      n.kind = Number::Kind::out_of_range;
+      return n;
+    }
+  }
   if (auto [p, ec] = std::from_chars(raw.data(), end, n.d); p == end && ec == std::errc()) {
     n.kind = Number::Kind::floating;
   } else if (p == end && ec == std::errc::result_out_of_range) {
-    n.kind = Number::Kind::out_of_range;  // the parser's infinity or zero: left to it
+    n.kind = Number::Kind::out_of_range;
   }
   return n;
 }
@@ -146,6 +193,52 @@ std::optional<ScannedChat> scan_chat_request(std::string_view text, bool with_pa
   out.parameters.temperature = double_of(temperature);
   out.parameters.top_p = double_of(top_p);
   return out;
+}
+
+std::optional<Error> validate_request(Endpoint endpoint, const RequestFields& f) {
+  if (!f.model) return missing("model");
+  if (!f.model->is_string() || f.model->get_string().empty())
+    return wrong_type("model", "a non-empty string");
+  if (f.stream && !f.stream->is_bool() && !f.stream->is_null()) return wrong_type("stream", "a boolean");
+  // LiteLLM's per-request routing fields.
+  if (const auto* n = f.num_retries;
+      n && !n->is_null() &&
+      !((n->is_int64() && n->get_int64() >= 0 && n->get_int64() <= 100) || n->is_uint64())) {
+    return wrong_type("num_retries", "an integer from 0 to 100");
+  }
+  if (const auto* t = f.timeout; t && !t->is_null() && !(t->is_number() && t->to_number<double>() > 0)) {
+    return wrong_type("timeout", "a positive number of seconds");
+  }
+  if (const auto* fallbacks = f.fallbacks; fallbacks && !fallbacks->is_null()) {
+    const auto* list = fallbacks->if_array();
+    if (!list || !std::all_of(list->begin(), list->end(), [](const bj::value& v) { return v.is_string(); })) {
+      return wrong_type("fallbacks", "an array of model names");
+    }
+  }
+  switch (endpoint) {
+    case Endpoint::chat_completions:
+      if (!f.messages) return missing("messages");
+      return validate_messages(*f.messages);
+    case Endpoint::completions:
+      if (!f.prompt) return missing("prompt");
+      if (!f.prompt->is_string() && !f.prompt->is_array())
+        return wrong_type("prompt", "a string or an array");
+      return std::nullopt;
+    case Endpoint::embeddings: {
+      const auto* input = f.input;
+      if (!input) return missing("input");
+      if (!input->is_string() && !input->is_array()) return wrong_type("input", "a string or an array");
+      if (input->is_array() && input->get_array().empty()) {
+        return invalid_request("'input' must not be empty.", "input", "invalid_value");
+      }
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> validate_request(Endpoint endpoint, const bj::object& body) {
+  return validate_request(endpoint, RequestFields::of(body));
 }
 
 RequestFields RequestFields::of(const bj::object& body) noexcept {

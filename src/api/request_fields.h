@@ -9,6 +9,9 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "providers/provider.h"
+#include "util/error.h"
+
 namespace sy::api {
 
 // Pointers into the body (null: absent), valid until the body changes: read them before anything erases or
@@ -50,6 +53,10 @@ struct GenAiParameters {
 // - validation would refuse it: `model` is not a non-empty string without escapes, `stream` not a boolean or
 //   null, `messages` not a non-empty array of objects each with one `role` that is a string;
 // - it has `stream_options` or LiteLLM's routing fields (`num_retries`, `timeout`, `fallbacks`).
+// Checks the fields the gateway relies on; the error names the offending field.
+std::optional<Error> validate_request(providers::Endpoint endpoint, const RequestFields& fields);
+std::optional<Error> validate_request(providers::Endpoint endpoint, const boost::json::object& body);
+
 struct ScannedChat {
   std::string_view model_value;  // the model member's value as it stands in the text, quotes included
   std::string_view model;        // between the quotes

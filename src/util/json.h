@@ -9,6 +9,7 @@
 
 #include <boost/json/fwd.hpp>
 #include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse_options.hpp>
 
 namespace sy::json {
 

@@ -15,6 +15,8 @@ constexpr std::array<bool, 256> kPlain = [] {
   return plain;
 }();
 
+constexpr std::ptrdiff_t kMaxExponentDigits = 9;
+
 // A cursor over the text. Every skip_* checks what it passes over and returns false at the first byte it
 // cannot vouch for.
 class Scanner {
@@ -143,7 +145,11 @@ class Scanner {
     if (peek('e') || peek('E')) {
       ++p_;
       if (!consume('+')) consume('-');
+      const char* exponent = p_;
       if (!digits()) return false;
+      // Boost.JSON refuses an exponent that overflows its int (with the mantissa's digits counted in):
+      // one of more than 9 digits is left to it.
+      if (p_ - exponent > kMaxExponentDigits) return false;
     }
     return true;
   }

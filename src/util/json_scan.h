@@ -18,8 +18,8 @@ struct RawMember {
 
 // Both functions return false when they cannot vouch for the text: it is not one well-formed JSON value of
 // the asked kind (RFC 8259; whitespace around it allowed), or it uses what this scanner leaves to a full
-// parser (nesting deeper than kMaxScanDepth, a \u escape of a surrogate). A caller then falls back to a
-// parser.
+// parser (nesting deeper than kMaxScanDepth, a \u escape of a surrogate, an exponent of more than 9 digits,
+// which the parser may refuse as an overflow). A caller then falls back to a parser.
 inline constexpr int kMaxScanDepth = 64;
 
 // The members of the object `text`, in order (a repeated key appears twice).

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 #include <boost/json/object.hpp>
@@ -30,6 +31,10 @@ class RequestBody {
   bool parsed() const noexcept { return parsed_; }
   // The document, parsed on first use. Changes to it are the request's from then on.
   boost::json::object& document() const;
+  // Writes into `out` (cleared first) the text with its model value replaced by `model` and, when
+  // `ask_usage`, a `"stream_options":{"include_usage":true}` member added at its end (the caller knows the
+  // text has none: the scanned path takes no body that has one).
+  void write_with_model(std::string_view model, bool ask_usage, std::string& out) const;
 
  private:
   std::string_view text_;

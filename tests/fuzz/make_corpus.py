@@ -162,9 +162,30 @@ def artifact_seeds(binary: str) -> dict:
     return seeds
 
 
+def chat_scan_seeds() -> dict:
+    """Chat request bodies: ones the scanner takes and ones it leaves to the parser."""
+    message = {"role": "user", "content": "Say hello in one short sentence."}
+    bodies = {
+        "small": {"model": "gpt-4o-mini", "messages": [{"role": "system", "content": "s"}, message],
+                  "max_tokens": 64, "temperature": 0.2},
+        "stream": {"model": "m", "stream": True, "messages": [message], "top_p": 1,
+                   "max_completion_tokens": 18446744073709551615},
+        "parts": {"messages": [{"role": "user", "content": [{"type": "text", "text": "caf\u00e9"}]}],
+                  "model": "m", "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]},
+        "routing_fields": {"model": "m", "messages": [message], "num_retries": 2, "fallbacks": ["b"]},
+        "stream_options": {"model": "m", "messages": [message], "stream": True,
+                           "stream_options": {"include_usage": True}},
+    }
+    seeds = {name: json.dumps(body).encode() for name, body in bodies.items()}
+    seeds["spaced"] = b' { "model" : "m" ,\n "messages" : [ { "content" : "x\\n" , "role" : "user" } ] } '
+    seeds["escaped_key"] = b'{"mod\\u0065l":"m","messages":[{"role":"user"}]}'
+    seeds["duplicate"] = b'{"model":"m","model":"n","messages":[{"role":"user"}]}'
+    return seeds
+
+
 def main() -> None:
     targets = [("event_stream_fuzz", event_stream_seeds()), ("sigv4_fuzz", sigv4_seeds()),
-               ("otlp_response_fuzz", otlp_response_seeds())]
+               ("otlp_response_fuzz", otlp_response_seeds()), ("chat_scan_fuzz", chat_scan_seeds())]
     if os.environ.get("SWITCHYARD_BIN"):
         targets.append(("artifact_fuzz", artifact_seeds(os.environ["SWITCHYARD_BIN"])))
     for target, seeds in targets:

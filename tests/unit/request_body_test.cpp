@@ -52,5 +52,21 @@ TEST(RequestBodyTest, ARefReadsLikeAPointerToTheDocument) {
   EXPECT_FALSE(ConstBodyRef());
 }
 
+TEST(RequestBodyTest, WritesItsTextWithAnotherModelAndAskingForUsage) {
+  const std::string text =
+      R"( {"messages":[{"role":"user","content":"caf\u00e9 1.0"}], "model" : "m", "n":1.0} )";
+  const auto at = text.find("\"m\"");
+  const RequestBody body(text, std::string_view(text).substr(at, 3), {});
+  std::string out = "left over";
+  body.write_with_model("gpt-4o", false, out);
+  EXPECT_EQ(out,
+            R"( {"messages":[{"role":"user","content":"caf\u00e9 1.0"}], "model" : "gpt-4o", "n":1.0} )");
+  body.write_with_model("a \"quoted\" name", true, out);
+  EXPECT_EQ(
+      out,
+      R"( {"messages":[{"role":"user","content":"caf\u00e9 1.0"}], "model" : "a \"quoted\" name", "n":1.0,"stream_options":{"include_usage":true}} )");
+  EXPECT_FALSE(body.parsed());  // written from the text alone
+}
+
 }  // namespace
 }  // namespace sy::json

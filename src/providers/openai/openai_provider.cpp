@@ -140,29 +140,6 @@ void azure_target_and_auth(const config::Deployment& d, Endpoint endpoint, http:
   if (!secret.empty()) r.headers.add("Authorization", "Bearer ").append(secret);
 }
 
-// The upstream body of a request nothing has parsed: its text as the client sent it, with the model value
-// replaced by `model`, and, when `ask_usage`, a stream_options member asking for usage (the scanner passes
-// no body that has one) added at its end.
-void splice_body(const json::RequestBody& body, std::string_view model, bool ask_usage, std::string& out) {
-  static constexpr std::string_view kAskUsage = R"(,"stream_options":{"include_usage":true})";
-  const std::string_view text = body.text();
-  const std::string_view old_model = body.model_value();
-  const auto model_at = static_cast<std::size_t>(old_model.data() - text.data());
-  const std::size_t close = text.rfind('}');  // the object's own: only whitespace may follow it
-  out.clear();
-  out.reserve(text.size() + model.size() + kAskUsage.size() + 2);
-  out.append(text.substr(0, model_at));
-  json::append_quoted(out, model);
-  const std::size_t after_model = model_at + old_model.size();
-  if (!ask_usage) {
-    out.append(text.substr(after_model));
-    return;
-  }
-  out.append(text.substr(after_model, close - after_model));
-  out.append(kAskUsage);
-  out.append(text.substr(close));
-}
-
 // Builds the upstream request, in one of the thread's recycled requests (whose target, header fields and body
 // keep their storage); `api_key` receives the key so errors can scrub it.
 Result<Recycled<http::ClientRequest>> build_request(Call& call, std::string_view& api_key) {
@@ -196,7 +173,7 @@ Result<Recycled<http::ClientRequest>> build_request(Call& call, std::string_view
   r.headers.add("Accept", call.stream ? "text/event-stream" : "application/json");
   for (const http::Header& h : call.upstream_headers) r.headers.add(h.name, h.value);
   if (text) {
-    splice_body(*text, d.params.provider_model, call.stream && !call.include_usage, r.body);
+    text->write_with_model(d.params.provider_model, call.stream && !call.include_usage, r.body);
   } else {
     json::serialize_into(*call.body, r.body, call.body_bytes);
   }
