@@ -424,16 +424,15 @@ describe('pooled upstream connections', { timeout: 60_000 }, () => {
     }
   });
 
+  // A chat request sent as this exact text (not re-serialised by the client).
+  const postText = (text) =>
+    request(gw, '/v1/chat/completions', { method: 'POST', body: text, headers: { 'content-type': 'application/json' }, key: MASTER_KEY });
+
   // A chat body the scanner vouches for goes upstream as the client wrote it: its spacing, number forms,
   // escapes and member order, only the model value replaced (the parsed path would write the JSON anew).
   it('a chat body goes upstream byte for byte but for the model value', { timeout: 10_000 }, async () => {
     const text = '{ "messages" : [ {"role":"user", "content":"caf\\u00e9 1.0"} ],\n "model" : "up", "temperature": 1.0, "top_p":5e-1, "user":"u\\/1" }';
-    const r = await request(gw, '/v1/chat/completions', {
-      method: 'POST',
-      body: text,
-      headers: { 'content-type': 'application/json' },
-      key: MASTER_KEY,
-    });
+    const r = await postText(text);
     assert.equal(r.status, 200, r.text);
     assert.equal(upstream.requests.at(-1).rawBody, text.replace('"up"', '"ok"'));
     assert.equal(r.json.model, 'up');
@@ -441,12 +440,7 @@ describe('pooled upstream connections', { timeout: 60_000 }, () => {
 
   it('a streamed chat body asks the upstream for usage at its end, and the client sees none', { timeout: 10_000 }, async () => {
     const text = '{"model":"up","stream":true,"messages":[{"role":"user","content":"s"}]} ';
-    const r = await request(gw, '/v1/chat/completions', {
-      method: 'POST',
-      body: text,
-      headers: { 'content-type': 'application/json' },
-      key: MASTER_KEY,
-    });
+    const r = await postText(text);
     assert.equal(r.status, 200, r.text);
     assert.equal(upstream.requests.at(-1).rawBody, '{"model":"ok","stream":true,"messages":[{"role":"user","content":"s"}],"stream_options":{"include_usage":true}} ');
     assert.ok(r.text.includes('data: [DONE]'), r.text);
@@ -455,12 +449,7 @@ describe('pooled upstream connections', { timeout: 60_000 }, () => {
 
   it('a body with routing fields is parsed: they never reach the upstream', { timeout: 10_000 }, async () => {
     const text = '{"model":"up","num_retries":0,"messages":[{"role":"user","content":"r"}],"timeout":30}';
-    const r = await request(gw, '/v1/chat/completions', {
-      method: 'POST',
-      body: text,
-      headers: { 'content-type': 'application/json' },
-      key: MASTER_KEY,
-    });
+    const r = await postText(text);
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(JSON.parse(upstream.requests.at(-1).rawBody), { model: 'ok', messages: [{ role: 'user', content: 'r' }] });
   });
