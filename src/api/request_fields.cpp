@@ -40,12 +40,6 @@ std::optional<Error> validate_messages(const bj::value& messages) {
   return std::nullopt;
 }
 
-// Sets `slot` to `value` when the key matches and no earlier member took it.
-void take(const bj::value*& slot, std::string_view key, std::string_view name,
-          const bj::value& value) noexcept {
-  if (!slot && key == name) slot = &value;
-}
-
 std::optional<double> number(const bj::value* v) noexcept {
   if (!v) return std::nullopt;
   if (v->is_double()) return v->get_double();
@@ -140,36 +134,26 @@ std::optional<ScannedChat> scan_chat_request(std::string_view text, bool with_pa
   json::NestedArray& messages = scratch.messages;
   if (!json::scan_object(text, members, messages)) return std::nullopt;
   ScannedChat out;
-  std::string_view max_tokens, max_completion_tokens, temperature, top_p, stream;
-  bool has_model = false;
+  RequestMembers<std::string_view> raw;  // the members' text
   for (std::size_t i = 0; i < members.size(); ++i) {
     const std::string_view key = members[i].key;
-    const std::string_view value = members[i].value;
     if (has_escape(key)) return std::nullopt;
     for (std::size_t j = 0; j < i; ++j) {
       if (members[j].key == key) return std::nullopt;  // the parser keeps the last; the text has both
     }
-    if (key == "model") {
-      if (value.size() < 3 || value.front() != '"' || has_escape(value)) return std::nullopt;
-      out.model_value = value;
-      out.model = value.substr(1, value.size() - 2);
-      has_model = true;
-    } else if (key == "stream") {
-      if (value != "true" && value != "false" && value != "null") return std::nullopt;
-      stream = value;
-    } else if (key == "stream_options" || key == "num_retries" || key == "timeout" || key == "fallbacks") {
-      return std::nullopt;
-    } else if (key == "max_tokens") {
-      max_tokens = value;
-    } else if (key == "max_completion_tokens") {
-      max_completion_tokens = value;
-    } else if (key == "temperature") {
-      temperature = value;
-    } else if (key == "top_p") {
-      top_p = value;
-    }
+    if (std::string_view* slot = raw.slot(key)) *slot = members[i].value;
   }
-  if (!has_model || !messages.found || messages.elements.empty()) return std::nullopt;
+  // What only the document path handles.
+  if (!raw.stream_options.empty() || !raw.num_retries.empty() || !raw.timeout.empty() ||
+      !raw.fallbacks.empty()) {
+    return std::nullopt;
+  }
+  const std::string_view model = raw.model, stream = raw.stream;
+  if (model.size() < 3 || model.front() != '"' || has_escape(model)) return std::nullopt;
+  if (!stream.empty() && stream != "true" && stream != "false" && stream != "null") return std::nullopt;
+  out.model_value = model;
+  out.model = model.substr(1, model.size() - 2);
+  if (!messages.found || messages.elements.empty()) return std::nullopt;
   for (std::size_t e = 0; e < messages.elements.size(); ++e) {
     if (messages.elements[e].front() != '{') return std::nullopt;
     const auto [begin, end] = messages.members_of(e);
@@ -185,13 +169,14 @@ std::optional<ScannedChat> scan_chat_request(std::string_view text, bool with_pa
   out.stream = stream == "true";
   out.parameters.stream = out.stream;
   if (!with_parameters) return out;
-  for (const std::string_view raw : {max_tokens, max_completion_tokens, temperature, top_p}) {
-    if (number_of(raw).kind == Number::Kind::out_of_range) return std::nullopt;
+  for (const std::string_view number :
+       {raw.max_tokens, raw.max_completion_tokens, raw.temperature, raw.top_p}) {
+    if (number_of(number).kind == Number::Kind::out_of_range) return std::nullopt;
   }
   out.parameters.max_tokens =
-      max_tokens_of(!max_completion_tokens.empty() ? max_completion_tokens : max_tokens);
-  out.parameters.temperature = double_of(temperature);
-  out.parameters.top_p = double_of(top_p);
+      max_tokens_of(!raw.max_completion_tokens.empty() ? raw.max_completion_tokens : raw.max_tokens);
+  out.parameters.temperature = double_of(raw.temperature);
+  out.parameters.top_p = double_of(raw.top_p);
   return out;
 }
 
@@ -244,44 +229,7 @@ std::optional<Error> validate_request(Endpoint endpoint, const bj::object& body)
 RequestFields RequestFields::of(const bj::object& body) noexcept {
   RequestFields f;
   for (const bj::key_value_pair& member : body) {
-    const std::string_view key = member.key();
-    const bj::value& v = member.value();
-    // By length first: most members are compared with one name, or none.
-    switch (key.size()) {
-      case 5:
-        take(f.model, key, "model", v);
-        take(f.input, key, "input", v);
-        take(f.top_p, key, "top_p", v);
-        break;
-      case 6:
-        take(f.stream, key, "stream", v);
-        take(f.prompt, key, "prompt", v);
-        break;
-      case 7:
-        take(f.timeout, key, "timeout", v);
-        break;
-      case 8:
-        take(f.messages, key, "messages", v);
-        break;
-      case 9:
-        take(f.fallbacks, key, "fallbacks", v);
-        break;
-      case 10:
-        take(f.max_tokens, key, "max_tokens", v);
-        break;
-      case 11:
-        take(f.num_retries, key, "num_retries", v);
-        take(f.temperature, key, "temperature", v);
-        break;
-      case 14:
-        take(f.stream_options, key, "stream_options", v);
-        break;
-      case 21:
-        take(f.max_completion_tokens, key, "max_completion_tokens", v);
-        break;
-      default:
-        break;
-    }
+    if (const bj::value** slot = f.slot(member.key()); slot && !*slot) *slot = &member.value();
   }
   return f;
 }

@@ -14,24 +14,56 @@
 
 namespace sy::api {
 
+// The members the gateway reads, by name: one slot of type V each, filled in one pass over a body. The
+// document path keeps pointers to the parsed values (RequestFields); the scanner keeps the values' text.
+template <class V>
+struct RequestMembers {
+  V model{};
+  V stream{};
+  V stream_options{};
+  V num_retries{};
+  V timeout{};
+  V fallbacks{};
+  V messages{};
+  V prompt{};
+  V input{};
+  V max_tokens{};
+  V max_completion_tokens{};
+  V temperature{};
+  V top_p{};
+
+  // The slot of the member named `key`, or null for a member the gateway does not read.
+  V* slot(std::string_view key) noexcept {
+    // By length first: most keys are compared with one name, or none.
+    switch (key.size()) {
+      case 5:
+        return key == "model" ? &model : key == "input" ? &input : key == "top_p" ? &top_p : nullptr;
+      case 6:
+        return key == "stream" ? &stream : key == "prompt" ? &prompt : nullptr;
+      case 7:
+        return key == "timeout" ? &timeout : nullptr;
+      case 8:
+        return key == "messages" ? &messages : nullptr;
+      case 9:
+        return key == "fallbacks" ? &fallbacks : nullptr;
+      case 10:
+        return key == "max_tokens" ? &max_tokens : nullptr;
+      case 11:
+        return key == "num_retries" ? &num_retries : key == "temperature" ? &temperature : nullptr;
+      case 14:
+        return key == "stream_options" ? &stream_options : nullptr;
+      case 21:
+        return key == "max_completion_tokens" ? &max_completion_tokens : nullptr;
+      default:
+        return nullptr;
+    }
+  }
+};
+
 // Pointers into the body (null: absent), valid until the body changes: read them before anything erases or
 // inserts a member. A parsed body has no duplicate keys; of a built one, the first member with a key is
 // taken.
-struct RequestFields {
-  const boost::json::value* model = nullptr;
-  const boost::json::value* stream = nullptr;
-  const boost::json::value* stream_options = nullptr;
-  const boost::json::value* num_retries = nullptr;
-  const boost::json::value* timeout = nullptr;
-  const boost::json::value* fallbacks = nullptr;
-  const boost::json::value* messages = nullptr;
-  const boost::json::value* prompt = nullptr;
-  const boost::json::value* input = nullptr;
-  const boost::json::value* max_tokens = nullptr;
-  const boost::json::value* max_completion_tokens = nullptr;
-  const boost::json::value* temperature = nullptr;
-  const boost::json::value* top_p = nullptr;
-
+struct RequestFields : RequestMembers<const boost::json::value*> {
   static RequestFields of(const boost::json::object& body) noexcept;
 };
 
