@@ -58,7 +58,7 @@ TTFB_SECONDS = env_int("BENCH_TTFB_SECONDS", 1 if QUICK else 2)
 HOLD = env_int("BENCH_HOLD_CONNECTIONS", 1000)
 SATURATION_CONNS = env_int("BENCH_SATURATION_CONNECTIONS", 512)
 PIN = os.environ.get("BENCH_PIN", "1") not in ("0", "false")
-PACED_DELAY_MS = 10  # the pause of each connection in the paced (half of max RPS) scenario
+PACED_DELAY_MS = 10  # the mean pause (exponentially distributed) of a connection in the paced scenario
 
 
 class Stop(Exception):

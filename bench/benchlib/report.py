@@ -202,10 +202,12 @@ def markdown(res) -> str:
             w("")
         if sc == "paced_half" and "paced" in res:
             p = res["paced"]
-            w(f"Each of {p['connections']} connections pauses {p['delay_ms']} ms before each request (wrk "
-              f"`delay()`), aiming at {p['target_rps']:,.0f} requests/s, half of {p['reference']}'s max RPS; "
-              "the latency excludes the pause. The RPS column says which share of that aim each target reached: "
-              "one far below 100% was overloaded, and its latency is that of a queue.")
+            w(f"Each of {p['connections']} connections pauses before each request (wrk `delay()`) for a random "
+              f"time, exponentially distributed with a mean of {p['delay_ms']} ms (so that the requests arrive "
+              f"spread out, as from independent clients, not in step), aiming at {p['target_rps']:,.0f} "
+              f"requests/s, half of {p['reference']}'s max RPS; the latency excludes the pause. The RPS column "
+              "says which share of that aim each target reached: one far below 100% was overloaded, and its "
+              "latency is that of a queue.")
             w("")
         w("| target | RPS | p50 (ms) | p90 (ms) | p99 (ms) | added p50 | added p99 | CPU ms / 1k req | "
           "peak RSS (MB) | errors |")
