@@ -1,6 +1,7 @@
 #include "api/request_fields.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <string>
 #include <string_view>
@@ -106,15 +107,13 @@ Number number_of(std::string_view raw) noexcept {
   return n;
 }
 
-// GenAiParameters::of, from the members' text.
-std::optional<std::int64_t> max_tokens_of(std::string_view raw) noexcept {
-  const Number n = number_of(raw);
+// GenAiParameters::of's readings, from a member's number.
+std::optional<std::int64_t> integer_of(const Number& n) noexcept {
   if (n.kind == Number::Kind::int64) return n.i;
   if (n.kind == Number::Kind::uint64) return static_cast<std::int64_t>(n.u);
   return std::nullopt;
 }
-std::optional<double> double_of(std::string_view raw) noexcept {
-  const Number n = number_of(raw);
+std::optional<double> double_of(const Number& n) noexcept {
   if (n.kind == Number::Kind::floating) return n.d;
   if (n.kind == Number::Kind::int64) return static_cast<double>(n.i);
   return std::nullopt;
@@ -169,14 +168,17 @@ std::optional<ScannedChat> scan_chat_request(std::string_view text, bool with_pa
   out.stream = stream == "true";
   out.parameters.stream = out.stream;
   if (!with_parameters) return out;
-  for (const std::string_view number :
-       {raw.max_tokens, raw.max_completion_tokens, raw.temperature, raw.top_p}) {
-    if (number_of(number).kind == Number::Kind::out_of_range) return std::nullopt;
+  // Each read once: checked, then used.
+  const std::array<std::string_view, 4> texts{raw.max_tokens, raw.max_completion_tokens, raw.temperature,
+                                              raw.top_p};
+  std::array<Number, 4> numbers;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    numbers[i] = number_of(texts[i]);
+    if (numbers[i].kind == Number::Kind::out_of_range) return std::nullopt;
   }
-  out.parameters.max_tokens =
-      max_tokens_of(!raw.max_completion_tokens.empty() ? raw.max_completion_tokens : raw.max_tokens);
-  out.parameters.temperature = double_of(raw.temperature);
-  out.parameters.top_p = double_of(raw.top_p);
+  out.parameters.max_tokens = integer_of(!raw.max_completion_tokens.empty() ? numbers[1] : numbers[0]);
+  out.parameters.temperature = double_of(numbers[2]);
+  out.parameters.top_p = double_of(numbers[3]);
   return out;
 }
 
