@@ -14,6 +14,7 @@ Settings (environment):
   BENCH_TTFB_SECONDS=2          ...or fewer: as many as fit in this many seconds (a slow target gets fewer)
   BENCH_HOLD_CONNECTIONS=1000   connections of the idle keep-alive and concurrent-streams scenarios
   BENCH_SATURATION_CONNECTIONS=512   wrk connections of the saturation run
+  BENCH_PAIRS=8                 pairs of the tracing-on/off comparison (each pair: one run of each, 2 s)
   BENCH_TARGETS=direct,nginx,switchyard,switchyard-otel,portkey
   BENCH_PIN=1                   pin the load generator to the upper half of the CPUs, everything else to the
                                 lower half (0: let the scheduler place everything)
@@ -58,6 +59,8 @@ TTFB_SECONDS = env_int("BENCH_TTFB_SECONDS", 1 if QUICK else 2)
 HOLD = env_int("BENCH_HOLD_CONNECTIONS", 1000)
 SATURATION_CONNS = env_int("BENCH_SATURATION_CONNECTIONS", 512)
 PIN = os.environ.get("BENCH_PIN", "1") not in ("0", "false")
+PAIRS = env_int("BENCH_PAIRS", 3 if QUICK else 8)
+PAIR_DURATION = 1 if QUICK else 2  # seconds per run of a pair
 PACED_DELAY_MS = 10  # the mean pause (exponentially distributed) of a connection in the paced scenario
 
 
@@ -121,7 +124,7 @@ class Bench:
         self.bodies = {}
         self.wrk_proc = None  # the running wrk, stopped with everything else if the run is interrupted
         self.results = {"meta": {}, "scenarios": {}, "memory": {t.name: {} for t in self.targets},
-                        "checks": {}, "notes": [], "phases_s": {}}
+                        "checks": {}, "notes": [], "phases_s": {}, "paired": {}}
 
     @contextlib.contextmanager
     def phase(self, name):
@@ -284,6 +287,25 @@ class Bench:
                     print(f"  [{name} {r + 1}/{rounds}] {t.name:16s} {report.brief(res)}", flush=True)
         self.results["scenarios"][name] = {n: {"rounds": rs, "median": median_of(rs)} for n, rs in per.items()}
 
+    def paired(self, name, base, other, pairs, measure):
+        """Runs `measure` on two targets one right after the other, `pairs` times (which goes first alternates):
+        the ratio of `other` to `base` in each pair, taken seconds apart, is far less at the mercy of a shared
+        host whose speed drifts over tens of seconds than the ratio of two medians from runs a minute apart.
+        The report gives the median of the pairs' ratios."""
+        ts = {t.name: t for t in self.targets}
+        if base not in ts or other not in ts:
+            return
+        per = {base: [], other: []}
+        with self.phase(name):
+            for i in range(pairs):
+                for n in ((base, other) if i % 2 == 0 else (other, base)):
+                    res = measure(ts[n])
+                    per[n].append(res)
+                    print(f"  [{name} {i + 1}/{pairs}] {n:16s} {report.brief(res)}", flush=True)
+        ratios = [o["rps"] / b["rps"] for b, o in zip(per[base], per[other]) if b["rps"]]
+        self.results["paired"][name] = {"base": base, "other": other, "rounds": per, "ratios": ratios,
+                                        "ratio_median": statistics.median(ratios) if ratios else None}
+
     def max_rps(self, name) -> float | None:
         sc = self.results["scenarios"]
         vals = [sc[s][name]["median"]["rps"] for s in ("small_c64", "small_c256", "saturation")
@@ -308,6 +330,9 @@ class Bench:
             self.results["paced"] = {"reference": ref, "target_rps": rate, "connections": conns,
                                      "delay_ms": PACED_DELAY_MS}
             self.scenario("paced_half", R, lambda t: self.wrk(t, "small", conns, D, delay_ms=PACED_DELAY_MS))
+        for name, conns in (("tracing_c64", 64), ("tracing_saturation", SATURATION_CONNS)):
+            self.paired(name, "switchyard", "switchyard-otel", PAIRS,
+                        lambda t, c=conns: self.wrk(t, "small", c, PAIR_DURATION))
         self.scenario("stream_ttfb", R, self.ttfb)
         self.scenario("stream_c64", R, lambda t: self.wrk(t, "stream", 64, D))
         self.scenario("body_1mb", R, lambda t: self.wrk(t, "big", 8, D))
@@ -381,7 +406,7 @@ def main() -> int:
                        quick=QUICK, duration_s=DURATION, rounds=ROUNDS, ttfb_requests=TTFB_REQUESTS,
                        ttfb_seconds=TTFB_SECONDS,
                        hold_connections=HOLD, saturation_connections=SATURATION_CONNS, workers=bench.workers,
-                       wrk_threads=bench.wrk_threads)
+                       wrk_threads=bench.wrk_threads, pairs=PAIRS, pair_duration_s=PAIR_DURATION)
     print(f"bench: load average at start {res['meta']['load_average_start']}; {res['meta']['pinning']}",
           flush=True)
     code = 0

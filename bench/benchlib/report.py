@@ -1,5 +1,7 @@
 """The results of a `make bench` run as the budget verdicts and a Markdown report (bench/results/*.md)."""
 
+import statistics
+
 GW = "switchyard"          # the budget is about the gateway with tracing off...
 GW_OTEL = "switchyard-otel"  # ...and, where it says so, with tracing on
 MB = 1024.0
@@ -93,8 +95,15 @@ def budget(res) -> list[dict]:
         0.2, "<=", "ms",
         diff(med(res, "stream_ttfb", GW_OTEL, "first_event_p50_ms"),
              med(res, "stream_ttfb", "direct", "first_event_p50_ms")))
-    row("tracing on vs off, max RPS", ratio(max_rps(res, GW_OTEL), max_rps(res, GW)), 0.9, ">=", "×")
-    row("tracing on vs off, RPS at 64 connections", vs("small_c64", GW_OTEL, GW), 0.9, ">=", "×")
+    # Paired runs when the run has them (see run.py's paired()); else the medians of the interleaved scenarios.
+    def paired(name, fallback):
+        v = res.get("paired", {}).get(name, {}).get("ratio_median")
+        return (v, "paired runs") if v is not None else (fallback, "interleaved scenarios")
+
+    sat, sat_how = paired("tracing_saturation", ratio(max_rps(res, GW_OTEL), max_rps(res, GW)))
+    c64, c64_how = paired("tracing_c64", vs("small_c64", GW_OTEL, GW))
+    row(f"tracing on vs off, max RPS (saturation; {sat_how})", sat, 0.9, ">=", "×")
+    row(f"tracing on vs off, RPS at 64 connections ({c64_how})", c64, 0.9, ">=", "×")
     mem = res.get("memory", {})
 
     def rss(target, key):
@@ -189,6 +198,27 @@ def markdown(res) -> str:
             f"{t} {fmt(ratio(max_rps(res, t), max_rps(res, 'nginx')), 2)}× (max), "
             f"{fmt(ratio(med(res, 'small_c64', t, 'rps'), med(res, 'small_c64', 'nginx', 'rps')), 2)}× (c=64)"
             for t in targets if t != "nginx") + ".")
+        w("")
+
+    if res.get("paired"):
+        w("## Tracing on vs off, paired runs")
+        w("")
+        w("The two gateway targets run one right after the other, the order alternating, "
+          f"{meta.get('pairs', '?')} pairs of {meta.get('pair_duration_s', '?')} s runs per connection count: "
+          "each pair's ratio is taken seconds apart, and the budget's tracing rows are the median "
+          "of the pairs' ratios. The interleaved scenarios above measure the two minutes apart on a host whose "
+          "speed drifts (their ratio is in the summary).")
+        w("")
+        w("| connections | pair | RPS tracing off | RPS tracing on | on ÷ off |")
+        w("|---|---|---|---|---|")
+        for name, p in res["paired"].items():
+            conns = p["rounds"][p["base"]][0]["connections"] if p["rounds"][p["base"]] else "?"
+            for i, (b, o) in enumerate(zip(p["rounds"][p["base"]], p["rounds"][p["other"]])):
+                w(f"| {conns} | {i + 1} | {fmt(b['rps'], 0)} | {fmt(o['rps'], 0)} | "
+                  f"{fmt(ratio(o['rps'], b['rps']), 3)} |")
+            w(f"| {conns} | **median** | {fmt(statistics.median(r['rps'] for r in p['rounds'][p['base']]), 0)} | "
+              f"{fmt(statistics.median(r['rps'] for r in p['rounds'][p['other']]), 0)} | "
+              f"**{fmt(p['ratio_median'], 3)}** |")
         w("")
 
     for sc, title in SCENARIO_TITLES.items():
