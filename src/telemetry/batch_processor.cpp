@@ -1,8 +1,15 @@
 #include "telemetry/batch_processor.h"
 
+#include <algorithm>
 #include <string>
 
 namespace sy::telemetry {
+namespace {
+
+// A request's buffer is kept for the next one up to this size (a batch of 512 typical spans is ~300 KB).
+constexpr std::size_t kKeepRequestBytes = 4 << 20;
+
+}  // namespace
 
 BatchSpanProcessor::BatchSpanProcessor(BatchSettings settings, std::unique_ptr<SpanExporter> exporter,
                                        Resource resource, InstrumentationScope scope, Diagnostics diagnostics)
@@ -11,10 +18,14 @@ BatchSpanProcessor::BatchSpanProcessor(BatchSettings settings, std::unique_ptr<S
       resource_(std::move(resource)),
       scope_(std::move(scope)),
       diagnostics_(std::move(diagnostics)),
-      queue_(settings.max_queue_size) {
+      queue_(settings.max_queue_size),
+      encoded_(exporter_ && exporter_->takes_encoded_requests()) {
   if (settings_.max_export_batch_size == 0 || settings_.max_export_batch_size > settings_.max_queue_size) {
     settings_.max_export_batch_size = settings_.max_queue_size;
   }
+  wake_at_ =
+      encoded_ ? std::min(kEncodeChunk, settings_.max_export_batch_size) : settings_.max_export_batch_size;
+  next_send_ = std::chrono::steady_clock::now() + settings_.schedule_delay;
   batch_.reserve(settings_.max_export_batch_size);
   batch_view_.reserve(settings_.max_export_batch_size);
   batch_kinds_.reserve(settings_.max_export_batch_size);
@@ -76,10 +87,84 @@ void BatchSpanProcessor::on_end(std::unique_ptr<SpanData> span) noexcept {
   }
   // Wake the exporter early once a whole batch waits. The flag keeps this to once per batch; taking the mutex
   // for that one notify makes sure the export thread cannot miss it between checking and sleeping.
-  if (queue_.size() >= settings_.max_export_batch_size && !batch_signalled_.exchange(true)) {
+  if (queue_.size() >= wake_at_ && !batch_signalled_.exchange(true)) {
     { std::lock_guard lock(mutex_); }
     wake_.notify_one();
   }
+}
+
+void BatchSpanProcessor::recycle_batch() noexcept {
+  // Cleared here, while the encoder has just read them, rather than on a request thread later, which would
+  // take the cache misses. Clearing keeps their storage (nothing freed but what grew unusually large), so
+  // the records' buffers stay with the request threads that reuse them; the free list hands out the last
+  // one cleared first.
+  for (const std::unique_ptr<SpanData>& record : batch_) {
+    batch_kinds_.push_back(record->kind);
+    clear_for_reuse(*record);
+  }
+  {
+    std::lock_guard lock(free_mutex_);
+    for (std::size_t i = 0; i < batch_.size() && free_count_ < settings_.max_queue_size; ++i) {
+      keep(batch_kinds_[i], std::move(batch_[i]));
+    }
+  }
+  batch_.clear();  // frees what the free lists had no room for
+  batch_view_.clear();
+  batch_kinds_.clear();
+}
+
+std::size_t BatchSpanProcessor::waiting() const noexcept {
+  return queue_.size() + (writer_.open() ? writer_.spans() : 0);
+}
+
+void BatchSpanProcessor::send_request() noexcept {
+  const std::size_t count = writer_.spans();
+  const std::string_view request = writer_.finish();
+  const ExportResult r = exporter_->export_request(request, count);
+  request_.clear();
+  if (request_.capacity() > kKeepRequestBytes) request_.release();  // one huge batch must not stay for good
+  if (r == ExportResult::success) {
+    exported_.fetch_add(count, std::memory_order_release);
+  } else {
+    failed_.fetch_add(count, std::memory_order_release);
+    dropped_.fetch_add(count, std::memory_order_relaxed);
+  }
+}
+
+void BatchSpanProcessor::encode_and_send(bool flush) noexcept {
+  for (;;) {
+    // A chunk never takes more than the request in progress has room for: it fills at most at its end.
+    const std::size_t room = settings_.max_export_batch_size - (writer_.open() ? writer_.spans() : 0);
+    std::unique_ptr<SpanData> span;
+    while (batch_.size() < std::min(kEncodeChunk, room) && queue_.try_pop(span))
+      batch_.push_back(std::move(span));
+    if (batch_.empty()) break;
+    for (const std::unique_ptr<SpanData>& record : batch_) {
+      if (!writer_.open()) writer_.begin(request_, resource_, scope_);
+      const std::size_t size = request_.size();
+      try {
+        writer_.add(*record);
+      } catch (...) {  // no memory for it: dropped, and no half-written span left behind
+        request_.truncate(size);
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    recycle_batch();
+    if (writer_.spans() >= settings_.max_export_batch_size) {
+      send_request();
+      if (stopping_.load(std::memory_order_relaxed)) return;  // the flush watches its deadline between sends
+    }
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (writer_.open() && (flush || now >= next_send_)) {
+    if (writer_.spans() > 0) {
+      send_request();
+    } else {
+      writer_.finish();  // began, and every span of it failed to encode
+      request_.clear();
+    }
+  }
+  if (now >= next_send_) next_send_ = now + settings_.schedule_delay;
 }
 
 void BatchSpanProcessor::export_available(std::size_t max_batches) noexcept {
@@ -95,23 +180,7 @@ void BatchSpanProcessor::export_available(std::size_t max_batches) noexcept {
     if (count == 0) return;
     const ExportResult r = exporter_ ? exporter_->export_spans(SpanBatch(batch_view_), resource_, scope_)
                                      : ExportResult::failure;
-    // Cleared here, while the encoder has just read them, rather than on a request thread later, which would
-    // take the cache misses. Clearing keeps their storage (nothing freed but what grew unusually large), so
-    // the records' buffers stay with the request threads that reuse them; the free list hands out the last
-    // one cleared first.
-    for (const std::unique_ptr<SpanData>& record : batch_) {
-      batch_kinds_.push_back(record->kind);
-      clear_for_reuse(*record);
-    }
-    {
-      std::lock_guard lock(free_mutex_);
-      for (std::size_t i = 0; i < batch_.size() && free_count_ < settings_.max_queue_size; ++i) {
-        keep(batch_kinds_[i], std::move(batch_[i]));
-      }
-    }
-    batch_.clear();  // frees what the free lists had no room for
-    batch_view_.clear();
-    batch_kinds_.clear();
+    recycle_batch();
     // Counted once the records are back: whoever sees the count can have them.
     if (r == ExportResult::success) {
       exported_.fetch_add(count, std::memory_order_release);
@@ -146,19 +215,34 @@ void BatchSpanProcessor::run() noexcept {
     bool stop = false;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, settings_.schedule_delay, [this] {
+      const auto woken = [this] {
         return stopping_.load(std::memory_order_relaxed) || batch_signalled_.load(std::memory_order_relaxed);
-      });
+      };
+      if (encoded_) {
+        wake_.wait_until(lock, next_send_, woken);  // the request in progress goes out by then
+      } else {
+        wake_.wait_for(lock, settings_.schedule_delay, woken);
+      }
       stop = stopping_.load(std::memory_order_relaxed);
       deadline = shutdown_deadline_;
     }
     batch_signalled_.store(false, std::memory_order_relaxed);
     if (stop) break;
-    export_available(settings_.max_queue_size / settings_.max_export_batch_size + 1);
+    if (encoded_) {
+      encode_and_send(false);
+    } else {
+      export_available(settings_.max_queue_size / settings_.max_export_batch_size + 1);
+    }
     report_drops();
   }
   // Flush: everything queued, batch by batch, while the shutdown deadline allows.
-  while (queue_.size() > 0 && std::chrono::steady_clock::now() < deadline) export_available(1);
+  while (waiting() > 0 && std::chrono::steady_clock::now() < deadline) {
+    if (encoded_) {
+      encode_and_send(true);
+    } else {
+      export_available(1);
+    }
+  }
   report_drops();
   shutdown_exporter_once();
   {

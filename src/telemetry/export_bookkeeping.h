@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 
+#include "telemetry/exporter.h"
 #include "telemetry/otlp_options.h"
 
 namespace sy::telemetry {
@@ -48,6 +49,31 @@ class ExportBookkeeping {
     s.retries = retries;
     s.spans_rejected = spans_rejected;
     return s;
+  }
+
+  // Runs one export of `count` spans and counts it (batches and spans, exported or failed). An exception is a
+  // failed export: `on_exception` runs (a connection in an unknown state is dropped, say) and the error is
+  // kept.
+  template <class Export, class OnException>
+  ExportResult counted(std::size_t count, Export&& run, OnException&& on_exception) noexcept {
+    ExportResult result = ExportResult::failure;
+    try {
+      result = run();
+    } catch (const std::exception& e) {
+      on_exception();
+      fail(std::string("unexpected error: ") + e.what());
+    } catch (...) {
+      on_exception();
+      fail("unexpected error");
+    }
+    if (result == ExportResult::success) {
+      ++batches_exported;
+      spans_exported += count;
+    } else {
+      ++batches_failed;
+      spans_failed += count;
+    }
+    return result;
   }
 
   // Waits `delay` unless shutdown comes first; returns false on shutdown.

@@ -22,6 +22,25 @@ void encode_traces_protobuf(SpanBatch spans, const Resource& resource, const Ins
 std::string encode_traces_protobuf(SpanBatch spans, const Resource& resource,
                                    const InstrumentationScope& scope);
 
+// Writes the request encode_traces_protobuf writes, span by span: begin() writes the resource and scope into
+// `out` (emptied first), add() one span (its record may be reused as soon as add returns), finish() fixes the
+// lengths and returns the request, which stays in `out`. The same bytes as encode_traces_protobuf for the
+// same spans.
+class TracesRequestWriter {
+ public:
+  void begin(EncodeBuffer& out, const Resource& resource, const InstrumentationScope& scope);
+  void add(const SpanData& span);
+  std::string_view finish();
+  bool open() const noexcept { return out_ != nullptr; }  // between begin and finish
+  std::size_t spans() const noexcept { return spans_; }   // added since begin
+
+ private:
+  EncodeBuffer* out_ = nullptr;
+  std::size_t resource_spans_at_ = 0;
+  std::size_t scope_spans_at_ = 0;
+  std::size_t spans_ = 0;
+};
+
 // OTLP/JSON (Content-Type application/json): lowerCamelCase names, hex trace and span ids, enums as integers,
 // 64-bit integers as decimal strings; empty and default fields are left out.
 std::string encode_traces_json(SpanBatch spans, const Resource& resource, const InstrumentationScope& scope);

@@ -193,23 +193,45 @@ void write_span(ProtoWriter& w, const SpanData& s) {
 
 }  // namespace
 
-void encode_traces_protobuf(SpanBatch spans, const Resource& resource, const InstrumentationScope& scope,
-                            EncodeBuffer& out) {
+void TracesRequestWriter::begin(EncodeBuffer& out, const Resource& resource,
+                                const InstrumentationScope& scope) {
   out.clear();
+  out_ = &out;
+  spans_ = 0;
   ProtoWriter w(out);
-  const std::size_t resource_spans_at = w.open(request_field::resource_spans, kGuessBatch);
+  resource_spans_at_ = w.open(request_field::resource_spans, kGuessBatch);
   const std::size_t resource_at = w.open(resource_spans_field::resource, kGuessResource);
   write_attributes(w.buffer(), resource_field::attributes, resource.attributes);
   w.close(resource_at, kGuessResource);
-  const std::size_t scope_spans_at = w.open(resource_spans_field::scope_spans, kGuessBatch);
+  scope_spans_at_ = w.open(resource_spans_field::scope_spans, kGuessBatch);
   w.message_header(scope_spans_field::scope,
                    (scope.name.empty() ? 0 : len_field_size(scope.name.size())) +
                        (scope.version.empty() ? 0 : len_field_size(scope.version.size())));
   if (!scope.name.empty()) w.string_field(scope_field::name, scope.name);
   if (!scope.version.empty()) w.string_field(scope_field::version, scope.version);
-  for (const SpanData& s : spans) write_span(w, s);
-  w.close(scope_spans_at, kGuessBatch);
-  w.close(resource_spans_at, kGuessBatch);
+}
+
+void TracesRequestWriter::add(const SpanData& span) {
+  ProtoWriter w(*out_);
+  write_span(w, span);
+  ++spans_;
+}
+
+std::string_view TracesRequestWriter::finish() {
+  ProtoWriter w(*out_);
+  w.close(scope_spans_at_, kGuessBatch);
+  w.close(resource_spans_at_, kGuessBatch);
+  const std::string_view request = out_->view();
+  out_ = nullptr;
+  return request;
+}
+
+void encode_traces_protobuf(SpanBatch spans, const Resource& resource, const InstrumentationScope& scope,
+                            EncodeBuffer& out) {
+  TracesRequestWriter writer;
+  writer.begin(out, resource, scope);
+  for (const SpanData& s : spans) writer.add(s);
+  writer.finish();
 }
 
 std::string encode_traces_protobuf(SpanBatch spans, const Resource& resource,

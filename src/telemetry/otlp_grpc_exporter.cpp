@@ -188,9 +188,16 @@ struct OtlpGrpcExporter::Impl : ExportBookkeeping {
 
   ExportResult export_batch(SpanBatch spans, const Resource& resource, const InstrumentationScope& scope) {
     if (!can_export(config_error)) return ExportResult::failure;
-    const Clock::time_point deadline = Clock::now() + options.timeout;
     encode_traces_protobuf(spans, resource, scope, body);
-    grpc::Slice slice(body.data(), body.size());  // a copy gRPC owns: it may outlive the call internally
+    return send(body.view());
+  }
+
+  // Sends one encoded request, retrying retryable status codes inside the export deadline.
+  ExportResult send(std::string_view request_bytes) {
+    if (!can_export(config_error)) return ExportResult::failure;
+    const Clock::time_point deadline = Clock::now() + options.timeout;
+    // A copy gRPC owns: it may outlive the call internally.
+    grpc::Slice slice(request_bytes.data(), request_bytes.size());
     const grpc::ByteBuffer request(&slice, 1);
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     for (int retry = 0;; ++retry) {
@@ -229,22 +236,14 @@ OtlpGrpcExporter::~OtlpGrpcExporter() = default;
 ExportResult OtlpGrpcExporter::export_spans(SpanBatch spans, const Resource& resource,
                                             const InstrumentationScope& scope) noexcept {
   if (spans.empty()) return ExportResult::success;
-  ExportResult result = ExportResult::failure;
-  try {
-    result = impl_->export_batch(spans, resource, scope);
-  } catch (const std::exception& e) {
-    impl_->fail(std::string("unexpected error: ") + e.what());
-  } catch (...) {
-    impl_->fail("unexpected error");
-  }
-  if (result == ExportResult::success) {
-    ++impl_->batches_exported;
-    impl_->spans_exported += spans.size();
-  } else {
-    ++impl_->batches_failed;
-    impl_->spans_failed += spans.size();
-  }
-  return result;
+  return impl_->counted(
+      spans.size(), [&] { return impl_->export_batch(spans, resource, scope); }, [] {});
+}
+
+ExportResult OtlpGrpcExporter::export_request(std::string_view request, std::size_t count) noexcept {
+  if (count == 0) return ExportResult::success;
+  return impl_->counted(
+      count, [&] { return impl_->send(request); }, [] {});
 }
 
 void OtlpGrpcExporter::shutdown() noexcept {

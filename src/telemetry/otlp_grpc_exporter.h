@@ -28,6 +28,8 @@ class OtlpGrpcExporter final : public SpanExporter {
   // timeout.
   ExportResult export_spans(SpanBatch spans, const Resource& resource,
                             const InstrumentationScope& scope) noexcept override;
+  bool takes_encoded_requests() const noexcept override { return true; }
+  ExportResult export_request(std::string_view request, std::size_t count) noexcept override;
   // Thread-safe: cancels a call in flight and any backoff wait; later exports fail at once.
   void shutdown() noexcept override;
   std::string_view name() const noexcept override;

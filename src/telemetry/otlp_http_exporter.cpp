@@ -319,22 +319,14 @@ struct OtlpHttpExporter::Impl : ExportBookkeeping {
     return secure ? exchange(*secure, req, deadline, reused) : exchange(*plain, req, deadline, reused);
   }
 
-  std::optional<Request> build_request(SpanBatch spans, const Resource& resource,
-                                       const InstrumentationScope& scope) {
+  // The request carrying `body` (an encoded ExportTraceServiceRequest), compressed when so configured.
+  std::optional<Request> build_request(std::string_view body) {
     Request req{http::verb::post, endpoint->target, 11};
     // The configured headers go first so the protocol's own (content type, encoding, length) always win.
     for (const auto& [key, value] : options.headers) req.insert(key, value);
     req.set(http::field::host, host_header);
     req.set(http::field::user_agent, kUserAgent);
     req.set(http::field::content_type, json_body ? "application/json" : "application/x-protobuf");
-    std::string_view body;
-    if (json_body) {
-      json_body_text = encode_traces_json(spans, resource, scope);
-      body = json_body_text;
-    } else {
-      encode_traces_protobuf(spans, resource, scope, protobuf_body);
-      body = protobuf_body.view();
-    }
     if (options.compression == OtlpExporterOptions::Compression::gzip) {
       if (!gzip(body, compressed_body)) return std::nullopt;
       body = compressed_body.view();
@@ -348,8 +340,19 @@ struct OtlpHttpExporter::Impl : ExportBookkeeping {
 
   ExportResult export_batch(SpanBatch spans, const Resource& resource, const InstrumentationScope& scope) {
     if (!can_export(config_error)) return ExportResult::failure;
+    if (json_body) {
+      json_body_text = encode_traces_json(spans, resource, scope);
+      return send(json_body_text);
+    }
+    encode_traces_protobuf(spans, resource, scope, protobuf_body);
+    return send(protobuf_body.view());
+  }
+
+  // Sends one encoded request, retrying retryable failures inside the export deadline.
+  ExportResult send(std::string_view body) {
+    if (!can_export(config_error)) return ExportResult::failure;
     const Clock::time_point deadline = Clock::now() + options.timeout;
-    std::optional<Request> req = build_request(spans, resource, scope);
+    std::optional<Request> req = build_request(body);
     if (!req) {
       fail("gzip compression failed");
       return ExportResult::failure;
@@ -389,24 +392,19 @@ OtlpHttpExporter::~OtlpHttpExporter() {
 ExportResult OtlpHttpExporter::export_spans(SpanBatch spans, const Resource& resource,
                                             const InstrumentationScope& scope) noexcept {
   if (spans.empty()) return ExportResult::success;
-  ExportResult result = ExportResult::failure;
-  try {
-    result = impl_->export_batch(spans, resource, scope);
-  } catch (const std::exception& e) {
-    impl_->close();
-    impl_->fail(std::string("unexpected error: ") + e.what());
-  } catch (...) {
-    impl_->close();
-    impl_->fail("unexpected error");
-  }
-  if (result == ExportResult::success) {
-    ++impl_->batches_exported;
-    impl_->spans_exported += spans.size();
-  } else {
-    ++impl_->batches_failed;
-    impl_->spans_failed += spans.size();
-  }
-  return result;
+  return impl_->counted(
+      spans.size(), [&] { return impl_->export_batch(spans, resource, scope); }, [&] { impl_->close(); });
+}
+
+bool OtlpHttpExporter::takes_encoded_requests() const noexcept {
+  return !impl_->json_body;
+}
+
+ExportResult OtlpHttpExporter::export_request(std::string_view request, std::size_t count) noexcept {
+  if (count == 0) return ExportResult::success;
+  if (impl_->json_body) return ExportResult::failure;  // OTLP/JSON is written from the span records
+  return impl_->counted(
+      count, [&] { return impl_->send(request); }, [&] { impl_->close(); });
 }
 
 void OtlpHttpExporter::shutdown() noexcept {

@@ -23,6 +23,9 @@ class OtlpHttpExporter final : public SpanExporter {
   // failure, or the options' timeout.
   ExportResult export_spans(SpanBatch spans, const Resource& resource,
                             const InstrumentationScope& scope) noexcept override;
+  // With protobuf (not JSON) bodies.
+  bool takes_encoded_requests() const noexcept override;
+  ExportResult export_request(std::string_view request, std::size_t count) noexcept override;
   // Thread-safe: interrupts a running export's waits; later exports fail at once.
   void shutdown() noexcept override;
   std::string_view name() const noexcept override;

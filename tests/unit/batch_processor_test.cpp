@@ -17,6 +17,8 @@
 #include <gtest/gtest.h>
 
 #include "telemetry/batch_processor.h"
+#include "telemetry/otlp_encoding.h"
+#include "telemetry/protobuf_wire.h"
 #include "telemetry/span_queue.h"
 
 namespace sy::telemetry {
@@ -196,6 +198,7 @@ struct ExportLog {
   std::vector<Clock::time_point> batch_times;
   std::vector<std::string> resource_service_names;
   std::vector<std::string> scope_names;
+  std::vector<std::string> requests;  // the bytes of each encoded request (an exporter that takes them)
   int shutdown_calls = 0;
   int in_export = 0;
   bool block = false;                       // exports wait while this is set (bounded)
@@ -229,11 +232,77 @@ struct ExportLog {
   }
 };
 
+// The names of the spans in an encoded ExportTraceServiceRequest, its resource's service.name and its scope's
+// name, read with the gateway's own protobuf reader.
+struct DecodedRequest {
+  std::vector<std::string> names;
+  std::string service;
+  std::string scope;
+};
+
+std::string_view string_field(std::string_view message, std::uint32_t wanted) {
+  std::string_view out;
+  wire::for_each_field(message, [&](std::uint32_t f, wire::Wire t, std::uint64_t, std::string_view bytes) {
+    if (f == wanted && t == wire::Wire::len) out = bytes;
+  });
+  return out;
+}
+
+DecodedRequest decode_request(std::string_view request) {
+  DecodedRequest d;
+  const auto each = [](std::string_view message, std::uint32_t wanted, auto&& fn) {
+    wire::for_each_field(message, [&](std::uint32_t f, wire::Wire t, std::uint64_t, std::string_view bytes) {
+      if (f == wanted && t == wire::Wire::len) fn(bytes);
+    });
+  };
+  each(request, 1, [&](std::string_view resource_spans) {
+    each(string_field(resource_spans, 1), 1, [&](std::string_view key_value) {
+      if (string_field(key_value, 1) == "service.name")
+        d.service = std::string(string_field(string_field(key_value, 2), 1));
+    });
+    each(resource_spans, 2, [&](std::string_view scope_spans) {
+      d.scope = std::string(string_field(string_field(scope_spans, 1), 1));
+      each(scope_spans, 2, [&](std::string_view span) { d.names.emplace_back(string_field(span, 5)); });
+    });
+  });
+  return d;
+}
+
+// Records every batch in the log. `encoded`: it takes whole requests the processor encoded
+// (takes_encoded_requests), and reads the names back out of the bytes.
 class FakeExporter final : public SpanExporter {
  public:
-  explicit FakeExporter(std::shared_ptr<ExportLog> log) : log_(std::move(log)) {}
+  explicit FakeExporter(std::shared_ptr<ExportLog> log, bool encoded = false)
+      : log_(std::move(log)), encoded_(encoded) {}
   ExportResult export_spans(SpanBatch spans, const Resource& resource,
                             const InstrumentationScope& scope) noexcept override {
+    std::vector<std::string> names;
+    for (const SpanData& s : spans) names.push_back(s.name);
+    std::string service;
+    for (const Attribute& a : resource.attributes) {
+      if (a.key == "service.name") service = std::get<std::string>(a.value);
+    }
+    return log_batch(std::move(names), std::move(service), scope.name);
+  }
+  bool takes_encoded_requests() const noexcept override { return encoded_; }
+  ExportResult export_request(std::string_view request, std::size_t count) noexcept override {
+    DecodedRequest d = decode_request(request);
+    EXPECT_EQ(d.names.size(), count);
+    {
+      std::lock_guard lock(log_->m);
+      log_->requests.emplace_back(request);
+    }
+    return log_batch(std::move(d.names), std::move(d.service), std::move(d.scope));
+  }
+  void shutdown() noexcept override {
+    std::lock_guard lock(log_->m);
+    ++log_->shutdown_calls;
+    log_->cv.notify_all();
+  }
+  std::string_view name() const noexcept override { return "fake"; }
+
+ private:
+  ExportResult log_batch(std::vector<std::string> names, std::string service, std::string scope) {
     std::chrono::milliseconds delay;
     {
       std::unique_lock lock(log_->m);
@@ -245,29 +314,17 @@ class FakeExporter final : public SpanExporter {
     if (delay.count() > 0)
       std::this_thread::sleep_for(delay);  // simulated network time, not a wait for results
     std::lock_guard lock(log_->m);
-    std::vector<std::string> names;
-    for (const SpanData& s : spans) names.push_back(s.name);
     log_->batches.push_back(std::move(names));
     log_->batch_times.push_back(Clock::now());
-    std::string service;
-    for (const Attribute& a : resource.attributes) {
-      if (a.key == "service.name") service = std::get<std::string>(a.value);
-    }
-    log_->resource_service_names.push_back(service);
-    log_->scope_names.push_back(scope.name);
+    log_->resource_service_names.push_back(std::move(service));
+    log_->scope_names.push_back(std::move(scope));
     --log_->in_export;
     log_->cv.notify_all();
     return log_->result;
   }
-  void shutdown() noexcept override {
-    std::lock_guard lock(log_->m);
-    ++log_->shutdown_calls;
-    log_->cv.notify_all();
-  }
-  std::string_view name() const noexcept override { return "fake"; }
 
- private:
   std::shared_ptr<ExportLog> log_;
+  bool encoded_;
 };
 
 // Diagnostics messages, thread-safe.
@@ -305,20 +362,36 @@ BatchSettings settings(std::size_t queue, std::size_t batch, std::chrono::millis
   return s;
 }
 
-Resource resource_named(std::string service) {
-  Resource r;
-  r.attributes.push_back(Attribute{"service.name", std::move(service)});
-  return r;
+Resource resource_named(const std::string& service) {
+  return Resource{{{"service.name", service}}};
 }
+
+// Whether make_processor's exporter takes encoded requests: set by the BatchProcessorModes fixture, so that
+// its tests run against both ways the processor holds spans.
+bool g_encoded = false;
 
 std::unique_ptr<BatchSpanProcessor> make_processor(const BatchSettings& s, std::shared_ptr<ExportLog> log,
                                                    BatchSpanProcessor::Diagnostics diag = {}) {
-  return std::make_unique<BatchSpanProcessor>(s, std::make_unique<FakeExporter>(std::move(log)),
-                                              resource_named("test-service"),
-                                              InstrumentationScope{"test-scope", "1.0"}, std::move(diag));
+  auto p = std::make_unique<BatchSpanProcessor>(s, std::make_unique<FakeExporter>(std::move(log), g_encoded),
+                                                resource_named("test-service"),
+                                                InstrumentationScope{"test-scope", "1.0"}, std::move(diag));
+  EXPECT_EQ(p->encodes_requests(), g_encoded);
+  return p;
 }
 
-TEST(BatchProcessor, ExportsAfterTheScheduleDelay) {
+// The processor's behaviour, the same whether it hands the exporter span records or requests it encoded.
+class BatchProcessorModes : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override { g_encoded = GetParam(); }
+  void TearDown() override { g_encoded = false; }
+};
+
+INSTANTIATE_TEST_SUITE_P(RecordsAndEncoded, BatchProcessorModes, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Encoded" : "Records";
+                         });
+
+TEST_P(BatchProcessorModes, ExportsAfterTheScheduleDelay) {
   auto log = std::make_shared<ExportLog>();
   const auto created = Clock::now();
   auto p = make_processor(settings(2048, 512, 50ms), log);
@@ -341,7 +414,7 @@ TEST(BatchProcessor, ExportsAfterTheScheduleDelay) {
   p->shutdown(1000ms);
 }
 
-TEST(BatchProcessor, KeepsExportingOnEveryScheduleTick) {
+TEST_P(BatchProcessorModes, KeepsExportingOnEveryScheduleTick) {
   auto log = std::make_shared<ExportLog>();
   auto p = make_processor(settings(2048, 512, 20ms), log);
   for (int round = 0; round < 3; ++round) {
@@ -353,7 +426,7 @@ TEST(BatchProcessor, KeepsExportingOnEveryScheduleTick) {
   p->shutdown(1000ms);
 }
 
-TEST(BatchProcessor, AFullBatchIsExportedWithoutWaitingForTheTimer) {
+TEST_P(BatchProcessorModes, AFullBatchIsExportedWithoutWaitingForTheTimer) {
   auto log = std::make_shared<ExportLog>();
   auto p = make_processor(settings(100, 10, std::chrono::milliseconds(60000)), log);
   for (int i = 0; i < 10; ++i) p->on_end(span_named("s" + std::to_string(i)));
@@ -365,7 +438,7 @@ TEST(BatchProcessor, AFullBatchIsExportedWithoutWaitingForTheTimer) {
   p->shutdown(1000ms);
 }
 
-TEST(BatchProcessor, BatchesNeverExceedTheMaximum) {
+TEST_P(BatchProcessorModes, BatchesNeverExceedTheMaximum) {
   auto log = std::make_shared<ExportLog>();
   auto p = make_processor(settings(1000, 7, 20ms), log);
   std::vector<std::string> expected;
@@ -386,7 +459,7 @@ TEST(BatchProcessor, BatchesNeverExceedTheMaximum) {
   EXPECT_EQ(log->total(), 100u);
 }
 
-TEST(BatchProcessor, BatchSizeAboveQueueSizeIsClampedToIt) {
+TEST_P(BatchProcessorModes, BatchSizeAboveQueueSizeIsClampedToIt) {
   auto log = std::make_shared<ExportLog>();
   auto p = make_processor(settings(5, 50, std::chrono::milliseconds(60000)), log);
   // Five spans fill a batch once the batch size is clamped to the queue size: exported without the 60 s
@@ -407,7 +480,7 @@ void hold_exporter_busy(BatchSpanProcessor& p, ExportLog& log, std::string name)
   ASSERT_TRUE(log.wait([&] { return log.in_export == 1; }));
 }
 
-TEST(BatchProcessor, FullQueueDropsAndCounts) {
+TEST_P(BatchProcessorModes, FullQueueDropsAndCounts) {
   auto log = std::make_shared<ExportLog>();
   auto p = make_processor(settings(4, 4, 10ms), log);
   ASSERT_NO_FATAL_FAILURE(hold_exporter_busy(*p, *log, "busy"));
@@ -424,7 +497,7 @@ TEST(BatchProcessor, FullQueueDropsAndCounts) {
   EXPECT_EQ(log->total(), 5u);
 }
 
-TEST(BatchProcessor, OnEndNeverBlocksEvenWhenTheExporterHangs) {
+TEST_P(BatchProcessorModes, OnEndNeverBlocksEvenWhenTheExporterHangs) {
   auto log = std::make_shared<ExportLog>();
   auto p = make_processor(settings(16, 8, 10ms), log);
   ASSERT_NO_FATAL_FAILURE(hold_exporter_busy(*p, *log, "busy"));
@@ -436,7 +509,7 @@ TEST(BatchProcessor, OnEndNeverBlocksEvenWhenTheExporterHangs) {
   p->shutdown(2000ms);
 }
 
-TEST(BatchProcessor, DropIsReportedToDiagnosticsOnce) {
+TEST_P(BatchProcessorModes, DropIsReportedToDiagnosticsOnce) {
   auto log = std::make_shared<ExportLog>();
   DiagLog diag;
   BatchSettings s = settings(4, 4, 10ms);
@@ -468,7 +541,7 @@ TEST(BatchProcessor, DropIsReportedToDiagnosticsOnce) {
   EXPECT_EQ(diag.count(), 1u);
 }
 
-TEST(BatchProcessor, DropReportsAreSpacedByTheInterval) {
+TEST_P(BatchProcessorModes, DropReportsAreSpacedByTheInterval) {
   auto log = std::make_shared<ExportLog>();
   DiagLog diag;
   BatchSettings s = settings(2, 2, 10ms);
@@ -492,7 +565,7 @@ TEST(BatchProcessor, DropReportsAreSpacedByTheInterval) {
   p->shutdown(1000ms);
 }
 
-TEST(BatchProcessor, FailedExportsAreCounted) {
+TEST_P(BatchProcessorModes, FailedExportsAreCounted) {
   auto log = std::make_shared<ExportLog>();
   log->result = ExportResult::failure;
   DiagLog diag;
@@ -506,7 +579,7 @@ TEST(BatchProcessor, FailedExportsAreCounted) {
   p->shutdown(1000ms);
 }
 
-TEST(BatchProcessor, ShutdownFlushesEverythingQueuedAndShutsTheExporterDown) {
+TEST_P(BatchProcessorModes, ShutdownFlushesEverythingQueuedAndShutsTheExporterDown) {
   auto log = std::make_shared<ExportLog>();
   auto p = make_processor(settings(1000, 1000, std::chrono::milliseconds(60000)), log);
   std::vector<std::string> expected;
@@ -524,7 +597,7 @@ TEST(BatchProcessor, ShutdownFlushesEverythingQueuedAndShutsTheExporterDown) {
   EXPECT_EQ(log->shutdown_calls, 1);
 }
 
-TEST(BatchProcessor, ShutdownFlushRespectsTheBatchSize) {
+TEST_P(BatchProcessorModes, ShutdownFlushRespectsTheBatchSize) {
   auto log = std::make_shared<ExportLog>();
   auto p = make_processor(settings(1000, 50, std::chrono::milliseconds(60000)), log);
   for (int i = 0; i < 40; ++i) p->on_end(span_named("s"));  // under a batch: nothing exported yet
@@ -534,7 +607,7 @@ TEST(BatchProcessor, ShutdownFlushRespectsTheBatchSize) {
   for (auto& b : log->batches) EXPECT_LE(b.size(), 50u);
 }
 
-TEST(BatchProcessor, ShutdownReturnsWithinItsDeadlineWhenExportsAreSlow) {
+TEST_P(BatchProcessorModes, ShutdownReturnsWithinItsDeadlineWhenExportsAreSlow) {
   // A slow collector: each export takes 20 ms, 100 one-span batches are queued and the export thread is busy
   // with the first when shutdown comes (SIGTERM during an export). Shutdown with a 150 ms deadline must give
   // up on what is left instead of exporting all of it (2 s).
@@ -555,7 +628,7 @@ TEST(BatchProcessor, ShutdownReturnsWithinItsDeadlineWhenExportsAreSlow) {
   EXPECT_EQ(log->shutdown_calls, 1);
 }
 
-TEST(BatchProcessor, OnEndAfterShutdownDrops) {
+TEST_P(BatchProcessorModes, OnEndAfterShutdownDrops) {
   auto log = std::make_shared<ExportLog>();
   auto p = make_processor(settings(100, 10, 10ms), log);
   p->shutdown(1000ms);
@@ -565,7 +638,7 @@ TEST(BatchProcessor, OnEndAfterShutdownDrops) {
   EXPECT_EQ(log->total(), 0u);
 }
 
-TEST(BatchProcessor, ShutdownIsIdempotent) {
+TEST_P(BatchProcessorModes, ShutdownIsIdempotent) {
   auto log = std::make_shared<ExportLog>();
   auto p = make_processor(settings(100, 10, 10ms), log);
   p->on_end(span_named("a"));
@@ -577,7 +650,7 @@ TEST(BatchProcessor, ShutdownIsIdempotent) {
   EXPECT_EQ(log->shutdown_calls, 1);
 }
 
-TEST(BatchProcessor, DestructorFlushes) {
+TEST_P(BatchProcessorModes, DestructorFlushes) {
   auto log = std::make_shared<ExportLog>();
   {
     auto p = make_processor(settings(100, 100, std::chrono::milliseconds(60000)), log);
@@ -597,7 +670,7 @@ TEST(BatchProcessor, NoExporterCountsSpansAsFailed) {
   p.shutdown(500ms);
 }
 
-TEST(BatchProcessor, ManyThreadsEndingSpansLoseNothing) {
+TEST_P(BatchProcessorModes, ManyThreadsEndingSpansLoseNothing) {
   auto log = std::make_shared<ExportLog>();
   auto p = make_processor(settings(100000, 512, 5ms), log);
   constexpr int kThreads = 8, kPerThread = 2000;
@@ -758,6 +831,66 @@ TEST(BatchProcessor, ARecordDroppedOnAFullQueueIsReusedToo) {
   log->set_block(false);
   p->shutdown(5000ms);
   EXPECT_EQ(log->all_names(), (std::vector<std::string>{"exporting", "queued"}));
+}
+
+// ---- encoded requests ----
+
+// The processor encodes each span before it clears the record: the request holds exactly the bytes
+// encode_traces_protobuf writes for copies of the spans as they ended.
+TEST(BatchProcessorEncoded, RequestsAreTheBytesOfTheSpansAsTheyEnded) {
+  g_encoded = true;
+  auto log = std::make_shared<ExportLog>();
+  auto p = make_processor(settings(100, 3, 60s), log);
+  g_encoded = false;
+  std::vector<SpanData> copies;
+  for (const char* name : {"first", "second", "third"}) {
+    std::unique_ptr<SpanData> record = p->acquire(SpanKind::client);
+    fill_everything(*record, name);
+    fill_everything(copies.emplace_back(), name);  // the same span, filled alike
+    p->on_end(std::move(record));
+  }
+  ASSERT_TRUE(eventually([&] { return p->exported() == 3; }));
+  std::lock_guard lock(log->m);
+  ASSERT_EQ(log->requests.size(), 1u);
+  EXPECT_EQ(log->requests[0], encode_traces_protobuf(copies, resource_named("test-service"),
+                                                     InstrumentationScope{"test-scope", "1.0"}));
+  EXPECT_EQ(log->resource_service_names[0], "test-service");
+  EXPECT_EQ(log->scope_names[0], "test-scope");
+}
+
+// Records come back after a chunk of spans is encoded, long before their batch is full and sent: that is
+// what keeps them in cache.
+TEST(BatchProcessorEncoded, RecordsComeBackBeforeTheirBatchIsSent) {
+  g_encoded = true;
+  auto log = std::make_shared<ExportLog>();
+  auto p = make_processor(settings(2048, 512, 60s), log);
+  g_encoded = false;
+  std::set<SpanData*> ended;
+  for (std::size_t i = 0; i < BatchSpanProcessor::kEncodeChunk; ++i) {
+    std::unique_ptr<SpanData> record = p->acquire();
+    fill_everything(*record, "s" + std::to_string(i));
+    ended.insert(record.get());
+    p->on_end(std::move(record));
+  }
+  std::vector<std::unique_ptr<SpanData>> again;  // held, so that each acquire takes another record
+  ASSERT_TRUE(eventually([&] {
+    again.push_back(p->acquire());
+    return ended.count(again.back().get()) == 1;
+  }));
+  expect_like_new(*again.back());
+  EXPECT_GE(again.back()->attributes.capacity(), 20u) << "its storage was not kept";
+  EXPECT_EQ(log->total(), 0u) << "a chunk is not a batch: nothing is sent before 512 spans or the delay";
+  p->shutdown(5000ms);
+  EXPECT_EQ(log->total(), BatchSpanProcessor::kEncodeChunk);
+}
+
+// An exporter that cannot take requests (OTLP/JSON, the console) gets records, as before.
+TEST(BatchProcessorEncoded, OnlyAnExporterThatTakesRequestsGetsThem) {
+  auto log = std::make_shared<ExportLog>();
+  auto records = make_processor(settings(100, 10, 10ms), log);
+  EXPECT_FALSE(records->encodes_requests());
+  BatchSpanProcessor none(settings(100, 10, 10ms), nullptr, Resource{}, InstrumentationScope{});
+  EXPECT_FALSE(none.encodes_requests());
 }
 
 }  // namespace
