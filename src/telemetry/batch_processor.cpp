@@ -85,8 +85,9 @@ void BatchSpanProcessor::on_end(std::unique_ptr<SpanData> span) noexcept {
     if (lock.owns_lock()) keep(kind, std::move(span));
     return;  // else it is freed
   }
-  // Wake the exporter early once a whole batch waits. The flag keeps this to once per batch; taking the mutex
-  // for that one notify makes sure the export thread cannot miss it between checking and sleeping.
+  // Wake the exporter early once a whole batch waits (encoded mode: a chunk to encode). The flag keeps this
+  // to once per wake; taking the mutex for that one notify makes sure the export thread cannot miss it
+  // between checking and sleeping.
   if (queue_.size() >= wake_at_ && !batch_signalled_.exchange(true)) {
     { std::lock_guard lock(mutex_); }
     wake_.notify_one();

@@ -60,7 +60,7 @@ class BatchSpanProcessor {
   void shutdown(std::chrono::milliseconds timeout) noexcept;
 
   static constexpr std::size_t kKinds = 6;         // SpanKind's values: one free list each
-  static constexpr std::size_t kEncodeChunk = 64;  // spans the export thread encodes per wake (encoded mode)
+  static constexpr std::size_t kEncodeChunk = 64;  // encoded mode: spans that wake the export thread
   bool encodes_requests() const noexcept { return encoded_; }
 
   std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
