@@ -396,9 +396,8 @@ class Inference {
         span.set_attribute("router.model_group", visited_.back()->name);
       }
       ctx_.telemetry->propagators().inject(
-          span.context(), ctx_.baggage, [this](std::string_view name, std::string value) {
-            call_.upstream_headers.push_back({std::string(name), std::move(value)});
-          });
+          span.context(), ctx_.baggage,
+          [this](std::string_view name, std::string_view value) { call_.upstream_headers.add(name, value); });
     }
     return provider;
   }

@@ -151,9 +151,8 @@ asio::awaitable<void> handle_count_tokens(const router::Router& router, http::Re
       span.set_attribute("switchyard.deployment.id", d.info.id);
     }
     ctx.telemetry->propagators().inject(
-        span.context(), ctx.baggage, [&call](std::string_view name, std::string value) {
-          call.upstream_headers.push_back({std::string(name), std::move(value)});
-        });
+        span.context(), ctx.baggage,
+        [&call](std::string_view name, std::string_view value) { call.upstream_headers.add(name, value); });
   }
   auto result = co_await provider->count_tokens(call);
   if (span.recording()) {

@@ -171,10 +171,10 @@ asio::awaitable<void> RoutingEmbedder::fetch(const router::Router& router, route
       span.set_attribute("router.model_group", group->name);
       span.set_attribute("switchyard.routing_embedding", true);
     }
-    ctx.telemetry->propagators().inject(
-        span.context(), ctx.baggage, [&call](std::string_view header, std::string value) {
-          call.upstream_headers.push_back({std::string(header), std::move(value)});
-        });
+    ctx.telemetry->propagators().inject(span.context(), ctx.baggage,
+                                        [&call](std::string_view header, std::string_view value) {
+                                          call.upstream_headers.add(header, value);
+                                        });
   }
 
   const router::AttemptScope in_flight(router, selection);

@@ -54,7 +54,8 @@ struct Call {
   ResponseMeta meta;
   std::string_view request_id;
   std::chrono::milliseconds timeout{600'000};  // the whole attempt (streams: connect and each wait for bytes)
-  std::vector<http::Header> upstream_headers;  // added to the upstream request (trace context, later)
+  http::HeaderList
+      upstream_headers;  // added to the upstream request (trace context); storage kept when recycled
 
   // Empties it for the next request (a recycled Call, util/recycled.h), keeping what it allocated.
   void recycle() noexcept;

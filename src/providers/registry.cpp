@@ -104,7 +104,7 @@ void Call::recycle() noexcept {
   meta.clear();
   request_id = {};
   timeout = defaults.timeout;
-  upstream_headers.clear();
+  upstream_headers.recycle();
 }
 
 }  // namespace sy::providers

@@ -71,14 +71,22 @@ void put_hex(char* out, const std::array<std::uint8_t, N>& bytes) noexcept {
 
 }  // namespace
 
-std::string format_traceparent(const SpanContext& ctx) {
-  std::string out(55, '-');  // 00-<trace id>-<span id>-<flags>, written in place: one allocation per request
+void format_traceparent(const SpanContext& ctx, std::span<char, kTraceparentSize> out) noexcept {
+  // 00-<trace id>-<span id>-<flags>
   out[0] = '0';
   out[1] = '0';
+  out[2] = '-';
   put_hex(out.data() + 3, ctx.trace_id);
+  out[35] = '-';
   put_hex(out.data() + 36, ctx.span_id);
+  out[52] = '-';
   out[53] = '0';
   out[54] = ctx.sampled() ? '1' : '0';
+}
+
+std::string format_traceparent(const SpanContext& ctx) {
+  std::string out(kTraceparentSize, '-');
+  format_traceparent(ctx, std::span<char, kTraceparentSize>(out.data(), kTraceparentSize));
   return out;
 }
 
@@ -225,7 +233,9 @@ void Propagators::extract(const HeaderGetter& get, SpanContext& context, Baggage
 void Propagators::inject(const SpanContext& context, const Baggage& baggage, const HeaderSetter& set) const {
   if (context.valid()) {
     if (tracecontext_) {
-      set("traceparent", format_traceparent(context));
+      char traceparent[kTraceparentSize];  // written in place: nothing allocated per request
+      format_traceparent(context, traceparent);
+      set("traceparent", std::string_view(traceparent, kTraceparentSize));
       if (!context.trace_state.empty()) set("tracestate", context.trace_state);
     }
     if (xray_) set("X-Amzn-Trace-Id", format_xray(context));

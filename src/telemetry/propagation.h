@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -13,10 +14,14 @@
 namespace sy::telemetry {
 
 using HeaderGetter = std::function<std::string_view(std::string_view name)>;  // empty when absent
-using HeaderSetter = std::function<void(std::string_view name, std::string value)>;
+// The value is the caller's only during the call: a setter that keeps it copies it.
+using HeaderSetter = std::function<void(std::string_view name, std::string_view value)>;
 
 std::optional<SpanContext> parse_traceparent(std::string_view value) noexcept;
+inline constexpr std::size_t kTraceparentSize = 55;  // "00-" 32 hex "-" 16 hex "-" 2 hex
 std::string format_traceparent(const SpanContext& ctx);
+// The same, written into `out`.
+void format_traceparent(const SpanContext& ctx, std::span<char, kTraceparentSize> out) noexcept;
 // Keeps a tracestate that is well formed (at most 32 list members, at most 512 characters); empty otherwise.
 std::string sanitize_tracestate(std::string_view value);
 // Appends the entries of a `baggage` header (percent-decoded; malformed members skipped) to `out`.

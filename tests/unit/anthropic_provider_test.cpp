@@ -60,7 +60,7 @@ TEST(AnthropicProviderTest, RequestHeadersAndTarget) {
   Call call;
   call.deployment = &d;
   call.timeout = std::chrono::milliseconds(1234);
-  call.upstream_headers.push_back({"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"});
+  call.upstream_headers.add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
   std::string key;
   auto r = anthropic::build_http_request(call, "{}", false, key);
   ASSERT_TRUE(r.ok()) << r.error().to_json();

@@ -40,9 +40,9 @@ struct Headers {
     };
   }
   HeaderSetter setter() {
-    return [this](std::string_view name, std::string value) {
-      set_calls.emplace_back(std::string(name), value);
-      values[lower(name)] = std::move(value);
+    return [this](std::string_view name, std::string_view value) {
+      set_calls.emplace_back(std::string(name), std::string(value));
+      values[lower(name)] = std::string(value);
     };
   }
   bool has(std::string_view name) const { return values.count(lower(name)) != 0; }

@@ -24,7 +24,7 @@ TEST(ProviderCallTest, ARecycledCallCarriesNothingOfTheLastRequestAndKeepsItsSto
   call.stream = call.include_usage = call.capture_content = true;
   call.request_id = "req-1";
   call.timeout = std::chrono::milliseconds(5);
-  call.upstream_headers.push_back({"traceparent", std::string(55, 't')});
+  const char* traceparent_storage = call.upstream_headers.add("traceparent", std::string(55, 't')).data();
   call.meta.id.assign(40, 'i');
   call.meta.model.assign(40, 'm');
   call.meta.finish_reasons = {"stop", "length"};
@@ -47,6 +47,8 @@ TEST(ProviderCallTest, ARecycledCallCarriesNothingOfTheLastRequestAndKeepsItsSto
   EXPECT_TRUE(call.request_id.empty());
   EXPECT_EQ(call.timeout, defaults.timeout);
   EXPECT_TRUE(call.upstream_headers.empty());
+  // The next request's trace header is written where this one's was: nothing allocated for it.
+  EXPECT_EQ(call.upstream_headers.add("traceparent", std::string(55, 'u')).data(), traceparent_storage);
   const ResponseMeta& m = call.meta;
   EXPECT_TRUE(m.id.empty() && m.model.empty() && m.finish_reasons.empty() && m.completion_text.empty() &&
               m.server_address.empty());

@@ -472,8 +472,8 @@ TEST(TelemetryEnvCreate, PropagatorsSamplerIdsAndCaptureComeFromTheEnvironment) 
   EXPECT_GE(secs, before);
   EXPECT_LE(secs, before + 5);
   std::map<std::string, std::string> headers;
-  t->propagators().inject(s.context(), Baggage{}, [&](std::string_view name, std::string value) {
-    headers[std::string(name)] = std::move(value);
+  t->propagators().inject(s.context(), Baggage{}, [&](std::string_view name, std::string_view value) {
+    headers[std::string(name)] = std::string(value);
   });
   EXPECT_EQ(headers.count("traceparent"), 0u);
   ASSERT_EQ(headers.count("X-Amzn-Trace-Id"), 1u);
