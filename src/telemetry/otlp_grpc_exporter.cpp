@@ -187,12 +187,12 @@ struct OtlpGrpcExporter::Impl : ExportBookkeeping {
   }
 
   ExportResult export_batch(SpanBatch spans, const Resource& resource, const InstrumentationScope& scope) {
-    if (!can_export(config_error)) return ExportResult::failure;
     encode_traces_protobuf(spans, resource, scope, body);
     return send(body.view());
   }
 
-  // Sends one encoded request, retrying retryable status codes inside the export deadline.
+  // Sends one encoded request, retrying retryable status codes inside the export deadline; fails at once when
+  // the exporter is shut down or its settings cannot work.
   ExportResult send(std::string_view request_bytes) {
     if (!can_export(config_error)) return ExportResult::failure;
     const Clock::time_point deadline = Clock::now() + options.timeout;

@@ -339,7 +339,6 @@ struct OtlpHttpExporter::Impl : ExportBookkeeping {
   }
 
   ExportResult export_batch(SpanBatch spans, const Resource& resource, const InstrumentationScope& scope) {
-    if (!can_export(config_error)) return ExportResult::failure;
     if (json_body) {
       json_body_text = encode_traces_json(spans, resource, scope);
       return send(json_body_text);
@@ -348,7 +347,8 @@ struct OtlpHttpExporter::Impl : ExportBookkeeping {
     return send(protobuf_body.view());
   }
 
-  // Sends one encoded request, retrying retryable failures inside the export deadline.
+  // Sends one encoded request, retrying retryable failures inside the export deadline; fails at once when
+  // the exporter is shut down or its settings cannot work.
   ExportResult send(std::string_view body) {
     if (!can_export(config_error)) return ExportResult::failure;
     const Clock::time_point deadline = Clock::now() + options.timeout;
