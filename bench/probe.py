@@ -17,7 +17,7 @@
 Besides what scripts/install-deps.sh installs, `syscalls`, `big` and `stream` need strace, and `allocs` and
 `instructions` valgrind (both Debian packages: apt-get install strace valgrind).
 
-`--tracing on` runs the gateways with tracing on, exporting OTLP/HTTP protobuf to the upstream nginx's OTLP
+`--tracing on` runs the gateways with tracing on, exporting OTLP/HTTP protobuf to the loopback OTLP
 receiver exactly as `make bench`'s switchyard-otel target does; `--tracing both` runs every binary both ways and
 adds the tracing-on/tracing-off ratios of each binary's medians to the summary.
 
@@ -62,7 +62,7 @@ class Gateway(Switchyard):
         super().__init__(binary)
         self.name = label
         self.callgrind = callgrind  # the callgrind output file: run under valgrind, not counting until told
-        self.tracing = tracing  # as SwitchyardTracing: OTLP/HTTP protobuf to the upstream's receiver
+        self.tracing = tracing  # as SwitchyardTracing: OTLP/HTTP protobuf to the loopback receiver
 
     def start(self, workdir, cpus, workers, upstream):
         super().start(workdir, cpus, workers, upstream)
@@ -161,9 +161,9 @@ class Probe:
                            ("stream", fixtures.stream_request())):
             self.bodies[kind] = self.workdir / f"{kind}.json"
             self.bodies[kind].write_text(text)
-        self.upstream = Upstream(self.workdir, self.server_cpus, 1)
+        self.upstream = Upstream(self.workdir, self.server_cpus, 1, self.load_cpus)
         if not self.upstream.wait_ready():
-            raise RuntimeError("upstream nginx did not start: " + self.upstream.proc.log_text())
+            raise RuntimeError("upstream nginx did not start: " + self.upstream.log_text())
 
     def start(self, binary: Path, label: str, tracing=False) -> Gateway:
         g = Gateway(binary, label, tracing)
@@ -311,7 +311,7 @@ class Probe:
         return {"instructions_per_req": round(total / w["requests"]) if w["requests"] else None}
 
     def stop(self):
-        self.upstream.proc.stop()
+        self.upstream.stop()
         if not self.args.keep:
             shutil.rmtree(self.workdir, ignore_errors=True)
 

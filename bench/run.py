@@ -106,8 +106,9 @@ def machine_info(server_cpus, load_cpus, pinned, binary, targets) -> dict:
         "nginx": sh(["nginx", "-v"]).replace("nginx version: ", ""),
         "wrk": sh(["wrk", "-v"]).splitlines()[0].split(" [")[0] if shutil.which("wrk") else "missing",
         "node": sh(["node", "--version"]), "portkey": Portkey.version() if "portkey" in targets else "not run",
-        "pinning": (f"servers (upstream, OTLP receiver, target) on CPU {','.join(map(str, server_cpus))}; "
-                    f"load generators (wrk, Python clients) on CPU {','.join(map(str, load_cpus))}")
+        "pinning": (f"servers (upstream, target) on CPU {','.join(map(str, server_cpus))}; "
+                    f"load generators (wrk, Python clients) and the OTLP receiver on CPU "
+                    f"{','.join(map(str, load_cpus))}")
         if pinned else "none (BENCH_PIN=0)",
     }
 
@@ -147,9 +148,9 @@ class Bench:
             self.bodies[kind] = d / f"{kind}.json"
 
     def start(self):
-        self.upstream = Upstream(self.workdir, self.server_cpus, self.workers)
+        self.upstream = Upstream(self.workdir, self.server_cpus, self.workers, self.load_cpus)
         if not self.upstream.wait_ready():
-            raise RuntimeError("the upstream nginx did not start:\n" + self.upstream.proc.log_text())
+            raise RuntimeError("the upstream nginx did not start:\n" + self.upstream.log_text())
         for t in self.targets:
             t.start(self.workdir, self.server_cpus, self.workers, self.upstream)
         for t in list(self.targets):
@@ -350,7 +351,7 @@ class Bench:
         for t in self.targets:
             t.stop()
         if self.upstream:
-            self.upstream.proc.stop()
+            self.upstream.stop()
 
     def target_logs(self) -> dict:
         out = {}

@@ -3,7 +3,7 @@
   direct           the load generator straight to the upstream (the physical limit)
   nginx            nginx proxy_pass with a keep-alive upstream pool (the practical limit of an HTTP proxy)
   switchyard       the gateway, tracing off
-  switchyard-otel  the gateway, tracing on, exporting OTLP/HTTP protobuf to the upstream nginx's receiver
+  switchyard-otel  the gateway, tracing on, exporting OTLP/HTTP protobuf to a loopback receiver (nginx)
   portkey          the Portkey AI gateway from npm (bench/node_modules)
 
 Each target says, per kind of request ("small", "stream", "slow", "big"), which path and headers to send; the
@@ -46,29 +46,46 @@ def _nginx_user() -> str:
 
 
 class Upstream:
-    """nginx serving the fixed completion, the fixed stream, the slow stream and the OTLP receiver."""
+    """nginx serving the fixed completion, the fixed stream and the slow stream; and, as a second nginx, the OTLP
+    receiver of the tracing-on target, pinned to `receiver_cpus` (the load generators' CPUs in a pinned run)."""
 
-    def __init__(self, workdir: Path, cpus, workers: int):
+    def __init__(self, workdir: Path, cpus, workers: int, receiver_cpus=None):
         self.dir = workdir / "upstream"
+        self.otlp_dir = workdir / "otlp"
         _nginx_dirs(self.dir)
+        _nginx_dirs(self.otlp_dir)
         self.port, self.otlp_port = free_port(), free_port()
         maps, refs = fixtures.nginx_maps("sse", fixtures.stream())
         conf = _fill(CONF_DIR / "upstream.nginx.conf", self.dir / "nginx.conf", USER=_nginx_user(), WORKERS=workers,
-                     DIR=self.dir, PORT=self.port, OTLP_PORT=self.otlp_port, MAPS=maps,
+                     DIR=self.dir, PORT=self.port, MAPS=maps,
                      COMPLETION=fixtures.nginx_string(fixtures.completion()), STREAM=refs,
                      SLOW_RATE=SLOW_RATE_BYTES_PER_S)
+        otlp_conf = _fill(CONF_DIR / "otlp.nginx.conf", self.otlp_dir / "nginx.conf", USER=_nginx_user(),
+                          DIR=self.otlp_dir, PORT=self.otlp_port)
         self.proc = Proc("upstream", taskset(cpus) + ["nginx", "-p", str(self.dir), "-c", str(conf)],
                          self.dir / "stdout.log")
+        receiver_cpus = cpus if receiver_cpus is None else receiver_cpus
+        self.receiver = Proc("otlp", taskset(receiver_cpus) + ["nginx", "-p", str(self.otlp_dir), "-c", str(otlp_conf)],
+                             self.otlp_dir / "stdout.log")
 
     def wait_ready(self) -> bool:
-        ok = wait_http(f"http://127.0.0.1:{self.port}/", 10, self.proc)
+        ok = (wait_http(f"http://127.0.0.1:{self.port}/", 10, self.proc)
+              and wait_http(f"http://127.0.0.1:{self.otlp_port}/", 10, self.receiver))
         self.proc.find_children()
+        self.receiver.find_children()
         return ok
+
+    def log_text(self) -> str:
+        return self.proc.log_text() + self.receiver.log_text()
+
+    def stop(self):
+        self.proc.stop()
+        self.receiver.stop()
 
     def otlp_exports(self) -> tuple[int, int]:
         """(export requests received, bytes received) by the OTLP receiver."""
         try:
-            sizes = [int(x) for x in (self.dir / "otlp.log").read_text().split()]
+            sizes = [int(x) for x in (self.otlp_dir / "otlp.log").read_text().split()]
         except OSError:
             return 0, 0
         return len(sizes), sum(sizes)
