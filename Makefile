@@ -58,7 +58,7 @@ fuzz: deps
 	done
 
 # Side-by-side load benchmark (bench/run.py): direct upstream, nginx, switchyard with tracing off and on, Portkey.
-# Writes bench/results/<date>.md and .json and bench/results/latest.md. ~6.5 minutes after the build of the gateway
+# Writes bench/results/<date>.md and .json and bench/results/latest.md. ~7.5 minutes after the build of the gateway
 # (only the gateway: not the tests); BENCH_QUICK=1: ~2 minutes.
 bench: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target switchyard
