@@ -98,13 +98,16 @@ void record_outcome(telemetry::Span& server, telemetry::Span& attempt, const pro
                     const Error* error, bool capture_content, const DeploymentSpanAttributes* attributes) {
   const config::Deployment& d = *call.deployment;
   const providers::ResponseMeta& m = call.meta;
-  for (telemetry::Span* span : {&server, &attempt}) {
-    if (!span->recording()) continue;
-    if (!m.model.empty()) span->set_attribute("gen_ai.response.model", m.model);
-    if (!m.id.empty()) span->set_attribute("gen_ai.response.id", m.id);
-    if (!m.finish_reasons.empty()) span->set_attribute("gen_ai.response.finish_reasons", m.finish_reasons);
-    if (m.prompt_tokens >= 0) span->set_attribute("gen_ai.usage.input_tokens", m.prompt_tokens);
-    if (m.completion_tokens >= 0) span->set_attribute("gen_ai.usage.output_tokens", m.completion_tokens);
+  // The same on both spans: encoded once, on the attempt's, and copied to the server's.
+  if (server.recording() || attempt.recording()) {
+    if (!m.model.empty()) attempt.set_attribute_on_both(server, "gen_ai.response.model", m.model);
+    if (!m.id.empty()) attempt.set_attribute_on_both(server, "gen_ai.response.id", m.id);
+    if (!m.finish_reasons.empty())
+      attempt.set_attribute_on_both(server, "gen_ai.response.finish_reasons", m.finish_reasons);
+    if (m.prompt_tokens >= 0)
+      attempt.set_attribute_on_both(server, "gen_ai.usage.input_tokens", m.prompt_tokens);
+    if (m.completion_tokens >= 0)
+      attempt.set_attribute_on_both(server, "gen_ai.usage.output_tokens", m.completion_tokens);
   }
   if (server.recording()) {
     if (attributes) {

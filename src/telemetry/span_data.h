@@ -182,6 +182,16 @@ class AttributeList {
     decoded_current_ = false;
   }
   void push_back(const Attribute& attribute);
+  // Appends one attribute already encoded as a Span.attributes field (bytes another list appended), without
+  // looking for its key.
+  void append_encoded(std::string_view attribute) {
+    last_ = bytes_.size();
+    bytes_.append(attribute.data(), attribute.size());
+    ++count_;
+    decoded_current_ = false;
+  }
+  // Where the attribute appended last starts in encoded().
+  std::size_t last_offset() const noexcept { return last_; }
   // Appends all of `other`'s attributes (encoded already), without looking for their keys.
   void append_all(const AttributeList& other) {
     if (other.count_ == 0) return;

@@ -89,6 +89,12 @@ class Span {
   void set_attribute(const AttributeKey& key, const std::vector<std::string>& value);
   void set_attribute(const AttributeKey& key, std::vector<std::string>&& value);
   void set_value(const AttributeKey& key, AttributeValue value);
+  // Sets the attribute on this span and on `other`, encoding it once: `other` gets a copy of the bytes this
+  // span appended for it. Where this span did not append it at its end (not recording, a key it had already,
+  // the count limit) or the two spans have different tracers (limits), `other` sets it as set_attribute
+  // would.
+  template <class V>
+  void set_attribute_on_both(Span& other, const AttributeKey& key, const V& value);
   // Every attribute of `block`, as set_value would set them one by one. Copied as the block's bytes when none
   // of its keys may be set already, nothing needs truncating or mending and all fit under the count limit.
   void set_attributes(const AttributeBlock& block);
@@ -130,6 +136,13 @@ class Span {
     data_->attributes.append(key.view(), value);
     if (replaced != AttributeList::npos) data_->attributes.move_last_to(replaced);
   }
+  // Records an attribute set on another span of the same tracer, given as the bytes that span appended.
+  void append_copy(const AttributeKey& key, std::string_view encoded) {
+    std::size_t replaced = AttributeList::npos;
+    if (!admit(key, replaced)) return;
+    data_->attributes.append_encoded(encoded);
+    if (replaced != AttributeList::npos) data_->attributes.move_last_to(replaced);
+  }
   // Valid UTF-8, truncated to the value length limit.
   void sanitize(std::string& value) const;
   // Whether sanitize would change `value`.
@@ -169,6 +182,25 @@ inline bool Span::admit(const AttributeKey& key, std::size_t& replaced) noexcept
     return true;
   }
   return admit_slow(key, maybe_set, replaced);
+}
+
+template <class V>
+void Span::set_attribute_on_both(Span& other, const AttributeKey& key, const V& value) {
+  if (!data_ || tracer_ != other.tracer_) {
+    set_attribute(key, value);
+    other.set_attribute(key, value);
+    return;
+  }
+  const std::size_t count = data_->attributes.size();
+  const std::size_t bytes = data_->attributes.encoded().size();
+  set_attribute(key, value);
+  if (!other.data_) return;
+  const AttributeList& mine = data_->attributes;
+  if (mine.size() == count + 1 && mine.last_offset() == bytes) {
+    other.append_copy(key, mine.encoded().substr(bytes));
+  } else {
+    other.set_attribute(key, value);
+  }
 }
 
 }  // namespace sy::telemetry

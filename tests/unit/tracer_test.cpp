@@ -421,6 +421,73 @@ TEST(AttributeBlockTest, ALaterAttributeWithTheSameKeyReplacesTheEarlier) {
   EXPECT_EQ(std::get<std::string>(block.attributes()[1].value), "3");
 }
 
+TEST_F(TracerTest, AnAttributeSetOnBothSpansIsTheSameOnEach) {
+  Span parent = tracer_->start_span("server", SpanKind::server, SpanContext{});
+  Span child = tracer_->start_span("client", SpanKind::client, parent.context());
+  parent.set_attribute("only.parent", std::int64_t{1});
+  child.set_attribute_on_both(parent, "text", std::string("chatcmpl-1"));
+  child.set_attribute_on_both(parent, "view", std::string_view("gpt-4o"));
+  child.set_attribute_on_both(parent, "count", std::int64_t{300});
+  child.set_attribute_on_both(parent, "flag", true);
+  child.set_attribute_on_both(parent, "ratio", 0.25);
+  child.set_attribute_on_both(parent, "list", std::vector<std::string>{"stop", "length"});
+  child.set_attribute_on_both(parent, "not.utf8", std::string("a\xff"));  // mended on both
+  child.end();
+  parent.end();
+  auto spans = flush();
+  ASSERT_EQ(spans.size(), 2u);
+  const SpanData& c = spans[0].name == "client" ? spans[0] : spans[1];
+  const SpanData& p = spans[0].name == "client" ? spans[1] : spans[0];
+  ASSERT_EQ(c.attributes.size(), 7u);
+  ASSERT_EQ(p.attributes.size(), 8u);
+  EXPECT_EQ(p.attributes[0].key, "only.parent");
+  // The parent's attributes after its own are the child's, byte for byte.
+  EXPECT_EQ(p.attributes.encoded().substr(p.attributes.encoded().size() - c.attributes.encoded().size()),
+            c.attributes.encoded());
+  EXPECT_EQ(std::get<std::string>(find(p, "text")->value), "chatcmpl-1");
+  EXPECT_EQ(std::get<std::int64_t>(find(p, "count")->value), 300);
+  EXPECT_EQ(std::get<bool>(find(p, "flag")->value), true);
+  EXPECT_EQ(std::get<double>(find(p, "ratio")->value), 0.25);
+  EXPECT_EQ(std::get<std::vector<std::string>>(find(p, "list")->value),
+            (std::vector<std::string>{"stop", "length"}));
+  EXPECT_EQ(std::get<std::string>(find(p, "not.utf8")->value), "a\xEF\xBF\xBD");
+  EXPECT_EQ(std::get<std::string>(find(c, "not.utf8")->value), "a\xEF\xBF\xBD");
+}
+
+TEST_F(TracerTest, SetOnBothKeepsEachSpansKeysAndLimits) {
+  SpanLimits limits;
+  limits.attribute_count = 2;
+  make(Sampler(), limits);
+  Span parent = tracer_->start_span("server", SpanKind::server, SpanContext{});
+  Span child = tracer_->start_span("client", SpanKind::client, parent.context());
+  parent.set_attribute("k", "old");  // the other span has the key: replaced there, in its place
+  parent.set_attribute("p", 1);
+  child.set_attribute("k", "child's");  // this span has it: replaced here, set on the other all the same
+  child.set_attribute_on_both(parent, "k", std::string_view("new"));
+  child.set_attribute("c", 2);                                // this span is full now
+  parent.set_attribute("q", 3);                               // and so is the other: "q" is dropped
+  child.set_attribute_on_both(parent, "p", std::int64_t{7});  // dropped here; the other had "p": updated
+  Span not_recording;  // from a span that records nothing, the other still gets it
+  not_recording.set_attribute_on_both(child, "c", std::int64_t{8});
+  child.end();
+  parent.end();
+  auto spans = flush();
+  ASSERT_EQ(spans.size(), 2u);
+  const SpanData& c = spans[0].name == "client" ? spans[0] : spans[1];
+  const SpanData& p = spans[0].name == "client" ? spans[1] : spans[0];
+  ASSERT_EQ(p.attributes.size(), 2u);
+  EXPECT_EQ(p.attributes[0].key, "k");
+  EXPECT_EQ(std::get<std::string>(p.attributes[0].value), "new");
+  EXPECT_EQ(p.attributes[1].key, "p");
+  EXPECT_EQ(std::get<std::int64_t>(p.attributes[1].value), 7);
+  EXPECT_EQ(p.dropped_attributes_count, 1u);  // "q"
+  ASSERT_EQ(c.attributes.size(), 2u);
+  EXPECT_EQ(std::get<std::string>(c.attributes[0].value), "new");
+  EXPECT_EQ(c.attributes[1].key, "c");
+  EXPECT_EQ(std::get<std::int64_t>(c.attributes[1].value), 8);
+  EXPECT_EQ(c.dropped_attributes_count, 1u);  // "p"
+}
+
 TEST_F(TracerTest, AttributeCountLimitDropsAndCounts) {
   SpanLimits limits;
   limits.attribute_count = 3;
