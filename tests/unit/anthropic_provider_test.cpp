@@ -65,28 +65,53 @@ TEST(AnthropicProviderTest, RequestHeadersAndTarget) {
   auto r = anthropic::build_http_request(call, "{}", false, key);
   ASSERT_TRUE(r.ok()) << r.error().to_json();
   EXPECT_EQ(key, kKey);
-  EXPECT_EQ(r->origin->host, "api.anthropic.com");
-  EXPECT_TRUE(r->origin->tls);
-  EXPECT_EQ(r->target, "/v1/messages");
-  EXPECT_EQ(header(r.value(), "x-api-key"), kKey);
-  EXPECT_EQ(header(r.value(), "anthropic-version"), "2023-06-01");
-  EXPECT_EQ(header(r.value(), "anthropic-beta"), "<absent>");
-  EXPECT_EQ(header(r.value(), "content-type"), "application/json");
-  EXPECT_EQ(header(r.value(), "accept"), "application/json");
-  EXPECT_EQ(header(r.value(), "authorization"), "<absent>");
-  EXPECT_EQ(header(r.value(), "traceparent"), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
-  EXPECT_EQ(r->timeout, std::chrono::milliseconds(1234));
-  EXPECT_EQ(r->body, "{}");
+  EXPECT_EQ(r.value()->origin->host, "api.anthropic.com");
+  EXPECT_TRUE(r.value()->origin->tls);
+  EXPECT_EQ(r.value()->target, "/v1/messages");
+  EXPECT_EQ(header(*r.value(), "x-api-key"), kKey);
+  EXPECT_EQ(header(*r.value(), "anthropic-version"), "2023-06-01");
+  EXPECT_EQ(header(*r.value(), "anthropic-beta"), "<absent>");
+  EXPECT_EQ(header(*r.value(), "content-type"), "application/json");
+  EXPECT_EQ(header(*r.value(), "accept"), "application/json");
+  EXPECT_EQ(header(*r.value(), "authorization"), "<absent>");
+  EXPECT_EQ(header(*r.value(), "traceparent"), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  EXPECT_EQ(r.value()->timeout, std::chrono::milliseconds(1234));
+  EXPECT_EQ(r.value()->body, "{}");
   EXPECT_EQ(call.meta.server_address, "api.anthropic.com");
   EXPECT_EQ(call.meta.server_port, 443);
 
   call.stream = true;
   auto s = anthropic::build_http_request(call, "{}", false, key);
   ASSERT_TRUE(s.ok());
-  EXPECT_EQ(header(s.value(), "accept"), "text/event-stream");
+  EXPECT_EQ(header(*s.value(), "accept"), "text/event-stream");
   auto c = anthropic::build_http_request(call, "{}", true, key);
   ASSERT_TRUE(c.ok());
-  EXPECT_EQ(c->target, "/v1/messages/count_tokens");
+  EXPECT_EQ(c.value()->target, "/v1/messages/count_tokens");
+}
+
+TEST(AnthropicProviderTest, RequestsAreBuiltInTheThreadsRecycledOnes) {
+  const config::Deployment d = deployment();
+  Call call;
+  call.deployment = &d;
+  call.upstream_headers.add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  std::string key;
+  const void* first_fields = nullptr;
+  std::size_t spare = 0;
+  {
+    auto first = anthropic::build_http_request(call, "{}", false, key);
+    ASSERT_TRUE(first.ok());
+    first_fields = first.value()->headers.begin();
+    spare = Recycled<http::ClientRequest>::spare_count();
+  }
+  EXPECT_EQ(Recycled<http::ClientRequest>::spare_count(), spare + 1);  // handed back when done with
+  auto second = anthropic::build_http_request(call, "{}", false, key);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(Recycled<http::ClientRequest>::spare_count(), spare);                      // and taken again
+  EXPECT_EQ(static_cast<const void*>(second.value()->headers.begin()), first_fields);  // the same fields
+  EXPECT_EQ(header(*second.value(), "x-api-key"), kKey);
+  EXPECT_EQ(header(*second.value(), "traceparent"),
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  EXPECT_EQ(second.value()->target, "/v1/messages");
 }
 
 TEST(AnthropicProviderTest, VersionAndBetaConfigurable) {
@@ -98,13 +123,13 @@ TEST(AnthropicProviderTest, VersionAndBetaConfigurable) {
   std::string key;
   auto r = anthropic::build_http_request(call, "{}", false, key);
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->target, "/v1/messages");
-  EXPECT_FALSE(r->origin->tls);
-  EXPECT_EQ(header(r.value(), "anthropic-version"), "2024-01-01");
-  EXPECT_EQ(header(r.value(), "anthropic-beta"), "prompt-caching-2024-07-31,token-counting-2024-11-01");
+  EXPECT_EQ(r.value()->target, "/v1/messages");
+  EXPECT_FALSE(r.value()->origin->tls);
+  EXPECT_EQ(header(*r.value(), "anthropic-version"), "2024-01-01");
+  EXPECT_EQ(header(*r.value(), "anthropic-beta"), "prompt-caching-2024-07-31,token-counting-2024-11-01");
   d.params.extra["anthropic_beta"] = "output-128k-2025-02-19";
   auto one = anthropic::build_http_request(call, "{}", false, key);
-  EXPECT_EQ(header(one.value(), "anthropic-beta"), "output-128k-2025-02-19");
+  EXPECT_EQ(header(*one.value(), "anthropic-beta"), "output-128k-2025-02-19");
   d.params.extra["anthropic_beta"] = 5;
   auto bad = anthropic::build_http_request(call, "{}", false, key);
   ASSERT_FALSE(bad.ok());
@@ -122,10 +147,10 @@ TEST(AnthropicProviderTest, KeyFromEnvironment) {
   auto r = anthropic::build_http_request(call, "{}", false, key);
   ::unsetenv("ANTHROPIC_API_KEY");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(header(r.value(), "x-api-key"), "sk-ant-from-env-0001");
+  EXPECT_EQ(header(*r.value(), "x-api-key"), "sk-ant-from-env-0001");
   EXPECT_EQ(key, "sk-ant-from-env-0001");
   auto none = anthropic::build_http_request(call, "{}", false, key);
-  EXPECT_EQ(header(none.value(), "x-api-key"), "<absent>");
+  EXPECT_EQ(header(*none.value(), "x-api-key"), "<absent>");
 }
 
 // ---- a loopback upstream ----

@@ -162,8 +162,8 @@ std::string messages_path(std::string_view base_path, bool count_tokens) {
   return path;
 }
 
-Result<http::ClientRequest> build_http_request(Call& call, std::string body, bool count_tokens,
-                                               std::string& api_key) {
+Result<Recycled<http::ClientRequest>> build_http_request(Call& call, std::string body, bool count_tokens,
+                                                         std::string& api_key) {
   const config::Deployment& d = *call.deployment;
   auto origin = origin_for(d);
   if (!origin) return origin.error();
@@ -174,7 +174,8 @@ Result<http::ClientRequest> build_http_request(Call& call, std::string body, boo
   call.meta.server_address = origin.value()->host;
   call.meta.server_port = origin.value()->port;
 
-  http::ClientRequest r;
+  Recycled<http::ClientRequest> request = Recycled<http::ClientRequest>::take();
+  http::ClientRequest& r = *request;
   r.origin = origin.value();
   r.target = messages_path(r.origin->base_path, count_tokens);
   api_key = api_key_for(d);
@@ -186,7 +187,7 @@ Result<http::ClientRequest> build_http_request(Call& call, std::string body, boo
   for (const http::Header& h : call.upstream_headers) r.headers.add(h.name, h.value);
   r.body = std::move(body);
   r.timeout = call.timeout;
-  return r;
+  return request;
 }
 
 }  // namespace anthropic
@@ -197,7 +198,7 @@ asio::awaitable<Result<Response>> AnthropicProvider::complete(Call& call) {
   std::string api_key;
   auto request = anthropic::build_http_request(call, std::move(body.value()), false, api_key);
   if (!request) co_return request.error();
-  auto response = co_await http::fetch(request.value());
+  auto response = co_await http::fetch(*request.value());
   if (!response) co_return response.error();
   const http::ClientResponse& r = response.value();
   call.meta.upstream_status = r.status;
@@ -219,7 +220,7 @@ asio::awaitable<Result<bool>> AnthropicProvider::stream(Call& call, ChunkSink& s
   const anthropic::StreamTranslator::Options options{call.public_model, now_seconds(), call.include_usage,
                                                      call.capture_content, api_key};
   EventForwarder forwarder(sink, options, call.meta);
-  auto response = co_await http::fetch_streaming(request.value(), forwarder);
+  auto response = co_await http::fetch_streaming(*request.value(), forwarder);
   if (forwarder.client_gone_) co_return false;
   if (forwarder.error_) co_return *forwarder.error_;
   if (!response) co_return response.error();
@@ -239,7 +240,7 @@ asio::awaitable<Result<Response>> AnthropicProvider::count_tokens(Call& call) {
   std::string api_key;
   auto request = anthropic::build_http_request(call, std::move(body), true, api_key);
   if (!request) co_return request.error();
-  auto response = co_await http::fetch(request.value());
+  auto response = co_await http::fetch(*request.value());
   if (!response) co_return response.error();
   http::ClientResponse& r = response.value();
   call.meta.upstream_status = r.status;

@@ -13,6 +13,7 @@
 
 #include "http/client.h"
 #include "providers/provider.h"
+#include "util/recycled.h"
 
 namespace sy::providers {
 
@@ -34,10 +35,11 @@ inline constexpr std::string_view kDefaultVersion = "2023-06-01";
 std::string messages_path(std::string_view base_path, bool count_tokens);
 
 // The upstream request for `call` with `body` (serialized JSON): target, headers (x-api-key,
-// anthropic-version, anthropic-beta when configured, content-type, accept, trace context) and timeout.
-// `api_key` receives the key so errors can scrub it. Fills the meta's server address and port.
-Result<http::ClientRequest> build_http_request(Call& call, std::string body, bool count_tokens,
-                                               std::string& api_key);
+// anthropic-version, anthropic-beta when configured, content-type, accept, trace context) and timeout, in
+// one of the thread's recycled requests (whose target and header fields keep their storage). `api_key`
+// receives the key so errors can scrub it. Fills the meta's server address and port.
+Result<Recycled<http::ClientRequest>> build_http_request(Call& call, std::string body, bool count_tokens,
+                                                         std::string& api_key);
 
 }  // namespace anthropic
 }  // namespace sy::providers
