@@ -91,6 +91,15 @@ class TracerTest : public ::testing::Test {
     return spans.empty() ? SpanData{} : spans.front();
   }
 
+  // The span of `spans` with that name (the first one when none has it, after a test failure).
+  static const SpanData& named(const std::vector<SpanData>& spans, std::string_view name) {
+    for (const SpanData& d : spans) {
+      if (d.name == name) return d;
+    }
+    ADD_FAILURE() << "no span named " << name;
+    return spans.front();
+  }
+
   static const Attribute* find(const SpanData& d, std::string_view key) {
     for (const Attribute& a : d.attributes) {
       if (a.key == key) return &a;
@@ -373,8 +382,8 @@ TEST_F(TracerTest, ABlockRecordsWhatItsAttributesOneByOneRecord) {
     }
     const std::vector<SpanData> spans = flush();
     ASSERT_EQ(spans.size(), 2u) << c.name;
-    const SpanData& whole = spans[0].name == "whole" ? spans[0] : spans[1];
-    const SpanData& single = spans[0].name == "whole" ? spans[1] : spans[0];
+    const SpanData& whole = named(spans, "whole");
+    const SpanData& single = named(spans, "single");
     EXPECT_EQ(whole.attributes.encoded(), single.attributes.encoded()) << c.name;
     EXPECT_EQ(whole.attributes.size(), single.attributes.size()) << c.name;
     EXPECT_EQ(whole.dropped_attributes_count, single.dropped_attributes_count) << c.name;
@@ -436,8 +445,8 @@ TEST_F(TracerTest, AnAttributeSetOnBothSpansIsTheSameOnEach) {
   parent.end();
   auto spans = flush();
   ASSERT_EQ(spans.size(), 2u);
-  const SpanData& c = spans[0].name == "client" ? spans[0] : spans[1];
-  const SpanData& p = spans[0].name == "client" ? spans[1] : spans[0];
+  const SpanData& c = named(spans, "client");
+  const SpanData& p = named(spans, "server");
   ASSERT_EQ(c.attributes.size(), 7u);
   ASSERT_EQ(p.attributes.size(), 8u);
   EXPECT_EQ(p.attributes[0].key, "only.parent");
@@ -473,8 +482,8 @@ TEST_F(TracerTest, SetOnBothKeepsEachSpansKeysAndLimits) {
   parent.end();
   auto spans = flush();
   ASSERT_EQ(spans.size(), 2u);
-  const SpanData& c = spans[0].name == "client" ? spans[0] : spans[1];
-  const SpanData& p = spans[0].name == "client" ? spans[1] : spans[0];
+  const SpanData& c = named(spans, "client");
+  const SpanData& p = named(spans, "server");
   ASSERT_EQ(p.attributes.size(), 2u);
   EXPECT_EQ(p.attributes[0].key, "k");
   EXPECT_EQ(std::get<std::string>(p.attributes[0].value), "new");
