@@ -9,6 +9,57 @@ namespace {
 // A request's buffer is kept for the next one up to this size (a batch of 512 typical spans is ~300 KB).
 constexpr std::size_t kKeepRequestBytes = 4 << 20;
 
+std::atomic<std::uint64_t> next_processor_id{1};
+
+std::size_t kind_index(SpanKind kind) noexcept {
+  const auto i = static_cast<std::size_t>(kind);
+  return i < BatchSpanProcessor::kKinds ? i : 0;
+}
+
+// A thread's records for its next spans, per kind, the last one the warmest: all of one processor's (`owner`,
+// its id_; 0 for none), owned by the stash. Trivially destructible, so that reaching it costs no check of
+// whether it was initialised; StashReleaser frees what it holds when the thread ends. Records are plain data,
+// so a stash still holding a processor's records after that processor is gone only frees them, when the
+// thread next asks another processor or ends.
+struct Stash {
+  struct Kind {
+    std::array<SpanData*, BatchSpanProcessor::kThreadStash> records;
+    std::size_t count;
+  };
+  std::uint64_t owner;
+  std::array<Kind, BatchSpanProcessor::kKinds> kinds;
+
+  void release() noexcept {
+    for (Kind& kind : kinds) {
+      for (std::size_t i = 0; i < kind.count; ++i) delete kind.records[i];
+      kind.count = 0;
+    }
+    owner = 0;
+  }
+};
+thread_local constinit Stash t_stash{};
+
+struct StashReleaser {
+  bool armed = false;
+  ~StashReleaser() { t_stash.release(); }
+};
+thread_local StashReleaser
+    t_stash_releaser;  // initialised (its destructor registered) by a thread's first bind
+
+[[gnu::noinline]] void bind(Stash& stash, std::uint64_t owner) noexcept {
+  t_stash_releaser.armed = true;
+  stash.release();
+  stash.owner = owner;
+}
+
+// The calling thread's stash for the processor `owner`, emptied first when it held another one's records.
+inline Stash& stash_for(std::uint64_t owner) noexcept {
+  Stash& stash = t_stash;
+  if (stash.owner != owner) [[unlikely]]
+    bind(stash, owner);
+  return stash;
+}
+
 }  // namespace
 
 BatchSpanProcessor::BatchSpanProcessor(BatchSettings settings, std::unique_ptr<SpanExporter> exporter,
@@ -19,6 +70,7 @@ BatchSpanProcessor::BatchSpanProcessor(BatchSettings settings, std::unique_ptr<S
       scope_(std::move(scope)),
       diagnostics_(std::move(diagnostics)),
       queue_(settings.max_queue_size),
+      id_(next_processor_id.fetch_add(1, std::memory_order_relaxed)),
       encoded_(exporter_ && exporter_->takes_encoded_requests()) {
   if (settings_.max_export_batch_size == 0 || settings_.max_export_batch_size > settings_.max_queue_size) {
     settings_.max_export_batch_size = settings_.max_queue_size;
@@ -40,21 +92,32 @@ BatchSpanProcessor::~BatchSpanProcessor() {
 static_assert(static_cast<std::size_t>(SpanKind::consumer) + 1 == BatchSpanProcessor::kKinds);
 
 std::vector<std::unique_ptr<SpanData>>& BatchSpanProcessor::free_list(SpanKind kind) noexcept {
-  const auto i = static_cast<std::size_t>(kind);
-  return free_[i < kKinds ? i : 0];
+  return free_[kind_index(kind)];
+}
+
+bool BatchSpanProcessor::refill(SpanKind kind, std::array<SpanData*, kThreadStash>& records,
+                                std::size_t& count) noexcept {
+  std::unique_lock lock(free_mutex_, std::try_to_lock);
+  if (!lock.owns_lock() || free_count_ == 0) return false;
+  std::vector<std::unique_ptr<SpanData>>* from = &free_list(kind);
+  for (std::size_t i = 0; from->empty() && i < kKinds; ++i) from = &free_[i];
+  const std::size_t n = std::min(from->size(), kThreadStash);
+  for (std::size_t i = 0; i < n; ++i)
+    records[i] = (*from)[from->size() - n + i].release();  // the last stays last
+  from->resize(from->size() - n);
+  free_count_ -= n;
+  count = n;
+  return true;
 }
 
 std::unique_ptr<SpanData> BatchSpanProcessor::acquire(SpanKind kind) {
-  {
-    std::unique_lock lock(free_mutex_, std::try_to_lock);
-    if (lock.owns_lock() && free_count_ > 0) {
-      std::vector<std::unique_ptr<SpanData>>* from = &free_list(kind);
-      for (std::size_t i = 0; from->empty() && i < kKinds; ++i) from = &free_[i];
-      std::unique_ptr<SpanData> span = std::move(from->back());
-      from->pop_back();
-      --free_count_;
-      return span;  // cleared already
-    }
+  Stash& stash = stash_for(id_);
+  Stash::Kind& mine = stash.kinds[kind_index(kind)];
+  if (mine.count > 0 || refill(kind, mine.records, mine.count)) {
+    return std::unique_ptr<SpanData>(mine.records[--mine.count]);  // cleared already
+  }
+  for (Stash::Kind& other : stash.kinds) {  // none kept anywhere: one this thread kept for another kind
+    if (other.count > 0) return std::unique_ptr<SpanData>(other.records[--other.count]);
   }
   return std::make_unique<SpanData>();
 }
@@ -80,7 +143,12 @@ void BatchSpanProcessor::on_end(std::unique_ptr<SpanData> span) noexcept {
   if (stopping_.load(std::memory_order_relaxed) || !queue_.try_push(std::move(span))) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     const SpanKind kind = span->kind;
-    clear_for_reuse(*span);  // a failed push leaves the record with us
+    clear_for_reuse(*span);  // a failed push leaves the record with us: for this thread's next span
+    Stash::Kind& mine = stash_for(id_).kinds[kind_index(kind)];
+    if (mine.count < kThreadStash) {
+      mine.records[mine.count++] = span.release();
+      return;
+    }
     std::unique_lock lock(free_mutex_, std::try_to_lock);
     if (lock.owns_lock()) keep(kind, std::move(span));
     return;  // else it is freed

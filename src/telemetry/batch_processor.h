@@ -49,8 +49,9 @@ class BatchSpanProcessor {
 
   // A record for a new span of `kind` to fill, from any thread: the most recently cleared one that last held
   // a span of that kind (its export done, or its span dropped on a full queue; its storage kept), else one of
-  // another kind, else a new one. Never blocks: it only tries the free list's lock, and makes a new record
-  // when another thread holds it.
+  // another kind, else a new one. Records come from the calling thread's own stash of up to
+  // kThreadStash per kind, without a lock; an empty stash takes the free list's most recent ones in one go,
+  // and only tries its lock (a new record when another thread holds it), so it never blocks.
   std::unique_ptr<SpanData> acquire(SpanKind kind = SpanKind::internal);
   // Called when a span ends, from any thread. Never blocks: a push onto the lock-free queue, and when that
   // fails (a full queue) only a try of the free list's lock to keep the record.
@@ -61,6 +62,7 @@ class BatchSpanProcessor {
 
   static constexpr std::size_t kKinds = 6;         // SpanKind's values: one free list each
   static constexpr std::size_t kEncodeChunk = 64;  // encoded mode: spans that wake the export thread
+  static constexpr std::size_t kThreadStash = 8;   // records per kind a thread keeps for its next spans
   bool encodes_requests() const noexcept { return encoded_; }
 
   std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
@@ -93,11 +95,17 @@ class BatchSpanProcessor {
   // Cleared records for acquire(), a stack per span kind: the last one pushed is the warmest in cache, and a
   // record refilled by a span of the kind it last held finds an attribute buffer already the size that span's
   // attributes need (the gateway's server, route and client spans each set the same attributes every time),
-  // so nothing grows. At most max_queue_size are
-  // kept in all. The lock is held for one push or pop (or one batch's pushes on the export thread), and
-  // request threads only ever try it.
+  // so nothing grows. At most max_queue_size are kept in all (and up to kThreadStash per kind in each
+  // thread's stash). The lock is held for one batch's pushes on the export thread, or for a stash's refill,
+  // and request threads only ever try it: once per kThreadStash spans of a kind, not once per span, so that
+  // the workers of a many-core machine do not all write its cache line for every span.
   void keep(SpanKind kind, std::unique_ptr<SpanData> record);  // with free_mutex_ held
   std::vector<std::unique_ptr<SpanData>>& free_list(SpanKind kind) noexcept;
+  // Moves up to kThreadStash of the free list's most recent records for `kind` (else of another kind) to a
+  // thread's stash (`records`, which then owns them), in their order: false when the lock is busy or there
+  // are none.
+  bool refill(SpanKind kind, std::array<SpanData*, kThreadStash>& records, std::size_t& count) noexcept;
+  const std::uint64_t id_;  // tells this processor's records in a thread's stash from an earlier one's
   std::mutex free_mutex_;
   std::array<std::vector<std::unique_ptr<SpanData>>, kKinds> free_;
   std::size_t free_count_ = 0;

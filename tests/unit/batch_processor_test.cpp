@@ -833,6 +833,34 @@ TEST(BatchProcessor, ARecordDroppedOnAFullQueueIsReusedToo) {
   EXPECT_EQ(log->all_names(), (std::vector<std::string>{"exporting", "queued"}));
 }
 
+// A thread takes several cleared records in one go and keeps them for its own next spans (no lock per span):
+// another thread finds none left and makes its own, and the first one's next spans get the rest, most recent
+// first.
+TEST(BatchProcessor, AThreadKeepsTheRecordsItTookForItsNextSpans) {
+  auto log = std::make_shared<ExportLog>();
+  constexpr std::size_t kTaken = BatchSpanProcessor::kThreadStash;
+  auto p = make_processor(settings(64, kTaken, 10s), log);
+  std::vector<SpanData*> exported;
+  for (std::size_t i = 0; i < kTaken; ++i) {
+    std::unique_ptr<SpanData> record = p->acquire();
+    exported.push_back(record.get());
+    record->name = "s" + std::to_string(i);
+    p->on_end(std::move(record));
+  }
+  ASSERT_TRUE(eventually([&] { return p->exported() == kTaken; }));
+  std::vector<std::unique_ptr<SpanData>> mine;
+  mine.push_back(p->acquire());
+  EXPECT_EQ(mine.back().get(), exported.back());
+  std::unique_ptr<SpanData> theirs;
+  std::thread([&] { theirs = p->acquire(); }).join();
+  for (SpanData* e : exported) EXPECT_NE(theirs.get(), e) << "another thread's stash holds every kept record";
+  for (std::size_t i = 1; i < kTaken; ++i) {
+    mine.push_back(p->acquire());
+    EXPECT_EQ(mine.back().get(), exported[kTaken - 1 - i]) << i;
+    expect_like_new(*mine.back());
+  }
+}
+
 // ---- encoded requests ----
 
 // The processor encodes each span before it clears the record: the request holds exactly the bytes
