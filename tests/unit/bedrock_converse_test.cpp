@@ -705,6 +705,59 @@ TEST(BedrockDeployment, EndpointAndPath) {
   EXPECT_EQ(model_id_for(deployment("converse/anthropic.claude-v2:1")), "anthropic.claude-v2:1");
 }
 
+// The upstream request: target, signed headers, the call's own headers after them, and the thread's recycled
+// request reused from call to call (its header storage kept).
+TEST(BedrockDeployment, RequestsAreSignedInTheThreadsRecycledOnes) {
+  config::Deployment d =
+      deployment("anthropic.claude-3-haiku-20240307-v1:0", {{"aws_region_name", "us-west-2"}});
+  d.params.api_base = "http://127.0.0.1:9";
+  bj::object body =
+      bj::parse(R"({"model":"claude","messages":[{"role":"user","content":"hi"}]})").as_object();
+  Call call;
+  call.deployment = &d;
+  call.body = &body;
+  call.timeout = std::chrono::milliseconds(4321);
+  call.upstream_headers.add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  const auto header = [](const http::ClientRequest& r, std::string_view name) {
+    for (const auto& h : r.headers) {
+      if (http::iequals(h.name, name)) return h.value;
+    }
+    return std::string("<absent>");
+  };
+  const void* first_fields = nullptr;
+  std::size_t spare = 0;
+  {
+    PreparedRequest first;
+    ASSERT_TRUE(build_unsigned(call, first).ok());
+    first.credentials = {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token-1"};
+    sign_request(call, first);
+    first_fields = first.request->headers.begin();
+    spare = Recycled<http::ClientRequest>::spare_count();
+  }
+  EXPECT_EQ(Recycled<http::ClientRequest>::spare_count(), spare + 1);  // handed back when done with
+  PreparedRequest p;
+  EXPECT_EQ(Recycled<http::ClientRequest>::spare_count(), spare);  // and taken again
+  ASSERT_TRUE(build_unsigned(call, p).ok());
+  p.credentials = {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token-1"};
+  sign_request(call, p);
+  const http::ClientRequest& r = *p.request;
+  EXPECT_EQ(static_cast<const void*>(r.headers.begin()), first_fields);  // the same header storage
+  EXPECT_EQ(r.target, "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse");
+  EXPECT_EQ(r.origin->host, "127.0.0.1");
+  EXPECT_EQ(r.timeout, std::chrono::milliseconds(4321));
+  EXPECT_EQ(p.region, "us-west-2");
+  EXPECT_EQ(bj::parse(r.body).at("messages").at(0).at("content").at(0).at("text"), "hi");
+  EXPECT_EQ(header(r, "content-type"), "application/json");
+  EXPECT_EQ(header(r, "accept"), "application/json");
+  EXPECT_EQ(header(r, "x-amz-security-token"), "session-token-1");
+  EXPECT_TRUE(header(r, "authorization").starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"))
+      << header(r, "authorization");
+  EXPECT_NE(header(r, "authorization").find("/us-west-2/bedrock/aws4_request"), std::string::npos);
+  EXPECT_EQ(header(r, "traceparent"), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  EXPECT_EQ(header(r, "authorization").find("wJalrXUtnFEMI"), std::string::npos)
+      << "the secret key is never sent";
+}
+
 // ---- credentials ----
 
 // Sets (or with nullptr unsets) the AWS credential variables for one test, restoring them after.

@@ -71,21 +71,9 @@ std::int64_t now_seconds() {
       .count();
 }
 
-// One upstream request being prepared: what is sent, and what was used to sign it.
-struct Prepared {
-  http::ClientRequest request;
-  std::string region;
-  std::string model_id;
-  Credentials credentials;
+}  // namespace
 
-  // What errors are scrubbed of (an access key id is not secret, but it has no place in a client's error).
-  std::array<std::string_view, 3> secrets() const noexcept {
-    return {credentials.secret_access_key, credentials.session_token, credentials.access_key_id};
-  }
-};
-
-// Everything but the credentials and the signature.
-Result<bool> build_unsigned(Call& call, Prepared& p) {
+Result<bool> build_unsigned(Call& call, PreparedRequest& p) {
   const config::Deployment& d = *call.deployment;
   if (call.endpoint != Endpoint::chat_completions) {
     return Error{501,
@@ -107,7 +95,7 @@ Result<bool> build_unsigned(Call& call, Prepared& p) {
   auto converse = to_converse_request(*call.body);
   if (!converse) return converse.error();
 
-  http::ClientRequest& r = p.request;
+  http::ClientRequest& r = *p.request;
   r.origin = origin.value();
   r.target = converse_path(r.origin->base_path, p.model_id, call.stream);
   json::serialize_into(converse.value(), r.body, call.body_bytes);
@@ -117,8 +105,8 @@ Result<bool> build_unsigned(Call& call, Prepared& p) {
   return true;
 }
 
-void sign_request(Call& call, Prepared& p) {
-  http::ClientRequest& r = p.request;
+void sign_request(Call& call, PreparedRequest& p) {
+  http::ClientRequest& r = *p.request;
   SigningInput in;
   in.method = r.method;
   in.host = r.origin->host_header;
@@ -135,7 +123,9 @@ void sign_request(Call& call, Prepared& p) {
   for (const auto& h : call.upstream_headers) r.headers.add(h.name, h.value);
 }
 
-asio::awaitable<Result<bool>> prepare(Call& call, Prepared& p) {
+namespace {
+
+asio::awaitable<Result<bool>> prepare(Call& call, PreparedRequest& p) {
   auto built = build_unsigned(call, p);
   if (!built) co_return built.error();
   auto credentials = co_await credentials_for(*call.deployment);
@@ -145,7 +135,7 @@ asio::awaitable<Result<bool>> prepare(Call& call, Prepared& p) {
   co_return true;
 }
 
-AnswerOptions answer_options(const Call& call, const Prepared& p) {
+AnswerOptions answer_options(const Call& call, const PreparedRequest& p) {
   AnswerOptions o;
   o.public_model = call.public_model;
   o.upstream_model = p.model_id;
@@ -266,11 +256,11 @@ std::string converse_path(std::string_view base_path, std::string_view model_id,
 }
 
 asio::awaitable<Result<Response>> BedrockProvider::complete(Call& call) {
-  Prepared p;
+  PreparedRequest p;
   auto ready = co_await prepare(call, p);
   if (!ready) co_return ready.error();
   const auto secrets = p.secrets();
-  auto response = co_await http::fetch(p.request);
+  auto response = co_await http::fetch(*p.request);
   if (!response) co_return response.error();
   const http::ClientResponse& r = response.value();
   call.meta.upstream_status = r.status;
@@ -286,13 +276,13 @@ asio::awaitable<Result<Response>> BedrockProvider::complete(Call& call) {
 }
 
 asio::awaitable<Result<bool>> BedrockProvider::stream(Call& call, ChunkSink& sink) {
-  Prepared p;
+  PreparedRequest p;
   auto ready = co_await prepare(call, p);
   if (!ready) co_return ready.error();
   const auto secrets = p.secrets();
   StreamTranslator translator(answer_options(call, p), call.meta, secrets);
   EventForwarder forwarder(sink, translator, call.meta);
-  auto response = co_await http::fetch_streaming(p.request, forwarder);
+  auto response = co_await http::fetch_streaming(*p.request, forwarder);
   if (forwarder.client_gone_) co_return false;
   if (forwarder.error_) co_return *forwarder.error_;
   if (!response) co_return response.error();
