@@ -62,7 +62,7 @@ TEST(AnthropicProviderTest, RequestHeadersAndTarget) {
   call.timeout = std::chrono::milliseconds(1234);
   call.upstream_headers.add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
   std::string key;
-  auto r = anthropic::build_http_request(call, "{}", false, key);
+  auto r = anthropic::build_http_request(call, bj::object{}, false, key);
   ASSERT_TRUE(r.ok()) << r.error().to_json();
   EXPECT_EQ(key, kKey);
   EXPECT_EQ(r.value()->origin->host, "api.anthropic.com");
@@ -81,10 +81,10 @@ TEST(AnthropicProviderTest, RequestHeadersAndTarget) {
   EXPECT_EQ(call.meta.server_port, 443);
 
   call.stream = true;
-  auto s = anthropic::build_http_request(call, "{}", false, key);
+  auto s = anthropic::build_http_request(call, bj::object{}, false, key);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(header(*s.value(), "accept"), "text/event-stream");
-  auto c = anthropic::build_http_request(call, "{}", true, key);
+  auto c = anthropic::build_http_request(call, bj::object{}, true, key);
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c.value()->target, "/v1/messages/count_tokens");
 }
@@ -95,19 +95,24 @@ TEST(AnthropicProviderTest, RequestsAreBuiltInTheThreadsRecycledOnes) {
   call.deployment = &d;
   call.upstream_headers.add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
   std::string key;
+  const bj::object body = {{"model", "claude-3-5-haiku-20241022"}, {"max_tokens", 64}};
   const void* first_fields = nullptr;
+  const char* first_body = nullptr;
   std::size_t spare = 0;
   {
-    auto first = anthropic::build_http_request(call, "{}", false, key);
+    auto first = anthropic::build_http_request(call, body, false, key);
     ASSERT_TRUE(first.ok());
     first_fields = first.value()->headers.begin();
+    first_body = first.value()->body.data();
     spare = Recycled<http::ClientRequest>::spare_count();
   }
   EXPECT_EQ(Recycled<http::ClientRequest>::spare_count(), spare + 1);  // handed back when done with
-  auto second = anthropic::build_http_request(call, "{}", false, key);
+  auto second = anthropic::build_http_request(call, body, false, key);
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(Recycled<http::ClientRequest>::spare_count(), spare);                      // and taken again
   EXPECT_EQ(static_cast<const void*>(second.value()->headers.begin()), first_fields);  // the same fields
+  EXPECT_EQ(second.value()->body.data(), first_body);  // the body serialized into the same storage
+  EXPECT_EQ(bj::parse(second.value()->body), body);
   EXPECT_EQ(header(*second.value(), "x-api-key"), kKey);
   EXPECT_EQ(header(*second.value(), "traceparent"),
             "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
@@ -121,17 +126,17 @@ TEST(AnthropicProviderTest, VersionAndBetaConfigurable) {
   Call call;
   call.deployment = &d;
   std::string key;
-  auto r = anthropic::build_http_request(call, "{}", false, key);
+  auto r = anthropic::build_http_request(call, bj::object{}, false, key);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.value()->target, "/v1/messages");
   EXPECT_FALSE(r.value()->origin->tls);
   EXPECT_EQ(header(*r.value(), "anthropic-version"), "2024-01-01");
   EXPECT_EQ(header(*r.value(), "anthropic-beta"), "prompt-caching-2024-07-31,token-counting-2024-11-01");
   d.params.extra["anthropic_beta"] = "output-128k-2025-02-19";
-  auto one = anthropic::build_http_request(call, "{}", false, key);
+  auto one = anthropic::build_http_request(call, bj::object{}, false, key);
   EXPECT_EQ(header(*one.value(), "anthropic-beta"), "output-128k-2025-02-19");
   d.params.extra["anthropic_beta"] = 5;
-  auto bad = anthropic::build_http_request(call, "{}", false, key);
+  auto bad = anthropic::build_http_request(call, bj::object{}, false, key);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().status, 500);
   EXPECT_EQ(bad.error().message.find(kKey), std::string::npos);
@@ -144,12 +149,12 @@ TEST(AnthropicProviderTest, KeyFromEnvironment) {
   call.deployment = &d;
   std::string key;
   ::setenv("ANTHROPIC_API_KEY", "sk-ant-from-env-0001", 1);
-  auto r = anthropic::build_http_request(call, "{}", false, key);
+  auto r = anthropic::build_http_request(call, bj::object{}, false, key);
   ::unsetenv("ANTHROPIC_API_KEY");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(header(*r.value(), "x-api-key"), "sk-ant-from-env-0001");
   EXPECT_EQ(key, "sk-ant-from-env-0001");
-  auto none = anthropic::build_http_request(call, "{}", false, key);
+  auto none = anthropic::build_http_request(call, bj::object{}, false, key);
   EXPECT_EQ(header(*none.value(), "x-api-key"), "<absent>");
 }
 

@@ -79,9 +79,9 @@ std::int64_t now_seconds() {
   return static_cast<std::int64_t>(std::time(nullptr));
 }
 
-// The Messages request for `call`, serialized. The client's body is left as it is: a later attempt (a retry
-// on another provider, a fallback) starts from the same request.
-Result<std::string> messages_body(const Call& call) {
+// The Messages request for `call`. The client's body is left as it is: a later attempt (a retry on another
+// provider, a fallback) starts from the same request.
+Result<bj::object> messages_body(const Call& call) {
   const config::Deployment& d = *call.deployment;
   if (call.endpoint != Endpoint::chat_completions) {
     return Error{501,
@@ -97,9 +97,7 @@ Result<std::string> messages_body(const Call& call) {
   auto translated = anthropic::to_anthropic_request(*call.body, options);
   if (!translated) return translated.error();
   if (call.stream) translated.value()["stream"] = true;
-  std::string body;
-  json::serialize_into(translated.value(), body, call.body_bytes);
-  return body;
+  return translated;
 }
 
 // Decodes the upstream SSE stream and hands each translated chunk to the sink, flushing after every read.
@@ -162,8 +160,8 @@ std::string messages_path(std::string_view base_path, bool count_tokens) {
   return path;
 }
 
-Result<Recycled<http::ClientRequest>> build_http_request(Call& call, std::string body, bool count_tokens,
-                                                         std::string& api_key) {
+Result<Recycled<http::ClientRequest>> build_http_request(Call& call, const bj::object& body,
+                                                         bool count_tokens, std::string& api_key) {
   const config::Deployment& d = *call.deployment;
   auto origin = origin_for(d);
   if (!origin) return origin.error();
@@ -185,7 +183,7 @@ Result<Recycled<http::ClientRequest>> build_http_request(Call& call, std::string
   r.headers.add("Content-Type", "application/json");
   r.headers.add("Accept", call.stream && !count_tokens ? "text/event-stream" : "application/json");
   for (const http::Header& h : call.upstream_headers) r.headers.add(h.name, h.value);
-  r.body = std::move(body);
+  json::serialize_into(body, r.body, call.body_bytes);
   r.timeout = call.timeout;
   return request;
 }
@@ -196,7 +194,7 @@ asio::awaitable<Result<Response>> AnthropicProvider::complete(Call& call) {
   auto body = messages_body(call);
   if (!body) co_return body.error();
   std::string api_key;
-  auto request = anthropic::build_http_request(call, std::move(body.value()), false, api_key);
+  auto request = anthropic::build_http_request(call, body.value(), false, api_key);
   if (!request) co_return request.error();
   auto response = co_await http::fetch(*request.value());
   if (!response) co_return response.error();
@@ -215,7 +213,7 @@ asio::awaitable<Result<bool>> AnthropicProvider::stream(Call& call, ChunkSink& s
   auto body = messages_body(call);
   if (!body) co_return body.error();
   std::string api_key;
-  auto request = anthropic::build_http_request(call, std::move(body.value()), false, api_key);
+  auto request = anthropic::build_http_request(call, body.value(), false, api_key);
   if (!request) co_return request.error();
   const anthropic::StreamTranslator::Options options{call.public_model, now_seconds(), call.include_usage,
                                                      call.capture_content, api_key};
@@ -235,10 +233,8 @@ asio::awaitable<Result<bool>> AnthropicProvider::stream(Call& call, ChunkSink& s
 
 asio::awaitable<Result<Response>> AnthropicProvider::count_tokens(Call& call) {
   (*call.body)["model"] = call.deployment->params.provider_model;
-  std::string body;
-  json::serialize_into(*call.body, body, call.body_bytes);
   std::string api_key;
-  auto request = anthropic::build_http_request(call, std::move(body), true, api_key);
+  auto request = anthropic::build_http_request(call, *call.body, true, api_key);
   if (!request) co_return request.error();
   auto response = co_await http::fetch(*request.value());
   if (!response) co_return response.error();

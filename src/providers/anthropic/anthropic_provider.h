@@ -34,12 +34,12 @@ inline constexpr std::string_view kDefaultVersion = "2023-06-01";
 // "/v1/messages" of the base not repeated.
 std::string messages_path(std::string_view base_path, bool count_tokens);
 
-// The upstream request for `call` with `body` (serialized JSON): target, headers (x-api-key,
+// The upstream request for `call` with `body` serialized as its body: target, headers (x-api-key,
 // anthropic-version, anthropic-beta when configured, content-type, accept, trace context) and timeout, in
-// one of the thread's recycled requests (whose target and header fields keep their storage). `api_key`
+// one of the thread's recycled requests (whose target, header fields and body keep their storage). `api_key`
 // receives the key so errors can scrub it. Fills the meta's server address and port.
-Result<Recycled<http::ClientRequest>> build_http_request(Call& call, std::string body, bool count_tokens,
-                                                         std::string& api_key);
+Result<Recycled<http::ClientRequest>> build_http_request(Call& call, const boost::json::object& body,
+                                                         bool count_tokens, std::string& api_key);
 
 }  // namespace anthropic
 }  // namespace sy::providers
