@@ -75,13 +75,12 @@ BatchSpanProcessor::BatchSpanProcessor(BatchSettings settings, std::unique_ptr<S
   if (settings_.max_export_batch_size == 0 || settings_.max_export_batch_size > settings_.max_queue_size) {
     settings_.max_export_batch_size = settings_.max_queue_size;
   }
-  wake_at_ = settings_.max_export_batch_size;
+  wake_at_ =
+      encoded_ ? std::min(kEncodeChunk, settings_.max_export_batch_size) : settings_.max_export_batch_size;
   next_send_ = std::chrono::steady_clock::now() + settings_.schedule_delay;
-  if (!encoded_) {
-    batch_.reserve(settings_.max_export_batch_size);
-    batch_view_.reserve(settings_.max_export_batch_size);
-    batch_kinds_.reserve(settings_.max_export_batch_size);
-  }
+  batch_.reserve(settings_.max_export_batch_size);
+  batch_view_.reserve(settings_.max_export_batch_size);
+  batch_kinds_.reserve(settings_.max_export_batch_size);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -139,113 +138,25 @@ void BatchSpanProcessor::on_end(SpanData&& span) noexcept {
   }
 }
 
-void BatchSpanProcessor::keep_cleared(std::unique_ptr<SpanData> record) noexcept {
-  const SpanKind kind = record->kind;
-  clear_for_reuse(*record);
-  Stash::Kind& mine = stash_for(id_).kinds[kind_index(kind)];
-  if (mine.count < kThreadStash) {
-    mine.records[mine.count++] = record.release();
-    return;
-  }
-  std::unique_lock lock(free_mutex_, std::try_to_lock);
-  if (lock.owns_lock()) keep(kind, std::move(record));  // else it is freed
-}
-
 void BatchSpanProcessor::on_end(std::unique_ptr<SpanData> span) noexcept {
   if (!span) return;
-  if (stopping_.load(std::memory_order_relaxed)) {
+  if (stopping_.load(std::memory_order_relaxed) || !queue_.try_push(std::move(span))) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
-    return keep_cleared(std::move(span));
-  }
-  if (encoded_) return encode(std::move(span));
-  if (!queue_.try_push(std::move(span))) {  // a failed push leaves the record with us
-    dropped_.fetch_add(1, std::memory_order_relaxed);
-    return keep_cleared(std::move(span));
-  }
-  // Wake the exporter early once a whole batch waits. The flag keeps this to once per wake; taking the mutex
-  // for that one notify makes sure the export thread cannot miss it between checking and sleeping.
-  if (queue_.size() >= wake_at_ && !batch_signalled_.exchange(true)) {
-    { std::lock_guard lock(mutex_); }
-    wake_.notify_one();
-  }
-}
-
-BatchSpanProcessor::ThreadRequest& BatchSpanProcessor::thread_request() {
-  struct Cache {
-    std::uint64_t owner = 0;
-    std::shared_ptr<ThreadRequest> request;
-  };
-  thread_local Cache cache;
-  if (cache.owner == id_) return *cache.request;
-  // A thread's first span here (or its first since it ended spans of another processor): its request, made
-  // once per thread and kept in the registry, where the export thread finds what it has begun.
-  const std::thread::id me = std::this_thread::get_id();
-  std::shared_ptr<ThreadRequest> found;
-  {
-    std::lock_guard lock(requests_mutex_);
-    for (const std::shared_ptr<ThreadRequest>& r : thread_requests_) {
-      if (r->thread == me) found = r;
-    }
-    if (!found) {
-      found = std::make_shared<ThreadRequest>();
-      found->thread = me;
-      thread_requests_.push_back(found);
-    }
-  }
-  cache.request = std::move(found);
-  cache.owner = id_;
-  return *cache.request;
-}
-
-void BatchSpanProcessor::encode(std::unique_ptr<SpanData> span) noexcept {
-  // Counted against the queue's bound first, so that a span is either encoded or dropped, never both.
-  if (encoded_spans_.fetch_add(1, std::memory_order_relaxed) >= settings_.max_queue_size) {
-    encoded_spans_.fetch_sub(1, std::memory_order_relaxed);
-    dropped_.fetch_add(1, std::memory_order_relaxed);
-    return keep_cleared(std::move(span));
-  }
-  bool encoded = false;
-  try {
-    ThreadRequest& r = thread_request();
-    std::lock_guard lock(r.mutex);
-    if (!r.writer.open()) r.writer.begin(r.bytes, resource_, scope_);
-    const std::size_t size = r.bytes.size();
-    try {
-      r.writer.add(*span);
-      encoded = true;
-    } catch (...) {  // no memory for it: dropped, and no half-written span left behind
-      r.bytes.truncate(size);
-    }
-    if (r.writer.spans() >= settings_.max_export_batch_size) hand_over(r);
-  } catch (...) {  // no memory for the thread's request (its first use, or the beginning of one)
-  }
-  if (!encoded) {
-    encoded_spans_.fetch_sub(1, std::memory_order_relaxed);
-    dropped_.fetch_add(1, std::memory_order_relaxed);
-  }
-  keep_cleared(std::move(span));
-}
-
-void BatchSpanProcessor::hand_over(ThreadRequest& r) noexcept {
-  Request full;
-  full.spans = r.writer.spans();
-  r.writer.finish();
-  full.bytes = std::move(r.bytes);
-  {
-    std::lock_guard lock(requests_mutex_);
-    if (!spare_buffers_.empty()) {
-      r.bytes = std::move(spare_buffers_.back());
-      spare_buffers_.pop_back();
-    }
-    try {
-      full_.push_back(std::move(full));
-    } catch (...) {  // no memory to queue it: its spans are lost
-      encoded_spans_.fetch_sub(full.spans, std::memory_order_relaxed);
-      dropped_.fetch_add(full.spans, std::memory_order_relaxed);
+    const SpanKind kind = span->kind;
+    clear_for_reuse(*span);  // a failed push leaves the record with us: for this thread's next span
+    Stash::Kind& mine = stash_for(id_).kinds[kind_index(kind)];
+    if (mine.count < kThreadStash) {
+      mine.records[mine.count++] = span.release();
       return;
     }
+    std::unique_lock lock(free_mutex_, std::try_to_lock);
+    if (lock.owns_lock()) keep(kind, std::move(span));
+    return;  // else it is freed
   }
-  if (!batch_signalled_.exchange(true)) {
+  // Wake the exporter early once a whole batch waits (encoded mode: a chunk to encode). The flag keeps this
+  // to once per wake; taking the mutex for that one notify makes sure the export thread cannot miss it
+  // between checking and sleeping.
+  if (queue_.size() >= wake_at_ && !batch_signalled_.exchange(true)) {
     { std::lock_guard lock(mutex_); }
     wake_.notify_one();
   }
@@ -272,74 +183,57 @@ void BatchSpanProcessor::recycle_batch() noexcept {
 }
 
 std::size_t BatchSpanProcessor::waiting() const noexcept {
-  return encoded_ ? encoded_spans_.load(std::memory_order_relaxed) : queue_.size();
+  return queue_.size() + (writer_.open() ? writer_.spans() : 0);
 }
 
-void BatchSpanProcessor::send(Request& request) noexcept {
-  const std::size_t count = request.spans;
-  const ExportResult r = exporter_->export_request(request.bytes.view(), count);
-  encoded_spans_.fetch_sub(count, std::memory_order_relaxed);
+void BatchSpanProcessor::send_request() noexcept {
+  const std::size_t count = writer_.spans();
+  const std::string_view request = writer_.finish();
+  const ExportResult r = exporter_->export_request(request, count);
+  request_.clear();
+  if (request_.capacity() > kKeepRequestBytes) request_.release();  // one huge batch must not stay for good
   if (r == ExportResult::success) {
     exported_.fetch_add(count, std::memory_order_release);
   } else {
     failed_.fetch_add(count, std::memory_order_release);
     dropped_.fetch_add(count, std::memory_order_relaxed);
   }
-  request.bytes.clear();
-  if (request.bytes.capacity() > kKeepRequestBytes) return;  // one huge batch's buffer must not stay for good
-  std::lock_guard lock(requests_mutex_);
-  if (spare_buffers_.size() > thread_requests_.size()) return;  // one per thread is plenty
-  try {
-    spare_buffers_.push_back(std::move(request.bytes));
-  } catch (...) {
-  }
 }
 
-void BatchSpanProcessor::send_requests(bool flush) noexcept {
+void BatchSpanProcessor::encode_and_send(bool flush) noexcept {
   for (;;) {
-    Request next;
-    {
-      std::lock_guard lock(requests_mutex_);
-      if (full_.empty()) break;
-      next = std::move(full_.front());
-      full_.pop_front();
+    // A chunk never takes more than the request in progress has room for: it fills at most at its end.
+    const std::size_t room = settings_.max_export_batch_size - (writer_.open() ? writer_.spans() : 0);
+    std::unique_ptr<SpanData> span;
+    while (batch_.size() < std::min(kEncodeChunk, room) && queue_.try_pop(span))
+      batch_.push_back(std::move(span));
+    if (batch_.empty()) break;
+    for (const std::unique_ptr<SpanData>& record : batch_) {
+      if (!writer_.open()) writer_.begin(request_, resource_, scope_);
+      const std::size_t size = request_.size();
+      try {
+        writer_.add(*record);
+      } catch (...) {  // no memory for it: dropped, and no half-written span left behind
+        request_.truncate(size);
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+      }
     }
-    send(next);
-    if (stopping_.load(std::memory_order_relaxed)) return;  // the flush watches its deadline between sends
+    recycle_batch();
+    if (writer_.spans() >= settings_.max_export_batch_size) {
+      send_request();
+      if (stopping_.load(std::memory_order_relaxed)) return;  // the flush watches its deadline between sends
+    }
   }
   const auto now = std::chrono::steady_clock::now();
-  if (!flush && now < next_send_) return;
-  next_send_ = now + settings_.schedule_delay;
-  // What each thread has begun: taken under the thread's lock, sent after it.
-  std::vector<std::shared_ptr<ThreadRequest>> threads;
-  try {
-    std::lock_guard lock(requests_mutex_);
-    threads = thread_requests_;
-  } catch (...) {
-    return;  // no memory for the list: next time
-  }
-  for (const std::shared_ptr<ThreadRequest>& t : threads) {
-    Request begun;
-    {
-      std::lock_guard lock(t->mutex);
-      if (!t->writer.open()) continue;
-      begun.spans = t->writer.spans();
-      t->writer.finish();
-      if (begun.spans == 0) {  // begun, and every span of it failed to encode
-        t->bytes.clear();
-        continue;
-      }
-      begun.bytes = std::move(t->bytes);
-      t->bytes = EncodeBuffer();
-      std::lock_guard spares(requests_mutex_);  // a thread's lock before this one, as in hand_over
-      if (!spare_buffers_.empty()) {
-        t->bytes = std::move(spare_buffers_.back());
-        spare_buffers_.pop_back();
-      }
+  if (writer_.open() && (flush || now >= next_send_)) {
+    if (writer_.spans() > 0) {
+      send_request();
+    } else {
+      writer_.finish();  // began, and every span of it failed to encode
+      request_.clear();
     }
-    send(begun);
-    if (stopping_.load(std::memory_order_relaxed)) return;
   }
+  if (now >= next_send_) next_send_ = now + settings_.schedule_delay;
 }
 
 void BatchSpanProcessor::export_available(std::size_t max_batches) noexcept {
@@ -404,7 +298,7 @@ void BatchSpanProcessor::run() noexcept {
     batch_signalled_.store(false, std::memory_order_relaxed);
     if (stop) break;
     if (encoded_) {
-      send_requests(false);
+      encode_and_send(false);
     } else {
       export_available(settings_.max_queue_size / settings_.max_export_batch_size + 1);
     }
@@ -413,7 +307,7 @@ void BatchSpanProcessor::run() noexcept {
   // Flush: everything queued, batch by batch, while the shutdown deadline allows.
   while (waiting() > 0 && std::chrono::steady_clock::now() < deadline) {
     if (encoded_) {
-      send_requests(true);
+      encode_and_send(true);
     } else {
       export_available(1);
     }

@@ -3,20 +3,19 @@
 // shutdown. Span records are cleared and handed back, with their storage, for the next spans to fill: one of
 // the same kind, the most recently cleared first, while it is still in cache.
 //
-// With an exporter that sends OTLP protobuf (SpanExporter::takes_encoded_requests), there is no queue of
-// records: the thread that ends a span encodes it at once into a request of its own (the record is still in
-// its cache, having just been filled) and keeps the record for its next span. A thread's request is handed to
-// the export thread when it holds a batch; the export thread takes what a thread has begun when the schedule
-// delay passes, and at shutdown. So the export thread is woken once per batch (not per span or chunk of
-// spans), spans cross between threads as whole requests, and a record never leaves the thread that fills
-// it. Other exporters get the records of a whole batch, as they were filled.
+// With an exporter that sends OTLP protobuf (SpanExporter::takes_encoded_requests), the export thread does
+// not wait for a whole batch: it is woken every kEncodeChunk spans, encodes them into the request it is
+// building and hands their records back at once; the request goes out when it holds a batch or the schedule
+// delay passes. A record is then back in use some 20 requests after it was filled, not ~170 (a batch of 512
+// spans): still in the core's cache, where the records of a whole batch (~1 MB) were not, and those misses
+// were most of what tracing cost a request beyond its instructions. Other exporters get the records of a
+// whole batch, as they were filled.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -54,17 +53,16 @@ class BatchSpanProcessor {
   // kThreadStash per kind, without a lock; an empty stash takes the free list's most recent ones in one go,
   // and only tries its lock (a new record when another thread holds it), so it never blocks.
   std::unique_ptr<SpanData> acquire(SpanKind kind = SpanKind::internal);
-  // Called when a span ends, from any thread. Never blocks: a push onto the lock-free queue (encoded mode:
-  // the span's encoding into the thread's own request, whose lock only the export thread's rare takes of
-  // a begun request contend for), and when the queue is full only a try of the free list's lock to keep the
-  // record if the thread's stash has no room.
+  // Called when a span ends, from any thread. Never blocks: a push onto the lock-free queue, and when that
+  // fails (a full queue) only a try of the free list's lock to keep the record.
   void on_end(std::unique_ptr<SpanData> span) noexcept;
   void on_end(SpanData&& span) noexcept;
   // Exports what is queued, waiting at most `timeout`, then stops the export thread. Idempotent.
   void shutdown(std::chrono::milliseconds timeout) noexcept;
 
-  static constexpr std::size_t kKinds = 6;        // SpanKind's values: one free list each
-  static constexpr std::size_t kThreadStash = 8;  // records per kind a thread keeps for its next spans
+  static constexpr std::size_t kKinds = 6;         // SpanKind's values: one free list each
+  static constexpr std::size_t kEncodeChunk = 64;  // encoded mode: spans that wake the export thread
+  static constexpr std::size_t kThreadStash = 8;   // records per kind a thread keeps for its next spans
   bool encodes_requests() const noexcept { return encoded_; }
 
   std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
@@ -74,36 +72,14 @@ class BatchSpanProcessor {
   std::uint64_t failed() const noexcept { return failed_.load(std::memory_order_acquire); }
 
  private:
-  // Encoded mode: a thread's request in progress, under its own lock. The export thread takes that lock only
-  // to take what the thread has begun (the schedule delay, shutdown).
-  struct ThreadRequest {
-    std::mutex mutex;
-    TracesRequestWriter writer;
-    EncodeBuffer bytes;
-    std::thread::id thread;
-  };
-  // A request ready to send, and the spans in it.
-  struct Request {
-    EncodeBuffer bytes;
-    std::size_t spans = 0;
-  };
-  // The calling thread's request for this processor: made and registered on its first span.
-  ThreadRequest& thread_request();
-  // Encoded mode's on_end: the span into the thread's request; the record back to the thread's stash.
-  void encode(std::unique_ptr<SpanData> span) noexcept;
-  // Finishes `r`'s request (with r.mutex held) and queues it for the export thread; `r` gets a spare buffer.
-  void hand_over(ThreadRequest& r) noexcept;
-  // Encoded mode, export thread: sends the full requests, oldest first, then, when the schedule delay has
-  // passed or `flush`, what each thread has begun. Returns after one send when shutting down, so the flush
-  // can watch its deadline.
-  void send_requests(bool flush) noexcept;
-  void send(Request& request) noexcept;  // and gives its buffer back to the spares
-  // Keeps a cleared record for the next span: in the thread's stash, else on the free list if its lock is
-  // free; else frees it.
-  void keep_cleared(std::unique_ptr<SpanData> record) noexcept;
+  // Encoded mode, export thread: encodes what is queued, a chunk at a time, handing the records back after
+  // each chunk; sends the request when it holds a batch, and what it holds when the schedule delay has passed
+  // or `flush`. Returns after one send when shutting down, so the flush can watch its deadline.
+  void encode_and_send(bool flush) noexcept;
+  void send_request() noexcept;
   // Clears the records in batch_ and hands them back to the free lists; frees what they have no room for.
   void recycle_batch() noexcept;
-  std::size_t waiting() const noexcept;  // spans not exported yet: queued (encoded mode: in requests)
+  std::size_t waiting() const noexcept;  // spans not exported yet: queued, and encoded (export thread only)
 
   void run() noexcept;
   void export_available(std::size_t max_batches) noexcept;
@@ -138,19 +114,14 @@ class BatchSpanProcessor {
   std::vector<std::unique_ptr<SpanData>> batch_;
   std::vector<const SpanData*> batch_view_;
   std::vector<SpanKind> batch_kinds_;
+  // Encoded mode (export thread only but for the two constants).
   const bool encoded_;
-  std::size_t wake_at_ = 0;  // records mode: queued spans that wake the export thread early
-  std::chrono::steady_clock::time_point next_send_;  // encoded mode: when begun requests go out
-  // Encoded mode: every thread's request, the full ones waiting for the export thread (oldest first), and
-  // spare buffers for the threads' next requests. Taken once per batch, and by a thread's first span.
-  std::mutex requests_mutex_;
-  std::vector<std::shared_ptr<ThreadRequest>> thread_requests_;
-  std::deque<Request> full_;
-  std::vector<EncodeBuffer> spare_buffers_;
-  // Encoded mode: spans in the threads' and the full requests, bounded by max_queue_size as the queue is.
-  std::atomic<std::size_t> encoded_spans_{0};
+  std::size_t wake_at_ = 0;  // queued spans that wake the export thread early
+  TracesRequestWriter writer_;
+  EncodeBuffer request_;
+  std::chrono::steady_clock::time_point next_send_;
 
-  std::mutex mutex_;  // the export thread's sleep and wake-up (on_end holds it only to notify)
+  std::mutex mutex_;  // export thread and shutdown only: never taken by on_end
   std::condition_variable wake_;
   std::condition_variable done_;  // the export thread has flushed and stopped
   bool finished_ = false;

@@ -886,50 +886,30 @@ TEST(BatchProcessorEncoded, RequestsAreTheBytesOfTheSpansAsTheyEnded) {
   EXPECT_EQ(log->scope_names[0], "test-scope");
 }
 
-// A span is encoded into its thread's request as it ends, and its record is at once back with that thread for
-// its next span, cleared, its storage kept: long before the request is sent.
-TEST(BatchProcessorEncoded, ARecordIsBackWithItsThreadAsSoonAsItsSpanEnded) {
+// Records come back after a chunk of spans is encoded, long before their batch is full and sent: that is
+// what keeps them in cache.
+TEST(BatchProcessorEncoded, RecordsComeBackBeforeTheirBatchIsSent) {
   g_encoded = true;
   auto log = std::make_shared<ExportLog>();
   auto p = make_processor(settings(2048, 512, 60s), log);
   g_encoded = false;
-  for (int i = 0; i < 3; ++i) {
-    std::unique_ptr<SpanData> record = p->acquire(SpanKind::server);
-    SpanData* const address = record.get();
+  std::set<SpanData*> ended;
+  for (std::size_t i = 0; i < BatchSpanProcessor::kEncodeChunk; ++i) {
+    std::unique_ptr<SpanData> record = p->acquire();
     fill_everything(*record, "s" + std::to_string(i));
+    ended.insert(record.get());
     p->on_end(std::move(record));
-    record = p->acquire(SpanKind::server);
-    EXPECT_EQ(record.get(), address) << i;
-    expect_like_new(*record);
-    EXPECT_GE(record->attributes.capacity(), 20u) << "its storage was not kept";
-    p->on_end(std::move(record));  // an empty span, encoded too
   }
-  EXPECT_EQ(log->total(), 0u) << "nothing is sent before 512 spans or the delay";
+  std::vector<std::unique_ptr<SpanData>> again;  // held, so that each acquire takes another record
+  ASSERT_TRUE(eventually([&] {
+    again.push_back(p->acquire());
+    return ended.count(again.back().get()) == 1;
+  }));
+  expect_like_new(*again.back());
+  EXPECT_GE(again.back()->attributes.capacity(), 20u) << "its storage was not kept";
+  EXPECT_EQ(log->total(), 0u) << "a chunk is not a batch: nothing is sent before 512 spans or the delay";
   p->shutdown(5000ms);
-  EXPECT_EQ(log->all_names(), (std::vector<std::string>{"s0", "", "s1", "", "s2", ""}));
-}
-
-// Each thread fills a request of its own: a thread's batch goes out when it is full, without the others',
-// and what the others have begun goes out when the schedule delay passes.
-TEST(BatchProcessorEncoded, EachThreadFillsItsOwnRequest) {
-  g_encoded = true;
-  auto log = std::make_shared<ExportLog>();
-  auto p = make_processor(settings(2048, 4, 300ms), log);
-  g_encoded = false;
-  std::thread([&] { p->on_end(span_named("other")); }).join();  // begun on another thread, which is gone
-  for (int i = 0; i < 4; ++i) p->on_end(span_named("mine" + std::to_string(i)));
-  ASSERT_TRUE(log->wait([&] { return log->batches.size() >= 1; }));
-  {
-    std::lock_guard lock(log->m);
-    EXPECT_EQ(log->batches[0], (std::vector<std::string>{"mine0", "mine1", "mine2", "mine3"}));
-  }
-  ASSERT_TRUE(log->wait([&] { return log->batches.size() == 2; }));  // the delay: the begun one
-  {
-    std::lock_guard lock(log->m);
-    EXPECT_EQ(log->batches[1], (std::vector<std::string>{"other"}));
-  }
-  EXPECT_TRUE(eventually([&] { return p->exported() == 5; }));
-  p->shutdown(1000ms);
+  EXPECT_EQ(log->total(), BatchSpanProcessor::kEncodeChunk);
 }
 
 // An exporter that cannot take requests (OTLP/JSON, the console) gets records, as before.
