@@ -54,7 +54,8 @@ class BatchSpanProcessor {
   // and only tries its lock (a new record when another thread holds it), so it never blocks.
   std::unique_ptr<SpanData> acquire(SpanKind kind = SpanKind::internal);
   // Called when a span ends, from any thread. Never blocks: a push onto the lock-free queue, and when that
-  // fails (a full queue) only a try of the free list's lock to keep the record.
+  // fails (a full queue) the record goes to the thread's stash, or when that is full to the free list if a
+  // try of its lock succeeds.
   void on_end(std::unique_ptr<SpanData> span) noexcept;
   void on_end(SpanData&& span) noexcept;
   // Exports what is queued, waiting at most `timeout`, then stops the export thread. Idempotent.
