@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite against the release build, then against the ASan/UBSan build:
 #   unit (GoogleTest), integration (node:test against the real binary and loopback mock upstreams),
-#   e2e (the official `openai` SDK against the real binary).
+#   e2e (the official `openai` SDK against the real binary); and once, against the release build, the
+#   benchmark's own tests (Python unittest: its budget verdicts, and a quick end-to-end run of bench/run.py).
 # Ends with one line "N passed, N failed" counting individual tests; exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +52,25 @@ run_unit() {  # label build-dir
   record "$label unit" "$rc" $counts
 }
 
+# Counts from a Python unittest log ("Ran N tests", then "OK" or "FAILED (failures=F, errors=E)").
+count_unittest() {
+  awk '/^Ran [0-9]+ test/ { ran = $2 }
+       /^(OK|FAILED) \(/ { line = $0
+         while (match(line, /(failures|errors|skipped)=[0-9]+/)) {
+           split(substr(line, RSTART, RLENGTH), kv, "="); n[kv[1]] += kv[2]; line = substr(line, RSTART + RLENGTH)
+         } }
+       END { bad = n["failures"] + n["errors"]; print ran - bad - n["skipped"], bad + 0 }' "$1"
+}
+
+run_bench_suite() {  # build-dir
+  local report="$REPORTS/bench.log"
+  echo "== bench tests"
+  SWITCHYARD_BIN="$PWD/$1/switchyard" python3 -m unittest discover -s tests/bench -p 'test_*.py' -v 2>&1 |
+    tee "$report"
+  local rc=${PIPESTATUS[0]}
+  record "bench" "$rc" $(count_unittest "$report")
+}
+
 run_node_suite() {  # label kind build-dir files...
   local label=$1 kind=$2 dir=$3
   shift 3
@@ -81,6 +101,7 @@ for label in release asan; do
   run_node_suite "$label" integration "$dir" tests/integration/*.test.mjs
   run_node_suite "$label" e2e "$dir" tests/e2e/*.test.mjs
 done
+run_bench_suite "$BUILD_DIR"
 
 if [ ${#suite_failures[@]} -gt 0 ]; then
   echo "failed suites: ${suite_failures[*]}"
