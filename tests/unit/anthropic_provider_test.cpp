@@ -2,6 +2,7 @@
 // connection, Connection: close) for token counting and a stream whose client goes away.
 #include "providers/anthropic/anthropic_provider.h"
 #include "coro_test_support.h"
+#include "http_test_support.h"
 
 #include <cctype>
 #include <cstdlib>
@@ -22,6 +23,7 @@ namespace {
 namespace asio = boost::asio;
 namespace bj = boost::json;
 using asio::ip::tcp;
+using test::header;
 using test::store_result;
 
 constexpr std::string_view kKey = "sk-ant-api03-unit-SECRET-42";
@@ -36,13 +38,6 @@ config::Deployment deployment(std::string api_base = {}) {
   d.params.api_key = std::string(kKey);
   d.info.id = "claude-haiku-0";
   return d;
-}
-
-std::string header(const http::ClientRequest& r, std::string_view name) {
-  for (const auto& h : r.headers) {
-    if (http::iequals(h.name, name)) return h.value;
-  }
-  return "<absent>";
 }
 
 TEST(AnthropicProviderTest, MessagesPath) {

@@ -16,6 +16,7 @@
 #include <boost/json.hpp>
 
 #include "coro_test_support.h"
+#include "http_test_support.h"
 #include "providers/bedrock/bedrock_provider.h"
 #include "providers/bedrock/converse.h"
 #include "providers/bedrock/credentials.h"
@@ -718,12 +719,7 @@ TEST(BedrockDeployment, RequestsAreSignedInTheThreadsRecycledOnes) {
   call.body = &body;
   call.timeout = std::chrono::milliseconds(4321);
   call.upstream_headers.add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
-  const auto header = [](const http::ClientRequest& r, std::string_view name) {
-    for (const auto& h : r.headers) {
-      if (http::iequals(h.name, name)) return h.value;
-    }
-    return std::string("<absent>");
-  };
+  using test::header;
   const void* first_fields = nullptr;
   std::size_t spare = 0;
   {

@@ -107,6 +107,23 @@ class TracerTest : public ::testing::Test {
     return nullptr;
   }
 
+  // The value of the attribute `key` as a T: a test failure (and T's default) when the span has no such
+  // attribute or it holds another type, instead of a crash.
+  template <class T>
+  static T value_of(const SpanData& d, std::string_view key) {
+    const Attribute* a = find(d, key);
+    if (a == nullptr) {
+      ADD_FAILURE() << "no attribute " << key;
+      return T{};
+    }
+    const T* v = std::get_if<T>(&a->value);
+    if (v == nullptr) {
+      ADD_FAILURE() << "attribute " << key << " holds another type";
+      return T{};
+    }
+    return *v;
+  }
+
   std::shared_ptr<SpanSink> sink_ = std::make_shared<SpanSink>();
   std::shared_ptr<BatchSpanProcessor> processor_;
   std::unique_ptr<Tracer> tracer_;
@@ -243,22 +260,21 @@ TEST_F(TracerTest, AttributeOverloadsKeepTheirTypes) {
   ASSERT_EQ(d.attributes.size(), 8u);
   ASSERT_NE(find(d, "bool"), nullptr);
   ASSERT_TRUE(std::holds_alternative<bool>(find(d, "bool")->value));
-  EXPECT_TRUE(std::get<bool>(find(d, "bool")->value));
+  EXPECT_TRUE(value_of<bool>(d, "bool"));
   ASSERT_TRUE(std::holds_alternative<double>(find(d, "double")->value));
-  EXPECT_DOUBLE_EQ(std::get<double>(find(d, "double")->value), 0.5);
+  EXPECT_DOUBLE_EQ(value_of<double>(d, "double"), 0.5);
   ASSERT_TRUE(std::holds_alternative<std::int64_t>(find(d, "int")->value));
-  EXPECT_EQ(std::get<std::int64_t>(find(d, "int")->value), 42);
+  EXPECT_EQ(value_of<std::int64_t>(d, "int"), 42);
   ASSERT_TRUE(std::holds_alternative<std::int64_t>(find(d, "int64")->value));
-  EXPECT_EQ(std::get<std::int64_t>(find(d, "int64")->value), std::int64_t{1} << 40);
+  EXPECT_EQ(value_of<std::int64_t>(d, "int64"), std::int64_t{1} << 40);
   ASSERT_TRUE(std::holds_alternative<std::string>(find(d, "cstr")->value));
-  EXPECT_EQ(std::get<std::string>(find(d, "cstr")->value), "text");
+  EXPECT_EQ(value_of<std::string>(d, "cstr"), "text");
   ASSERT_TRUE(std::holds_alternative<std::string>(find(d, "view")->value));
-  EXPECT_EQ(std::get<std::string>(find(d, "view")->value), "view");
+  EXPECT_EQ(value_of<std::string>(d, "view"), "view");
   ASSERT_TRUE(std::holds_alternative<std::string>(find(d, "string")->value));
-  EXPECT_EQ(std::get<std::string>(find(d, "string")->value), "owned");
+  EXPECT_EQ(value_of<std::string>(d, "string"), "owned");
   ASSERT_TRUE(std::holds_alternative<std::vector<std::string>>(find(d, "strings")->value));
-  EXPECT_EQ(std::get<std::vector<std::string>>(find(d, "strings")->value),
-            (std::vector<std::string>{"stop", "length"}));
+  EXPECT_EQ(value_of<std::vector<std::string>>(d, "strings"), (std::vector<std::string>{"stop", "length"}));
   // Insertion order is kept.
   EXPECT_EQ(d.attributes[0].key, "bool");
   EXPECT_EQ(d.attributes[7].key, "strings");
@@ -273,7 +289,7 @@ TEST_F(TracerTest, FalseStaysBoolAndZeroStaysInt) {
   s.end();
   SpanData d = only_span();
   ASSERT_TRUE(std::holds_alternative<bool>(find(d, "f")->value));
-  EXPECT_FALSE(std::get<bool>(find(d, "f")->value));
+  EXPECT_FALSE(value_of<bool>(d, "f"));
   ASSERT_TRUE(std::holds_alternative<std::int64_t>(find(d, "zero")->value));
   ASSERT_TRUE(std::holds_alternative<double>(find(d, "dzero")->value));
 }
@@ -285,10 +301,9 @@ TEST_F(TracerTest, SetValueTakesArrayTypes) {
   s.set_value("doubles", std::vector<double>{0.5});
   s.end();
   SpanData d = only_span();
-  EXPECT_EQ(std::get<std::vector<std::int64_t>>(find(d, "ints")->value),
-            (std::vector<std::int64_t>{1, 2, 3}));
-  EXPECT_EQ(std::get<std::vector<bool>>(find(d, "bools")->value), (std::vector<bool>{true, false}));
-  EXPECT_EQ(std::get<std::vector<double>>(find(d, "doubles")->value), (std::vector<double>{0.5}));
+  EXPECT_EQ(value_of<std::vector<std::int64_t>>(d, "ints"), (std::vector<std::int64_t>{1, 2, 3}));
+  EXPECT_EQ(value_of<std::vector<bool>>(d, "bools"), (std::vector<bool>{true, false}));
+  EXPECT_EQ(value_of<std::vector<double>>(d, "doubles"), (std::vector<double>{0.5}));
 }
 
 TEST_F(TracerTest, SameKeyReplacesInPlace) {
@@ -402,8 +417,8 @@ TEST_F(TracerTest, ABlockRecordsWhatItsAttributesOneByOneRecord) {
   }
   const SpanData d = only_span();
   ASSERT_EQ(d.attributes.size(), 5u);
-  EXPECT_EQ(std::get<std::string>(find(d, "gen_ai.system")->value), "openai");
-  EXPECT_EQ(std::get<std::string>(find(d, "switchyard.deployment.id")->value), "after");
+  EXPECT_EQ(value_of<std::string>(d, "gen_ai.system"), "openai");
+  EXPECT_EQ(value_of<std::string>(d, "switchyard.deployment.id"), "after");
 }
 
 TEST_F(TracerTest, ABlockMendsTextThatIsNotUtf8AndTruncatesLikeSetAttribute) {
@@ -418,8 +433,8 @@ TEST_F(TracerTest, ABlockMendsTextThatIsNotUtf8AndTruncatesLikeSetAttribute) {
     s.set_attributes(block);
   }
   const SpanData d = only_span();
-  EXPECT_TRUE(is_valid_utf8(std::get<std::string>(find(d, "bad")->value)));
-  EXPECT_EQ(std::get<std::string>(find(d, "long")->value), "abc");
+  EXPECT_TRUE(is_valid_utf8(value_of<std::string>(d, "bad")));
+  EXPECT_EQ(value_of<std::string>(d, "long"), "abc");
 }
 
 TEST(AttributeBlockTest, ALaterAttributeWithTheSameKeyReplacesTheEarlier) {
@@ -453,14 +468,13 @@ TEST_F(TracerTest, AnAttributeSetOnBothSpansIsTheSameOnEach) {
   // The parent's attributes after its own are the child's, byte for byte.
   EXPECT_EQ(p.attributes.encoded().substr(p.attributes.encoded().size() - c.attributes.encoded().size()),
             c.attributes.encoded());
-  EXPECT_EQ(std::get<std::string>(find(p, "text")->value), "chatcmpl-1");
-  EXPECT_EQ(std::get<std::int64_t>(find(p, "count")->value), 300);
-  EXPECT_EQ(std::get<bool>(find(p, "flag")->value), true);
-  EXPECT_EQ(std::get<double>(find(p, "ratio")->value), 0.25);
-  EXPECT_EQ(std::get<std::vector<std::string>>(find(p, "list")->value),
-            (std::vector<std::string>{"stop", "length"}));
-  EXPECT_EQ(std::get<std::string>(find(p, "not.utf8")->value), "a\xEF\xBF\xBD");
-  EXPECT_EQ(std::get<std::string>(find(c, "not.utf8")->value), "a\xEF\xBF\xBD");
+  EXPECT_EQ(value_of<std::string>(p, "text"), "chatcmpl-1");
+  EXPECT_EQ(value_of<std::int64_t>(p, "count"), 300);
+  EXPECT_EQ(value_of<bool>(p, "flag"), true);
+  EXPECT_EQ(value_of<double>(p, "ratio"), 0.25);
+  EXPECT_EQ(value_of<std::vector<std::string>>(p, "list"), (std::vector<std::string>{"stop", "length"}));
+  EXPECT_EQ(value_of<std::string>(p, "not.utf8"), "a\xEF\xBF\xBD");
+  EXPECT_EQ(value_of<std::string>(c, "not.utf8"), "a\xEF\xBF\xBD");
 }
 
 TEST_F(TracerTest, SetOnBothKeepsEachSpansKeysAndLimits) {
@@ -529,13 +543,13 @@ TEST_F(TracerTest, ValueLengthLimitTruncatesStrings) {
   s.set_attribute("bool", true);
   s.end();
   SpanData d = only_span();
-  EXPECT_EQ(std::get<std::string>(find(d, "long")->value), "abcde");
-  EXPECT_EQ(std::get<std::string>(find(d, "exact")->value), "abcde");
-  EXPECT_EQ(std::get<std::string>(find(d, "short")->value), "abc");
+  EXPECT_EQ(value_of<std::string>(d, "long"), "abcde");
+  EXPECT_EQ(value_of<std::string>(d, "exact"), "abcde");
+  EXPECT_EQ(value_of<std::string>(d, "short"), "abc");
   // Only strings are truncated.
-  EXPECT_EQ(std::get<std::int64_t>(find(d, "int")->value), 1234567890);
-  EXPECT_DOUBLE_EQ(std::get<double>(find(d, "double")->value), 3.14159265);
-  EXPECT_TRUE(std::get<bool>(find(d, "bool")->value));
+  EXPECT_EQ(value_of<std::int64_t>(d, "int"), 1234567890);
+  EXPECT_DOUBLE_EQ(value_of<double>(d, "double"), 3.14159265);
+  EXPECT_TRUE(value_of<bool>(d, "bool"));
 }
 
 TEST_F(TracerTest, ValueLengthLimitTruncatesEachStringOfAnArray) {
@@ -549,7 +563,7 @@ TEST_F(TracerTest, ValueLengthLimitTruncatesEachStringOfAnArray) {
   s.end();
   SpanData d = only_span();
   ASSERT_NE(find(d, "finish_reasons"), nullptr);
-  EXPECT_EQ(std::get<std::vector<std::string>>(find(d, "finish_reasons")->value),
+  EXPECT_EQ(value_of<std::vector<std::string>>(d, "finish_reasons"),
             (std::vector<std::string>{"stop", "leng", "cont", "ok"}));
 }
 
@@ -564,10 +578,10 @@ TEST_F(TracerTest, ValueLengthLimitCountsCharactersNotBytes) {
   s.set_attribute("fits", "\xc3\xa9\xc3\xa9");  // "éé": two characters, four bytes
   s.end();
   SpanData d = only_span();
-  const std::string text = std::get<std::string>(find(d, "text")->value);
+  const std::string text = value_of<std::string>(d, "text");
   EXPECT_TRUE(is_valid_utf8(text)) << "truncated to invalid UTF-8";
   EXPECT_EQ(text, "h\xc3\xa9");
-  EXPECT_EQ(std::get<std::string>(find(d, "fits")->value), "\xc3\xa9\xc3\xa9");
+  EXPECT_EQ(value_of<std::string>(d, "fits"), "\xc3\xa9\xc3\xa9");
 }
 
 TEST_F(TracerTest, ZeroValueLengthLimitMeansUnlimited) {
@@ -575,7 +589,7 @@ TEST_F(TracerTest, ZeroValueLengthLimitMeansUnlimited) {
   s.set_attribute("big", std::string(100000, 'x'));
   s.end();
   SpanData d = only_span();
-  EXPECT_EQ(std::get<std::string>(find(d, "big")->value).size(), 100000u);
+  EXPECT_EQ(value_of<std::string>(d, "big").size(), 100000u);
 }
 
 // ---- events ----
@@ -1140,12 +1154,12 @@ TEST_F(TracerTest, InvalidUtf8BytesBecomeReplacementCharacters) {
   s.set_attribute("list", std::vector<std::string>{"ok", "bad \xfe"});
   s.end();
   SpanData d = only_span();
-  EXPECT_EQ(std::get<std::string>(find(d, "ascii")->value), "just ASCII, longer than eight bytes");
-  EXPECT_EQ(std::get<std::string>(find(d, "valid")->value), "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x9a\x80");
-  EXPECT_EQ(std::get<std::string>(find(d, "late")->value), "0123456789abcdef\xef\xbf\xbd tail");
-  EXPECT_EQ(std::get<std::string>(find(d, "cut")->value), "12345678\xef\xbf\xbd");
-  EXPECT_EQ(std::get<std::string>(find(d, "overlong")->value), "\xef\xbf\xbd\xef\xbf\xbd");
-  EXPECT_EQ(std::get<std::vector<std::string>>(find(d, "list")->value),
+  EXPECT_EQ(value_of<std::string>(d, "ascii"), "just ASCII, longer than eight bytes");
+  EXPECT_EQ(value_of<std::string>(d, "valid"), "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x9a\x80");
+  EXPECT_EQ(value_of<std::string>(d, "late"), "0123456789abcdef\xef\xbf\xbd tail");
+  EXPECT_EQ(value_of<std::string>(d, "cut"), "12345678\xef\xbf\xbd");
+  EXPECT_EQ(value_of<std::string>(d, "overlong"), "\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_EQ(value_of<std::vector<std::string>>(d, "list"),
             (std::vector<std::string>{"ok", "bad \xef\xbf\xbd"}));
 }
 
@@ -1174,7 +1188,7 @@ TEST_F(TracerTest, ANonAsciiByteIsFoundWhereverItStands) {
       expected.replace(at, 1, "\xEF\xBF\xBD");
       EXPECT_EQ(std::get<std::string>(a->value), expected) << n << " bytes, bad at " << at;
     }
-    EXPECT_EQ(std::get<std::string>(find(d, "clean" + std::to_string(n))->value), std::string(n, 'a'));
+    EXPECT_EQ(value_of<std::string>(d, "clean" + std::to_string(n)), std::string(n, 'a'));
   }
 }
 
